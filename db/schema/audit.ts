@@ -1,0 +1,22 @@
+// Append-only: the app role may insert and read, never update or delete (grants in migrations).
+import { bigserial, index, inet, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { createdAt } from './columns.js';
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Null for platform-level events (sign-up, login) that belong to no tenant. */
+    orgId: uuid('org_id'),
+    actorId: uuid('actor_id'),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id'),
+    ip: inet('ip'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    /** Set by workflows and retried writers so a retry records once. */
+    idempotencyKey: text('idempotency_key').unique(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_log_org_idx').on(t.orgId, t.createdAt)],
+);

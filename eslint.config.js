@@ -1,0 +1,41 @@
+// One lint setup for the whole tree: type-aware, so floating and misused promises fail the build.
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const sandboxForbidden = [
+  'node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process',
+  'pg', 'drizzle-orm', 'drizzle-orm/*', 'ioredis', 'stripe', '@qdrant/*', 'undici',
+  '../api/*', '../db/*', '../runtime/*', '../workers/*',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.tools/', '.data/', 'dist/', 'coverage/', 'eslint.config.js'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through runtime/config.ts.' }],
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: no I/O, no activity values.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: sandboxForbidden, message: 'Workflow code must stay deterministic: no I/O modules.' },
+          { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'Import activities as types only.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['runtime/config.ts', 'test/**/*.ts', 'scripts/**/*.ts', 'vitest.config.ts', 'drizzle.config.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+);

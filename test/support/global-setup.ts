@@ -1,5 +1,5 @@
 // Vitest global setup: real services up once for the whole run, migrated, torn down at the end.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -18,7 +18,8 @@ declare module 'vitest' {
 export const appLogin = { user: 'vlinders_api', password: 'vlinders-test' };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dataRoot = join(repoRoot, '.data/test');
+  // One folder per run, so parallel runs (several checkouts, a developer and CI) never collide.
+  const dataRoot = join(repoRoot, '.data/test', String(process.pid));
   mkdirSync(dataRoot, { recursive: true });
   const [postgres, redis, temporal] = await Promise.all([startPostgres(dataRoot), startRedis(dataRoot), startTemporal()]);
   await migrateDatabase(postgres.adminUrl);
@@ -34,5 +35,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalAddress', temporal.address);
   return async () => {
     await Promise.all([postgres.stop(), redis.stop(), temporal.stop()]);
+    rmSync(dataRoot, { recursive: true, force: true });
   };
 }

@@ -89,7 +89,7 @@ export async function startRedis(dataRoot: string): Promise<Service> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
-export const searchAttributes = ['VlindersOrgId=Keyword'];
+export const searchAttributeFlags = ['VlindersOrgId=Keyword'];
 
 export async function startTemporal(): Promise<Service & { address: string }> {
   const binary = join(toolsBin, 'temporal');
@@ -97,7 +97,7 @@ export async function startTemporal(): Promise<Service & { address: string }> {
   const port = await freePort();
   const uiPort = await freePort();
   const child = spawn(binary, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
-    '--ui-port', String(uiPort), '--log-level', 'error', ...searchAttributes.flatMap((a) => ['--search-attribute', a])], { stdio: 'ignore' });
+    '--ui-port', String(uiPort), '--log-level', 'error', ...searchAttributeFlags.flatMap((a) => ['--search-attribute', a])], { stdio: 'ignore' });
   const address = `127.0.0.1:${port}`;
   await waitFor('temporal', async () => {
     execFileSync(binary, ['operator', 'namespace', 'describe', '--address', address, '-n', 'default'], { stdio: 'pipe' });

@@ -1,0 +1,34 @@
+// One closed set of error codes with their HTTP status. Every error response is built from these.
+export const errorCodes = {
+  VALIDATION: { status: 400, message: 'The request is invalid.' },
+  UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
+  INVALID_CREDENTIALS: { status: 401, message: 'The email or password is wrong.' },
+  INVALID_TOKEN: { status: 401, message: 'The token is invalid or expired.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  NOT_FOUND: { status: 404, message: 'The resource does not exist.' },
+  CONFLICT: { status: 409, message: 'The resource conflicts with an existing one.' },
+  GONE: { status: 410, message: 'The resource is no longer available.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests.' },
+  INTERNAL: { status: 500, message: 'An internal error occurred.' },
+  UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string = errorCodes[code].message,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.status = errorCodes[code].status;
+  }
+
+  get retryable(): boolean {
+    return this.code === 'UNAVAILABLE' || this.code === 'RATE_LIMITED';
+  }
+}

@@ -1,0 +1,18 @@
+// Starts a tenant's onboarding workflow. The id is deterministic, so a retried request never
+// starts a twin: Temporal refuses a second running workflow with the same id.
+import { TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { searchAttributes, taskQueues, workflowIds } from '../../temporal.config.js';
+import { workflowTypes, type OnboardingInput } from '../../workflows/definitions.js';
+
+const orgIdKey = defineSearchAttributeKey(searchAttributes.orgId, 'KEYWORD');
+
+export async function startOnboarding(temporal: Client, input: OnboardingInput): Promise<string> {
+  const handle = await temporal.workflow.start(workflowTypes.onboarding, {
+    taskQueue: taskQueues.tenants,
+    workflowId: workflowIds.onboarding(input.orgId),
+    args: [input],
+    typedSearchAttributes: new TypedSearchAttributes([{ key: orgIdKey, value: input.orgId }]),
+  });
+  return handle.workflowId;
+}

@@ -1,5 +1,5 @@
 // Messages leave the platform through this table, so a crash between "decided" and "sent" loses none.
-import { index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { index, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
 import { createdAt, id, orgId, timestamptz } from './columns.js';
 import { organizations } from './tenancy.js';
 

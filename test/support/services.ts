@@ -1,7 +1,8 @@
 // Starts the real services the suite needs — PostgreSQL 15, Redis 7, the Temporal dev server —
 // on free loopback ports with data under .data/test, so no server the machine runs is touched.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, chownSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, chownSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -21,10 +22,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
+    if (await Promise.resolve().then(probe).catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
@@ -49,13 +50,11 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPostgres(dataRoot: string): Promise<Service & { adminUrl: string }> {
-  const dir = join(dataRoot, 'pg');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+export async function startPostgres(): Promise<Service & { adminUrl: string }> {
+  // Under the system temp folder: the postgres user must reach it, whatever the checkout's parents allow.
+  const dir = mkdtempSync(join(tmpdir(), 'vlinders-pg-'));
   const sudo = asPostgresUser();
   if (sudo.length > 0) {
-    execFileSync('id', ['postgres']);
     chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
   }
   const run = (cmd: string, args: string[]) =>
@@ -74,7 +73,14 @@ export async function startPostgres(dataRoot: string): Promise<Service & { admin
     await c.end();
     return true;
   });
-  return { url: adminUrl, adminUrl, stop: () => stopChild(child) };
+  return {
+    url: adminUrl,
+    adminUrl,
+    stop: async () => {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function startRedis(dataRoot: string): Promise<Service> {
@@ -82,7 +88,7 @@ export async function startRedis(dataRoot: string): Promise<Service> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await waitFor('redis', async () => {
+  await waitFor('redis', () => {
     execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
     return true;
   });
@@ -99,7 +105,7 @@ export async function startTemporal(): Promise<Service & { address: string }> {
   const child = spawn(binary, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
     '--ui-port', String(uiPort), '--log-level', 'error', ...searchAttributeFlags.flatMap((a) => ['--search-attribute', a])], { stdio: 'ignore' });
   const address = `127.0.0.1:${port}`;
-  await waitFor('temporal', async () => {
+  await waitFor('temporal', () => {
     execFileSync(binary, ['operator', 'namespace', 'describe', '--address', address, '-n', 'default'], { stdio: 'pipe' });
     return true;
   });

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test command: dependencies, tools, lint, typecheck, then every test against real
+# PostgreSQL, Redis and Temporal (started by the suite itself on free ports). Idempotent.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash scripts/ensure-node-modules.sh
+bash scripts/install-tools.sh
+mkdir -p .data
+
+echo "== lint" >&2
+npx eslint . --max-warnings 0
+echo "== typecheck" >&2
+npx tsc --noEmit -p tsconfig.json
+echo "== tests" >&2
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.data/test-results.json "$@" || status=$?
+# One plain closing line, for readers that do not parse vitest's summary.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".data/test-results.json", "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit "$status"

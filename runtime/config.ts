@@ -37,6 +37,9 @@ export const ConfigSchema = Type.Object({
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 300, default: 2_592_000, description: 'refresh token lifetime' }),
   INVITATION_TTL_HOURS: Type.Integer({ minimum: 1, default: 168, description: 'how long an invitation can be accepted' }),
 
+  MAIL_DIR: Type.String({ minLength: 1, default: '.data/mail', description: 'folder where the embedded mailer writes each message as .eml and .json' }),
+  MAIL_FROM: Type.String({ minLength: 3, default: 'Vlinders <no-reply@vlinders.localhost>', description: 'sender address of platform mail' }),
+
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', description: 'OTLP/HTTP endpoint for traces; unset means no export' })),
   OTEL_SERVICE_NAME: Type.Optional(Type.String({ description: 'service name on traces and metrics (defaults per process)' })),
   WORKER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'port of the workers\' Prometheus /metrics' }),

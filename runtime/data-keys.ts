@@ -1,0 +1,139 @@
+// Data keys for the Temporal PayloadCodec. Each tenant has one AES-256 key, stored in
+// tenant_data_keys wrapped by the master key (the org id bound as associated data) and created on
+// first use. Destroying it (key material erased, destroyed_at set) makes every payload encrypted
+// under it undecodable: the tenant's workflow histories are shredded.
+//
+// Payloads without a tenant use the platform key, derived from the master key with HKDF rather
+// than stored: it needs no table row (tenant_data_keys rows belong to an org), cannot be lost
+// separately from the master key, and is never shredded. Such payloads carry no tenant data by
+// convention (workflows/definitions.ts); rotating the master key re-derives it.
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { tenantDataKeys } from '../db/schema/index.js';
+import { withTenant } from '../db/tenant.js';
+import { unwrap, wrap, type MasterKey } from './envelope.js';
+
+export interface DataKey {
+  /** Written into each payload's metadata; says which key opens it. */
+  id: string;
+  key: Buffer;
+}
+
+export const platformKeyId = 'platform';
+const tenantKeyPrefix = 'org:';
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export class DataKeyUnavailableError extends Error {
+  constructor(
+    readonly keyId: string,
+    readonly reason: 'destroyed' | 'missing' | 'unknown-key-id',
+  ) {
+    super(
+      reason === 'destroyed'
+        ? `data key ${keyId} was destroyed: its payloads are shredded`
+        : reason === 'missing'
+          ? `data key ${keyId} does not exist`
+          : `unknown data key id ${JSON.stringify(keyId)}`,
+    );
+  }
+}
+
+export function tenantKeyId(orgId: string): string {
+  return `${tenantKeyPrefix}${orgId}`;
+}
+
+/** The org id a key id names, or undefined for the platform key. Throws on anything else. */
+export function orgIdOfKeyId(keyId: string): string | undefined {
+  if (keyId === platformKeyId) return undefined;
+  const orgId = keyId.startsWith(tenantKeyPrefix) ? keyId.slice(tenantKeyPrefix.length) : '';
+  if (!uuidPattern.test(orgId)) throw new DataKeyUnavailableError(keyId, 'unknown-key-id');
+  return orgId;
+}
+
+export function isOrgId(value: string): boolean {
+  return uuidPattern.test(value);
+}
+
+export interface DataKeyStoreOptions {
+  /** How long a key stays cached; a key destroyed elsewhere stops working here after at most this. */
+  cacheTtlMs?: number;
+}
+
+export class DataKeyStore {
+  readonly platform: DataKey;
+  private readonly cache = new Map<string, { key: Promise<DataKey>; expiresAt: number }>();
+  private readonly cacheTtlMs: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly master: MasterKey,
+    options: DataKeyStoreOptions = {},
+  ) {
+    this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
+    const derived = hkdfSync('sha256', master.key, Buffer.from('vlinders'), Buffer.from('temporal-payloads/platform'), 32);
+    this.platform = { id: platformKeyId, key: Buffer.from(derived) };
+  }
+
+  /** The tenant's key for encrypting: created on first use. */
+  forEncrypting(orgId: string): Promise<DataKey> {
+    return this.cached(orgId, () => this.loadOrCreate(orgId));
+  }
+
+  /** The key a payload names, for decrypting: never creates one. */
+  async forDecrypting(keyId: string): Promise<DataKey> {
+    const orgId = orgIdOfKeyId(keyId);
+    if (orgId === undefined) return this.platform;
+    return this.cached(orgId, async () => {
+      const key = await this.load(orgId);
+      if (!key) throw new DataKeyUnavailableError(keyId, 'missing');
+      return key;
+    });
+  }
+
+  /** Shreds the tenant's payloads: erases the key material for good, keeping a tombstone row. */
+  async destroy(orgId: string): Promise<void> {
+    this.cache.delete(orgId);
+    await withTenant(this.db, orgId, (tx) =>
+      tx.update(tenantDataKeys).set({ wrappedKey: '', destroyedAt: new Date() }).where(eq(tenantDataKeys.orgId, orgId)),
+    );
+  }
+
+  private cached(orgId: string, load: () => Promise<DataKey>): Promise<DataKey> {
+    if (!isOrgId(orgId)) return Promise.reject(new DataKeyUnavailableError(tenantKeyId(orgId), 'unknown-key-id'));
+    const now = Date.now();
+    const hit = this.cache.get(orgId);
+    if (hit && hit.expiresAt > now) return hit.key;
+    const key = load();
+    this.cache.set(orgId, { key, expiresAt: now + this.cacheTtlMs });
+    // A failed load is not remembered: the next call asks the database again.
+    key.catch(() => {
+      if (this.cache.get(orgId)?.key === key) this.cache.delete(orgId);
+    });
+    return key;
+  }
+
+  private async load(orgId: string): Promise<DataKey | undefined> {
+    const [row] = await withTenant(this.db, orgId, (tx) =>
+      tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, orgId)),
+    );
+    if (!row) return undefined;
+    if (row.destroyedAt) throw new DataKeyUnavailableError(tenantKeyId(orgId), 'destroyed');
+    return { id: tenantKeyId(orgId), key: unwrap(this.master, row.wrappedKey, orgId) };
+  }
+
+  private async loadOrCreate(orgId: string): Promise<DataKey> {
+    const existing = await this.load(orgId);
+    if (existing) return existing;
+    // Two processes may race here: the loser's insert does nothing and both read the winner's key.
+    await withTenant(this.db, orgId, (tx) =>
+      tx
+        .insert(tenantDataKeys)
+        .values({ orgId, wrappedKey: wrap(this.master, randomBytes(32), orgId) })
+        .onConflictDoNothing({ target: tenantDataKeys.orgId }),
+    );
+    const created = await this.load(orgId);
+    if (!created) throw new DataKeyUnavailableError(tenantKeyId(orgId), 'missing');
+    return created;
+  }
+}

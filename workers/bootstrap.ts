@@ -1,0 +1,71 @@
+// What every worker process shares: the workflow bundle, the encrypting data converter, the
+// database and mailer clients, and a run loop that shuts down gracefully. Temporal's Runtime
+// turns SIGINT/SIGTERM into worker.shutdown(): in-flight activities get SHUTDOWN_GRACE_MS to
+// finish, then run() resolves and the clients close.
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
+import { createDb, createPool, type Db } from '../db/client.js';
+import { createPayloadCodec } from '../runtime/codec.js';
+import type { Config } from '../runtime/config.js';
+import { taskQueues, temporalConnection } from '../temporal.config.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/**
+ * temporal.config.ts, which workflows import for the activity presets, reads TLS certificate
+ * files in temporalConnection() through a dynamic import. Workflows never call it, so the module
+ * stays out of the bundle.
+ */
+const bundlerOptions = { ignoreModules: ['fs/promises', 'node:fs/promises'] };
+
+/** The workflow bundle, built once (tests share one per suite; the worker builds its own). */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath, ...bundlerOptions });
+}
+
+export interface TenantsWorkerOptions {
+  config: Config;
+  connection: NativeConnection;
+  db: Db;
+  mailer: Mailer;
+  /** A prebuilt bundle; without one the worker bundles workflows/index.ts itself. */
+  workflowBundle?: WorkflowBundle | undefined;
+  taskQueue?: string;
+}
+
+export async function createTenantsWorker(options: TenantsWorkerOptions): Promise<Worker> {
+  const { config, connection, db, mailer, workflowBundle } = options;
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: options.taskQueue ?? taskQueues.tenants,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath, bundlerOptions }),
+    activities: createActivities({ db, mailer, mailFrom: config.MAIL_FROM }),
+    dataConverter: { payloadCodecs: [createPayloadCodec(config, db)] },
+    shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
+  });
+}
+
+/** Runs the tenants worker until SIGINT/SIGTERM, then closes its clients. */
+export async function runTenantsWorker(config: Config, logger: Logger): Promise<void> {
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    size: config.DATABASE_POOL_SIZE,
+    appRole: config.DATABASE_APP_ROLE,
+    applicationName: 'vlinders-worker-tenants',
+  });
+  const db = createDb(pool);
+  const settings = await temporalConnection(config);
+  const connection = await NativeConnection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  try {
+    const worker = await createTenantsWorker({ config, connection, db, mailer: new FileMailer(config.MAIL_DIR) });
+    logger.info({ taskQueue: taskQueues.tenants, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await Promise.allSettled([connection.close(), pool.end()]);
+  }
+}

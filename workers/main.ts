@@ -1,0 +1,21 @@
+// The tenants worker process (onboarding now; subscriptions and GDPR later): telemetry first, so
+// the modules it instruments load after it, then config, clients and the run loop.
+import { loadConfigOrExit } from '../runtime/config.js';
+import { startTelemetry } from '../runtime/telemetry.js';
+
+const config = loadConfigOrExit();
+const serviceName = 'vlinders-worker-tenants';
+const telemetry = startTelemetry(config, serviceName, { prometheus: false });
+
+const { createLogger } = await import('../runtime/logger.js');
+const { runTenantsWorker } = await import('./bootstrap.js');
+
+const logger = createLogger(config.LOG_LEVEL, config.OTEL_SERVICE_NAME ?? serviceName);
+try {
+  await runTenantsWorker(config, logger);
+} catch (err) {
+  logger.fatal({ err }, 'worker failed');
+  process.exitCode = 1;
+} finally {
+  await telemetry.shutdown();
+}

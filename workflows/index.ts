@@ -1,0 +1,2 @@
+// The path the worker bundles: every workflow, re-exported.
+export { onboarding } from './onboarding.js';

@@ -6,9 +6,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import auth from './plugins/auth.js';
 import errors from './plugins/errors.js';
+import metrics from './plugins/metrics.js';
 import services, { type AppServices } from './plugins/services.js';
 import health from './routes/health/index.js';
+import authRoutes from './routes/auth/index.js';
+import jwks from './routes/jwks/index.js';
+import orgs from './routes/orgs/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -35,6 +40,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
 
   await app.register(services, deps);
   await app.register(errors);
+  await app.register(metrics);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -46,6 +52,10 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(health);
+  await app.register(auth);
+  await app.register(jwks);
+  await app.register(authRoutes);
+  await app.register(orgs);
 
   return app;
 }

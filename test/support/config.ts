@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { inject } from 'vitest';
 import { parseConfig, type Config } from '../../runtime/config.js';
 
@@ -9,7 +9,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     DATABASE_MIGRATION_URL: inject('adminDatabaseUrl'),
     REDIS_URL: inject('redisUrl'),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
-    MASTER_KEY: randomBytes(32).toString('base64'),
+    // One master key per run (derived from the run's database), so every test file's app can
+    // open the signing and data keys another file's app wrapped in the shared database.
+    MASTER_KEY: createHash('sha256').update(inject('databaseUrl')).digest('base64'),
     LOG_LEVEL: 'silent',
     PORT: '0',
     ...overrides,

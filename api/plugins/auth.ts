@@ -1,0 +1,116 @@
+// Authentication and organization-scoped authorization. The plugin decorates the app with the
+// access-token service and two hooks; route plugins that need a signed-in user add
+// `authenticate` as an encapsulated onRequest hook, and `authorizeOrg` as a preHandler that
+// checks the caller's membership role against the action the route declares in its config.
+// API keys (another credential) and ABAC conditions plug in here without touching the routes.
+import { and, eq } from 'drizzle-orm';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { can, type Action, type Role } from '../../core/rbac.js';
+import { memberships } from '../../db/schema/index.js';
+import { withTenant } from '../../db/tenant.js';
+import { masterKeyFromConfig } from '../../runtime/envelope.js';
+import { AppError } from '../errors.js';
+import { AccessTokens } from '../services/access-tokens.js';
+import type { Actor } from '../services/audit.js';
+
+export interface AuthenticatedUser {
+  id: string;
+}
+
+export interface OrgAccess {
+  orgId: string;
+  role: Role;
+}
+
+/**
+ * What a route needs: an org action checked against the caller's role in `params.orgId`, or just
+ * a signed-in user ('signed-in') for routes outside any org's scope or that check access themselves.
+ */
+export type RouteAccess = Action | 'signed-in';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    accessTokens: AccessTokens;
+    authenticate: (request: FastifyRequest) => Promise<void>;
+    authorizeOrg: (request: FastifyRequest) => Promise<void>;
+  }
+  interface FastifyRequest {
+    user: AuthenticatedUser | null;
+    orgAccess: OrgAccess | null;
+  }
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+}
+
+/** The signed-in user; only for handlers behind `authenticate`. */
+export function currentUser(request: FastifyRequest): AuthenticatedUser {
+  if (!request.user) throw new AppError('UNAUTHENTICATED');
+  return request.user;
+}
+
+/** Who did it and from where, for audit entries. */
+export function actorOf(request: FastifyRequest): Actor {
+  return { userId: request.user?.id ?? null, ip: request.ip };
+}
+
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+  if (!match?.[1]) throw new AppError('UNAUTHENTICATED');
+  return match[1];
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export default fp(
+  async function auth(app: FastifyInstance) {
+    const tokens = new AccessTokens(app.db, masterKeyFromConfig(app.config), {
+      issuer: app.config.PUBLIC_URL,
+      ttlSeconds: app.config.ACCESS_TOKEN_TTL_SECONDS,
+    });
+    await tokens.start();
+    app.decorate('accessTokens', tokens);
+    app.decorateRequest('user', null);
+    app.decorateRequest('orgAccess', null);
+
+    app.decorate('authenticate', async (request: FastifyRequest) => {
+      const { userId } = await tokens.verify(bearerToken(request));
+      request.user = { id: userId };
+    });
+
+    app.decorate('authorizeOrg', async (request: FastifyRequest) => {
+      const access = request.routeOptions.config.access;
+      // Fail closed: a route behind this hook that forgot to declare its access is a bug.
+      if (!access) throw new Error(`route ${request.routeOptions.url ?? request.url} declares no access`);
+      if (access === 'signed-in') return;
+      const user = currentUser(request);
+      const orgId = (request.params as { orgId?: unknown }).orgId;
+      if (typeof orgId !== 'string' || !uuidPattern.test(orgId)) throw new AppError('NOT_FOUND');
+      const [membership] = await withTenant(app.db, orgId, (tx) =>
+        tx
+          .select({ role: memberships.role })
+          .from(memberships)
+          .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, user.id))),
+      );
+      // Not a member: the org is indistinguishable from one that does not exist.
+      if (!membership) throw new AppError('NOT_FOUND', 'The organization does not exist.');
+      if (!can(membership.role, access)) throw new AppError('FORBIDDEN');
+      request.orgAccess = { orgId, role: membership.role };
+    });
+  },
+  { name: 'auth', dependencies: ['services'] },
+);
+
+/** Adds the authentication and authorization hooks to an (encapsulated) route plugin. */
+export function requireSignedIn(app: FastifyInstance): void {
+  app.addHook('onRequest', app.authenticate);
+  app.addHook('preHandler', app.authorizeOrg);
+}
+
+/** The caller's role in the route's org; only for handlers whose route declares an org action. */
+export function orgAccess(request: FastifyRequest): OrgAccess {
+  if (!request.orgAccess) throw new Error('orgAccess read on a route without an org action');
+  return request.orgAccess;
+}

@@ -1,0 +1,61 @@
+// Sign-up, login, token refresh and logout; GET /api/me for the signed-in user.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { currentUser, requireSignedIn } from '../../plugins/auth.js';
+import { LoginBody, RefreshBody, Session, SignUpBody, TokenPair, User } from '../../schemas/auth.js';
+import { errors } from '../../schemas/common.js';
+import { getUser, logIn, signUp, type SignedIn } from '../../services/accounts.js';
+import { revokeRefreshToken, rotateRefreshToken } from '../../services/refresh-tokens.js';
+
+const tags = ['auth'];
+
+const auth: FastifyPluginAsyncTypebox = async (app) => {
+  const refreshTtl = app.config.REFRESH_TOKEN_TTL_SECONDS;
+  const session = async (signedIn: SignedIn) => ({
+    user: signedIn.user,
+    refreshToken: signedIn.refreshToken,
+    tokenType: 'Bearer' as const,
+    ...(await app.accessTokens.issue(signedIn.user.id)),
+  });
+
+  app.post(
+    '/api/auth/signup',
+    { schema: { tags, body: SignUpBody, response: { 201: Session, ...errors(400, 409) } } },
+    async (request, reply) => reply.code(201).send(await session(await signUp(app.db, request.body, refreshTtl, request.ip))),
+  );
+
+  app.post(
+    '/api/auth/login',
+    { schema: { tags, body: LoginBody, response: { 200: Session, ...errors(400, 401) } } },
+    async (request) => session(await logIn(app.db, request.body, refreshTtl, request.ip)),
+  );
+
+  app.post(
+    '/api/auth/refresh',
+    { schema: { tags, body: RefreshBody, response: { 200: TokenPair, ...errors(400, 401) } } },
+    async (request) => {
+      const { userId, refreshToken } = await rotateRefreshToken(app.db, request.body.refreshToken, refreshTtl, request.ip);
+      return { refreshToken, tokenType: 'Bearer' as const, ...(await app.accessTokens.issue(userId)) };
+    },
+  );
+
+  app.post(
+    '/api/auth/logout',
+    { schema: { tags, body: RefreshBody, response: { 204: Type.Null(), ...errors(400) } } },
+    async (request, reply) => {
+      await revokeRefreshToken(app.db, request.body.refreshToken, request.ip);
+      return reply.code(204).send(null);
+    },
+  );
+
+  await app.register(async (signedIn) => {
+    requireSignedIn(signedIn);
+    signedIn.get(
+      '/api/me',
+      { config: { access: 'signed-in' }, schema: { tags, security: [{ bearer: [] }], response: { 200: User, ...errors(401) } } },
+      async (request) => getUser(app.db, currentUser(request).id),
+    );
+  });
+};
+
+export default auth;

@@ -1,0 +1,83 @@
+// Helpers for the management API tests: users signed up through the API, orgs created through the
+// API, and a superuser connection to look at what was written (audit rows, outbox) and to play the
+// onboarding workflow's part (owner membership, status active) where a test needs a ready org.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import { expect, inject } from 'vitest';
+import type { Role } from '../../../core/rbac.js';
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export const password = 'correct horse battery staple';
+
+export function uniqueEmail(label = 'user'): string {
+  return `${label}-${randomUUID().slice(0, 8)}@example.test`;
+}
+
+export function bearer(user: { accessToken: string }): Record<string, string> {
+  return { authorization: `Bearer ${user.accessToken}` };
+}
+
+export async function signUp(app: FastifyInstance, label = 'user'): Promise<TestUser> {
+  const email = uniqueEmail(label);
+  const res = await app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email, password } });
+  expect(res.statusCode, res.body).toBe(201);
+  const body = res.json<{ user: { id: string }; accessToken: string; refreshToken: string }>();
+  return { id: body.user.id, email, password, accessToken: body.accessToken, refreshToken: body.refreshToken };
+}
+
+export async function createOrg(app: FastifyInstance, user: TestUser, name = 'Acme'): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/api/orgs', headers: bearer(user), payload: { name } });
+  expect(res.statusCode, res.body).toBe(202);
+  return res.json<{ orgId: string }>().orgId;
+}
+
+/** A superuser pool for inspecting rows and seeding what the onboarding workflow would write. */
+export function adminPool(): pg.Pool {
+  return new pg.Pool({ connectionString: inject('adminDatabaseUrl'), max: 2 });
+}
+
+/** What onboarding does for a new org: the creator becomes owner and the org becomes active. */
+export async function finishOnboarding(admin: pg.Pool, orgId: string, ownerId: string): Promise<void> {
+  await admin.query(
+    `INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner') ON CONFLICT DO NOTHING`,
+    [orgId, ownerId],
+  );
+  await admin.query(`UPDATE organizations SET status = 'active' WHERE id = $1`, [orgId]);
+}
+
+export async function addMember(admin: pg.Pool, orgId: string, userId: string, role: Role): Promise<void> {
+  await admin.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)`, [orgId, userId, role]);
+}
+
+export interface AuditRow {
+  org_id: string | null;
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+  created_at: Date;
+}
+
+export async function auditRows(admin: pg.Pool, where: { orgId?: string; actorId?: string; action?: string }): Promise<AuditRow[]> {
+  const { rows } = await admin.query<AuditRow>(
+    `SELECT org_id, actor_id, action, target_type, target_id, host(ip) AS ip, details, created_at FROM audit_log
+     WHERE ($1::uuid IS NULL OR org_id = $1) AND ($2::uuid IS NULL OR actor_id = $2) AND ($3::text IS NULL OR action = $3)
+     ORDER BY id`,
+    [where.orgId ?? null, where.actorId ?? null, where.action ?? null],
+  );
+  return rows;
+}
+
+export function errorCode(res: LightMyRequestResponse): string | undefined {
+  return res.json<{ error?: { code?: string } }>().error?.code;
+}

@@ -14,6 +14,10 @@ import health from './routes/health/index.js';
 import authRoutes from './routes/auth/index.js';
 import jwks from './routes/jwks/index.js';
 import orgs from './routes/orgs/index.js';
+import invitations from './routes/invitations/index.js';
+import members from './routes/members/index.js';
+import teams from './routes/teams/index.js';
+import auditLog from './routes/audit/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -34,8 +38,15 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // While draining, responses close their keep-alive connection so shutdown need not wait for
+  // idle sockets to time out.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (draining) reply.header('connection', 'close');
   });
 
   await app.register(services, deps);
@@ -56,6 +67,10 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(jwks);
   await app.register(authRoutes);
   await app.register(orgs);
+  await app.register(invitations);
+  await app.register(members);
+  await app.register(teams);
+  await app.register(auditLog);
 
   return app;
 }

@@ -12,7 +12,7 @@ import { withTenant } from '../../db/tenant.js';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
 import { AppError } from '../errors.js';
 import { AccessTokens } from '../services/access-tokens.js';
-import type { Actor } from '../services/audit.js';
+import type { UserActor } from '../services/audit.js';
 
 export interface AuthenticatedUser {
   id: string;
@@ -50,9 +50,9 @@ export function currentUser(request: FastifyRequest): AuthenticatedUser {
   return request.user;
 }
 
-/** Who did it and from where, for audit entries. */
-export function actorOf(request: FastifyRequest): Actor {
-  return { userId: request.user?.id ?? null, ip: request.ip };
+/** The signed-in user and their address, for audit entries. */
+export function actorOf(request: FastifyRequest): UserActor {
+  return { userId: currentUser(request).id, ip: request.ip };
 }
 
 function bearerToken(request: FastifyRequest): string {

@@ -9,6 +9,9 @@ export interface Actor {
   ip: string | null;
 }
 
+/** An actor that is a signed-in user: every management change has one. */
+export type UserActor = Actor & { userId: string };
+
 export interface AuditEntry {
   orgId: string | null;
   action: string;

@@ -8,7 +8,7 @@ import type { Db } from '../../db/client.js';
 import { memberships, organizations, users } from '../../db/schema/index.js';
 import { withTenant, withUser } from '../../db/tenant.js';
 import { AppError } from '../errors.js';
-import { recordAudit, type Actor } from './audit.js';
+import { recordAudit, type UserActor } from './audit.js';
 import { isUniqueViolation } from './db-errors.js';
 import { startOnboarding } from './onboarding.js';
 
@@ -50,20 +50,20 @@ export function slugify(name: string): string {
   return base.length >= 3 ? base : `org-${randomBytes(3).toString('hex')}`;
 }
 
-async function insertOrg(db: Db, actor: Actor, orgId: string, userId: string, name: string, slug: string): Promise<void> {
+async function insertOrg(db: Db, actor: UserActor, orgId: string, name: string, slug: string): Promise<void> {
   await withTenant(db, orgId, async (tx) => {
-    await tx.insert(organizations).values({ id: orgId, name, slug, createdBy: userId, status: 'onboarding' });
+    await tx.insert(organizations).values({ id: orgId, name, slug, createdBy: actor.userId, status: 'onboarding' });
     await recordAudit(tx, actor, { orgId, action: 'org.create', targetType: 'organization', targetId: orgId, details: { slug } });
   });
 }
 
 /** Inserts the org under a free slug: the requested one (409 if taken) or one derived from the name. */
-async function insertWithSlug(db: Db, actor: Actor, orgId: string, userId: string, name: string, requested?: string): Promise<void> {
+async function insertWithSlug(db: Db, actor: UserActor, orgId: string, name: string, requested?: string): Promise<void> {
   const derived = slugify(name);
   const candidates = requested ? [requested] : [derived, `${derived.slice(0, 40)}-${randomBytes(3).toString('hex')}`];
   for (const [i, slug] of candidates.entries()) {
     try {
-      return await insertOrg(db, actor, orgId, userId, name, slug);
+      return await insertOrg(db, actor, orgId, name, slug);
     } catch (err) {
       if (!isUniqueViolation(err, 'organizations_slug_key')) throw err;
       if (i === candidates.length - 1) throw new AppError('CONFLICT', `The slug "${slug}" is taken.`);
@@ -80,14 +80,14 @@ export interface CreatedOrg {
 export async function createOrganization(
   db: Db,
   temporal: Client,
-  actor: Actor & { userId: string },
+  actor: UserActor,
   input: { name: string; slug?: string | undefined },
 ): Promise<CreatedOrg> {
   const [owner] = await db.select({ email: users.email }).from(users).where(eq(users.id, actor.userId));
   if (!owner) throw new AppError('INVALID_TOKEN');
   const orgId = randomUUID();
   const name = input.name.trim();
-  await insertWithSlug(db, actor, orgId, actor.userId, name, input.slug);
+  await insertWithSlug(db, actor, orgId, name, input.slug);
   try {
     const workflowId = await startOnboarding(temporal, { orgId, orgName: name, ownerUserId: actor.userId, ownerEmail: owner.email });
     return { orgId, workflowId, status: 'onboarding' };

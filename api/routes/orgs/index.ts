@@ -18,8 +18,7 @@ const orgs: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags, security, body: CreateOrgBody, response: { 202: OrgCreated, ...errors(400, 401, 409, 503) } },
     },
     async (request, reply) => {
-      const user = currentUser(request);
-      const created = await createOrganization(app.db, app.temporal, { ...actorOf(request), userId: user.id }, request.body);
+      const created = await createOrganization(app.db, app.temporal, actorOf(request), request.body);
       return reply.code(202).send(created);
     },
   );

@@ -53,6 +53,22 @@ export async function finishOnboarding(admin: pg.Pool, orgId: string, ownerId: s
   await admin.query(`UPDATE organizations SET status = 'active' WHERE id = $1`, [orgId]);
 }
 
+/**
+ * An active org with its owner, written directly: no onboarding workflow is started, so no worker
+ * (another test file may run one) changes it while a test compares its state.
+ */
+export async function seedActiveOrg(admin: pg.Pool, owner: TestUser, name: string): Promise<string> {
+  const orgId = randomUUID();
+  await admin.query(`INSERT INTO organizations (id, name, slug, status, created_by) VALUES ($1, $2, $3, 'active', $4)`, [
+    orgId,
+    name,
+    `org-${orgId}`.slice(0, 40),
+    owner.id,
+  ]);
+  await admin.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [orgId, owner.id]);
+  return orgId;
+}
+
 export async function addMember(admin: pg.Pool, orgId: string, userId: string, role: Role): Promise<void> {
   await admin.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)`, [orgId, userId, role]);
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { expect } from 'vitest';
 import { roles, type Role } from '../../../core/rbac.js';
-import { addMember, bearer, createOrg, finishOnboarding, signUp, uniqueEmail, type TestUser } from './helpers.js';
+import { addMember, bearer, seedActiveOrg, signUp, uniqueEmail, type TestUser } from './helpers.js';
 
 export interface Tenant {
   orgId: string;
@@ -27,8 +27,7 @@ export interface World {
 
 export async function buildTenant(app: FastifyInstance, admin: pg.Pool, label: string): Promise<Tenant> {
   const owner = await signUp(app, `${label}-owner`);
-  const orgId = await createOrg(app, owner, `Tenant ${label}`);
-  await finishOnboarding(admin, orgId, owner.id);
+  const orgId = await seedActiveOrg(admin, owner, `Tenant ${label}`);
   const users = { owner } as Record<Role, TestUser>;
   for (const role of roles.filter((r) => r !== 'owner')) {
     users[role] = await signUp(app, `${label}-${role}`);

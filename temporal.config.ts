@@ -48,7 +48,8 @@ export async function temporalConnection(config: Config): Promise<TemporalConnec
   if (config.TEMPORAL_TLS) {
     tls = {};
     if (config.TEMPORAL_TLS_CERT_PATH && config.TEMPORAL_TLS_KEY_PATH) {
-      const { readFile } = await import('node:fs/promises');
+      // webpackIgnore: workflows import this file for the presets; the bundle must not pull in fs.
+      const { readFile } = await import(/* webpackIgnore: true */ 'node:fs/promises');
       tls.clientCertPair = {
         crt: await readFile(config.TEMPORAL_TLS_CERT_PATH),
         key: await readFile(config.TEMPORAL_TLS_KEY_PATH),

@@ -14,16 +14,9 @@ import { taskQueues, temporalConnection } from '../temporal.config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-/**
- * temporal.config.ts, which workflows import for the activity presets, reads TLS certificate
- * files in temporalConnection() through a dynamic import. Workflows never call it, so the module
- * stays out of the bundle.
- */
-const bundlerOptions = { ignoreModules: ['fs/promises', 'node:fs/promises'] };
-
 /** The workflow bundle, built once (tests share one per suite; the worker builds its own). */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath, ...bundlerOptions });
+  return bundleWorkflowCode({ workflowsPath });
 }
 
 export interface TenantsWorkerOptions {
@@ -42,7 +35,7 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? taskQueues.tenants,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath, bundlerOptions }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: createActivities({ db, mailer, mailFrom: config.MAIL_FROM }),
     dataConverter: { payloadCodecs: [createPayloadCodec(config, db)] },
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,

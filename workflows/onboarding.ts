@@ -11,6 +11,7 @@ import {
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { activityPresets } from '../temporal.config.js';
 import type { OnboardingInput, OnboardingResult } from './definitions.js';
@@ -33,7 +34,9 @@ export function failureReason(err: unknown): string {
   if (isCancellation(err)) return 'onboarding was cancelled';
   if (!(err instanceof ActivityFailure)) return 'onboarding failed';
   const step = stepNames[err.activityType as keyof Activities] ?? err.activityType;
-  if (err.cause instanceof TimeoutFailure) return `${step} did not succeed in time`;
+  // A deadline passing shows either as a timeout, or as the last attempt's failure with the
+  // retry state saying no attempt fits before schedule-to-close.
+  if (err.cause instanceof TimeoutFailure || err.retryState === RetryState.TIMEOUT) return `${step} did not succeed in time`;
   if (err.cause instanceof ApplicationFailure && err.cause.nonRetryable) return `${step} failed: ${err.cause.message}`;
   return `${step} failed`;
 }

@@ -1,7 +1,7 @@
 // Memberships of an org. Owners are protected: the last one can never be removed or demoted, and
 // only an owner may touch another owner or make someone owner. Nobody changes their own role.
-import { and, asc, eq } from 'drizzle-orm';
-import { canAssignRole, type Role } from '../../core/rbac.js';
+import { and, asc, eq, inArray, or } from 'drizzle-orm';
+import { can, canAssignRole, type Role } from '../../core/rbac.js';
 import type { Db, Tx } from '../../db/client.js';
 import { memberships, teamMembers, users } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
@@ -29,42 +29,54 @@ export function listMembers(db: Db, orgId: string): Promise<MemberView[]> {
   });
 }
 
-async function lockedMember(tx: Tx, orgId: string, userId: string): Promise<{ role: Role }> {
-  const [row] = await tx
-    .select({ role: memberships.role })
-    .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
-    .for('update');
-  if (!row) throw new AppError('NOT_FOUND', 'The member does not exist.');
-  return row;
+interface Parties {
+  /** The actor's role read under lock: the hook's check may be stale by now. */
+  actorRole: Role;
+  targetRole: Role;
+  owners: number;
 }
 
-/** Refuses when the target is the org's only owner. Locks the owner rows so two concurrent changes cannot both pass. */
-async function assertNotLastOwner(tx: Tx, orgId: string): Promise<void> {
-  const owners = await tx
-    .select({ userId: memberships.userId })
+/**
+ * Locks the actor's, the target's and every owner's membership, in user-id order so concurrent
+ * changes cannot deadlock, and answers their current roles. Two owners demoting each other at the
+ * same time thus serialise, and the second sees the first's result.
+ */
+async function lockParties(tx: Tx, orgId: string, actorId: string, targetId: string): Promise<Parties> {
+  const rows = await tx
+    .select({ userId: memberships.userId, role: memberships.role })
     .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.role, 'owner')))
+    .where(and(eq(memberships.orgId, orgId), or(eq(memberships.role, 'owner'), inArray(memberships.userId, [actorId, targetId]))))
+    .orderBy(asc(memberships.userId))
     .for('update');
-  if (owners.length <= 1) throw new AppError('CONFLICT', 'An organization keeps at least one owner.');
+  const target = rows.find((r) => r.userId === targetId);
+  if (!target) throw new AppError('NOT_FOUND', 'The member does not exist.');
+  const actor = rows.find((r) => r.userId === actorId);
+  if (!actor) throw new AppError('NOT_FOUND', 'The organization does not exist.');
+  return { actorRole: actor.role, targetRole: target.role, owners: rows.filter((r) => r.role === 'owner').length };
+}
+
+function assertMayChange(parties: Parties, newRole: Role | null): void {
+  const allowed = can(parties.actorRole, newRole === null ? 'members.remove' : 'members.update');
+  if (!allowed || !canAssignRole(parties.actorRole, parties.targetRole) || (newRole !== null && !canAssignRole(parties.actorRole, newRole))) {
+    throw new AppError('FORBIDDEN', 'Only an owner may grant or take away the owner role.');
+  }
+  const losesOwner = parties.targetRole === 'owner' && newRole !== 'owner';
+  if (losesOwner && parties.owners <= 1) throw new AppError('CONFLICT', 'An organization keeps at least one owner.');
 }
 
 export function changeMemberRole(db: Db, actor: UserActor, access: OrgAccess, userId: string, role: Role): Promise<MemberView> {
   if (userId === actor.userId) throw new AppError('FORBIDDEN', 'You cannot change your own role.');
   return withTenant(db, access.orgId, async (tx) => {
-    const current = await lockedMember(tx, access.orgId, userId);
-    if (!canAssignRole(access.role, current.role) || !canAssignRole(access.role, role)) {
-      throw new AppError('FORBIDDEN', 'Only an owner may grant or take away the owner role.');
-    }
-    if (current.role === 'owner' && role !== 'owner') await assertNotLastOwner(tx, access.orgId);
-    if (current.role !== role) {
+    const parties = await lockParties(tx, access.orgId, actor.userId, userId);
+    assertMayChange(parties, role);
+    if (parties.targetRole !== role) {
       await tx.update(memberships).set({ role }).where(and(eq(memberships.orgId, access.orgId), eq(memberships.userId, userId)));
       await recordAudit(tx, actor, {
         orgId: access.orgId,
         action: 'member.role_change',
         targetType: 'user',
         targetId: userId,
-        details: { from: current.role, to: role },
+        details: { from: parties.targetRole, to: role },
       });
     }
     const [row] = await tx
@@ -80,11 +92,10 @@ export function changeMemberRole(db: Db, actor: UserActor, access: OrgAccess, us
 /** Removes a member and their team memberships in this org. */
 export function removeMember(db: Db, actor: UserActor, access: OrgAccess, userId: string): Promise<void> {
   return withTenant(db, access.orgId, async (tx) => {
-    const current = await lockedMember(tx, access.orgId, userId);
-    if (!canAssignRole(access.role, current.role)) throw new AppError('FORBIDDEN', 'Only an owner may remove an owner.');
-    if (current.role === 'owner') await assertNotLastOwner(tx, access.orgId);
+    const parties = await lockParties(tx, access.orgId, actor.userId, userId);
+    assertMayChange(parties, null);
     await tx.delete(teamMembers).where(and(eq(teamMembers.orgId, access.orgId), eq(teamMembers.userId, userId)));
     await tx.delete(memberships).where(and(eq(memberships.orgId, access.orgId), eq(memberships.userId, userId)));
-    await recordAudit(tx, actor, { orgId: access.orgId, action: 'member.remove', targetType: 'user', targetId: userId, details: { role: current.role } });
+    await recordAudit(tx, actor, { orgId: access.orgId, action: 'member.remove', targetType: 'user', targetId: userId, details: { role: parties.targetRole } });
   });
 }

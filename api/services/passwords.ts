@@ -14,11 +14,16 @@ export function hashPassword(password: string): Promise<string> {
 
 let dummyHash: Promise<string> | undefined;
 
+/** Computes the dummy hash ahead of the first login, so even that one costs the same for unknown emails. */
+export function preparePasswordVerification(): Promise<string> {
+  dummyHash ??= hashPassword('dummy-password-for-constant-work');
+  return dummyHash;
+}
+
 /** Verifies a password; with no stored hash it does the same work and answers false. */
 export async function verifyPassword(stored: string | undefined, password: string): Promise<boolean> {
   if (stored === undefined) {
-    dummyHash ??= hashPassword('dummy-password-for-constant-work');
-    await verify(await dummyHash, password);
+    await verify(await preparePasswordVerification(), password);
     return false;
   }
   return verify(stored, password);

@@ -5,12 +5,14 @@ import { currentUser, requireSignedIn } from '../../plugins/auth.js';
 import { LoginBody, RefreshBody, Session, SignUpBody, TokenPair, User } from '../../schemas/auth.js';
 import { errors } from '../../schemas/common.js';
 import { getUser, logIn, signUp, type SignedIn } from '../../services/accounts.js';
+import { preparePasswordVerification } from '../../services/passwords.js';
 import { revokeRefreshToken, rotateRefreshToken } from '../../services/refresh-tokens.js';
 
 const tags = ['auth'];
 
 const auth: FastifyPluginAsyncTypebox = async (app) => {
   const refreshTtl = app.config.REFRESH_TOKEN_TTL_SECONDS;
+  await preparePasswordVerification();
   const session = async (signedIn: SignedIn) => ({
     user: signedIn.user,
     refreshToken: signedIn.refreshToken,

@@ -4,8 +4,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import auth from './plugins/auth.js';
 import errors from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
@@ -18,11 +17,12 @@ import invitations from './routes/invitations/index.js';
 import members from './routes/members/index.js';
 import teams from './routes/teams/index.js';
 import auditLog from './routes/audit/index.js';
+import codecRoutes from './routes/codec/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface BuildOptions {
-  logger?: Logger | undefined;
+  logger?: FastifyBaseLogger | undefined;
 }
 
 export async function buildApp(deps: AppServices, options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -71,6 +71,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(members);
   await app.register(teams);
   await app.register(auditLog);
+  await app.register(codecRoutes, { prefix: '/codec' });
 
   return app;
 }

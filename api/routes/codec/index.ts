@@ -1,0 +1,92 @@
+// The codec endpoint the Temporal UI calls to show operators decoded payloads (and to encode what
+// they send). Only platform operators may use it: anyone else gets 401 (no or bad token) or 403
+// (a signed-in user who is not an operator). CORS is open to the configured UI origin only, and
+// only on these routes: register this plugin with the prefix '/codec', which also keeps the CORS
+// preflight route (OPTIONS /codec/*) from answering for the rest of the API.
+import cors from '@fastify/cors';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Payload } from '@temporalio/common';
+import { eq } from 'drizzle-orm';
+import type { FastifyRequest } from 'fastify';
+import { users } from '../../../db/schema/index.js';
+import { createPayloadCodec } from '../../../runtime/codec.js';
+import { DataKeyUnavailableError } from '../../../runtime/data-keys.js';
+import { AppError } from '../../errors.js';
+import { CodecBody, CodecHeaders } from '../../schemas/codec.js';
+
+type WirePayload = { metadata?: Record<string, string>; data?: string };
+
+function fromWire(p: WirePayload): Payload {
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    data: Buffer.from(p.data ?? '', 'base64'),
+  };
+}
+
+function toWire(p: Payload): WirePayload {
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
+  };
+}
+
+export const operatorRole = 'operator';
+
+const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const codec = createPayloadCodec(app.config, app.db);
+
+  await app.register(cors, {
+    // A list (not a string) so other origins get no allow-origin header at all.
+    origin: [app.config.TEMPORAL_UI_ORIGIN],
+    methods: ['POST'],
+    allowedHeaders: ['authorization', 'content-type', 'x-namespace'],
+    credentials: true,
+    maxAge: 600,
+  });
+
+  async function requireOperator(request: FastifyRequest): Promise<void> {
+    if (request.method === 'OPTIONS') return; // CORS preflight carries no credentials
+    await app.authenticate(request);
+    const userId = request.user?.id;
+    if (!userId) throw new AppError('UNAUTHENTICATED');
+    const [user] = await app.db.select({ platformRole: users.platformRole }).from(users).where(eq(users.id, userId));
+    if (user?.platformRole !== operatorRole) throw new AppError('FORBIDDEN', 'Only platform operators may use the codec endpoint.');
+  }
+  app.addHook('onRequest', requireOperator);
+
+  const schema = (summary: string) => ({
+    tags: ['codec'],
+    summary,
+    security: [{ bearer: [] }],
+    headers: CodecHeaders,
+    body: CodecBody,
+    response: { 200: CodecBody },
+  });
+
+  app.post('/encode', { schema: schema('Encrypt payloads (Temporal codec server)') }, async (request) => {
+    try {
+      const encoded = await codec.encode(request.body.payloads.map(fromWire));
+      return { payloads: encoded.map(toWire) };
+    } catch (err) {
+      if (err instanceof DataKeyUnavailableError) throw new AppError('VALIDATION', err.message);
+      throw err;
+    }
+  });
+
+  app.post('/decode', { schema: schema('Decrypt payloads (Temporal codec server)') }, async (request) => {
+    // One payload at a time: a shredded or damaged payload comes back as it was (still
+    // encrypted), so the rest of a history stays readable.
+    const payloads = await Promise.all(
+      request.body.payloads.map(async (wire) => {
+        const [decoded] = await codec.decode([fromWire(wire)]).catch((err: unknown) => {
+          request.log.warn({ err }, 'payload could not be decoded');
+          return [undefined];
+        });
+        return decoded ? toWire(decoded) : wire;
+      }),
+    );
+    return { payloads };
+  });
+};
+
+export default codecRoutes;

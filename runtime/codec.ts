@@ -4,7 +4,8 @@
 // convention in workflows/definitions.ts) uses that tenant's key, anything else the platform key.
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// CommonJS package: Node's ESM loader sees only its default export.
+import proto from '@temporalio/proto';
 import type { Db } from '../db/client.js';
 import type { Config } from './config.js';
 import { DataKeyStore } from './data-keys.js';
@@ -42,7 +43,7 @@ export class TenantPayloadCodec implements PayloadCodec {
         const { id, key } = orgId === undefined ? this.keys.platform : await this.keys.forEncrypting(orgId);
         const keyId = Buffer.from(id);
         // The key id is associated data: relabelling a payload with another key fails to decrypt.
-        const sealed = encrypt(key, Buffer.from(temporal.api.common.v1.Payload.encode(payload).finish()), keyId);
+        const sealed = encrypt(key, Buffer.from(proto.temporal.api.common.v1.Payload.encode(payload).finish()), keyId);
         return {
           metadata: { [METADATA_ENCODING_KEY]: text.encode(encryptedEncoding), [keyIdMetadataKey]: keyId },
           data: Buffer.concat([sealed.iv, sealed.tag, sealed.ciphertext]),
@@ -65,7 +66,7 @@ export class TenantPayloadCodec implements PayloadCodec {
           { iv: bytes.subarray(0, 12), tag: bytes.subarray(12, 28), ciphertext: bytes.subarray(28) },
           Buffer.from(keyId),
         );
-        return temporal.api.common.v1.Payload.decode(plain);
+        return proto.temporal.api.common.v1.Payload.decode(plain);
       }),
     );
   }

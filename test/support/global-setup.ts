@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrateDatabase } from '../../db/migrate.js';
-import { repoRoot, startPostgres, startRedis, startTemporal } from './services.js';
+import { createNamespace, repoRoot, startPostgres, startRedis, startTemporal } from './services.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +14,9 @@ declare module 'vitest' {
     temporalAddress: string;
   }
 }
+
+/** A namespace of its own for end-to-end runs, so their worker never picks up other files' workflows. */
+export const e2eNamespace = 'e2e';
 
 export const appLogin = { user: 'vlinders_api', password: 'vlinders-test' };
 
@@ -29,6 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.query(`CREATE ROLE ${appLogin.user} LOGIN PASSWORD '${appLogin.password}' IN ROLE vlinders_app`);
   await admin.end();
   const appUrl = postgres.adminUrl.replace('postgres@', `${appLogin.user}:${appLogin.password}@`);
+  await createNamespace(temporal.address, e2eNamespace);
   project.provide('databaseUrl', appUrl);
   project.provide('adminDatabaseUrl', postgres.adminUrl);
   project.provide('redisUrl', redis.url);

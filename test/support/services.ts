@@ -111,3 +111,17 @@ export async function startTemporal(): Promise<Service & { address: string }> {
   });
   return { url: address, address, stop: () => stopChild(child) };
 }
+
+/** Creates a namespace on the dev server with the platform's search attributes registered. */
+export async function createNamespace(address: string, namespace: string): Promise<void> {
+  const binary = join(toolsBin, 'temporal');
+  execFileSync(binary, ['operator', 'namespace', 'create', '--address', address, '-n', namespace], { stdio: 'pipe' });
+  for (const flag of searchAttributeFlags) {
+    const [name, type] = flag.split('=') as [string, string];
+    execFileSync(binary, ['operator', 'search-attribute', 'create', '--address', address, '-n', namespace, '--name', name, '--type', type], { stdio: 'pipe' });
+  }
+  await waitFor(`namespace ${namespace}`, () => {
+    execFileSync(binary, ['operator', 'namespace', 'describe', '--address', address, '-n', namespace], { stdio: 'pipe' });
+    return true;
+  });
+}

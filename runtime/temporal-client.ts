@@ -6,6 +6,7 @@ import type { Db } from '../db/client.js';
 import { temporalConnection } from '../temporal.config.js';
 import { createPayloadCodec } from './codec.js';
 import type { Config } from './config.js';
+import { temporalClientInterceptors } from './temporal-tracing.js';
 
 export async function createTemporalClient(config: Config, db: Db): Promise<Client> {
   const settings = await temporalConnection(config);
@@ -14,5 +15,6 @@ export async function createTemporalClient(config: Config, db: Db): Promise<Clie
     connection,
     namespace: settings.namespace,
     dataConverter: { payloadCodecs: [createPayloadCodec(config, db)] },
+    interceptors: temporalClientInterceptors(),
   });
 }

@@ -10,13 +10,14 @@ import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createPayloadCodec } from '../runtime/codec.js';
 import type { Config } from '../runtime/config.js';
+import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
 import { taskQueues, temporalConnection } from '../temporal.config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-/** The workflow bundle, built once (tests share one per suite; the worker builds its own). */
+/** The workflow bundle, tracing interceptors included (tests share one per suite). */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath });
+  return bundleWorkflowCode({ workflowsPath, workflowInterceptorModules });
 }
 
 export interface TenantsWorkerOptions {
@@ -39,6 +40,8 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
     activities: createActivities({ db, mailer, mailFrom: config.MAIL_FROM }),
     dataConverter: { payloadCodecs: [createPayloadCodec(config, db)] },
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
+    // Traces continue from the API's span through workflows and activities.
+    ...temporalWorkerTracing(),
   });
 }
 

@@ -3,6 +3,7 @@
 // code: a change that would make a running onboarding non-deterministic fails here.
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { temporalWorkerTracing } from '../../runtime/temporal-tracing.js';
 import { bundleWorkflows } from '../../workers/bootstrap.js';
 import { loadHistory } from './histories.js';
 
@@ -17,6 +18,6 @@ describe('onboarding replay', () => {
   it.each(['onboarding-active', 'onboarding-failed'])('replays the recorded %s history deterministically', async (name) => {
     const history = loadHistory(name);
     expect(history.events.length).toBeGreaterThan(10);
-    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, name)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle, ...temporalWorkerTracing() }, history, name)).resolves.toBeUndefined();
   });
 });

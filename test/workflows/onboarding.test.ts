@@ -16,6 +16,7 @@ import { createDb, createPool, type Db } from '../../db/client.js';
 import { workflowIds } from '../../temporal.config.js';
 import type { OnboardingInput } from '../../workflows/definitions.js';
 import { onboarding } from '../../workflows/index.js';
+import { temporalWorkerTracing } from '../../runtime/temporal-tracing.js';
 import { bundleWorkflows } from '../../workers/bootstrap.js';
 import { repoRoot } from '../support/services.js';
 import { saveHistory } from './histories.js';
@@ -54,6 +55,7 @@ async function runOnboarding(input: OnboardingInput, mailer: Mailer, recordAs?: 
     taskQueue,
     workflowBundle: bundle,
     activities: createActivities({ db, mailer, mailFrom: 'Vlinders <no-reply@vlinders.test>' }),
+    ...temporalWorkerTracing(),
   });
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start(onboarding, {

@@ -21,6 +21,12 @@ let mailDir: string;
 let activities: Activities;
 const env = new MockActivityEnvironment();
 
+/** Runs one activity by name inside a mock activity context, typed by its signature. */
+function call<K extends keyof Activities>(name: K, input: Parameters<Activities[K]>[0]): ReturnType<Activities[K]> {
+  const fn = activities[name] as (arg: typeof input) => ReturnType<Activities[K]>;
+  return env.run((arg: typeof input) => fn(arg), input) as ReturnType<Activities[K]>;
+}
+
 beforeAll(() => {
   pool = createPool({ url: inject('databaseUrl'), size: 4, applicationName: 'test-activities' });
   db = createDb(pool);
@@ -40,18 +46,18 @@ describe('tenant activities', () => {
     );
     const key = (step: string) => `onboarding/${t.orgId}/${step}`;
 
-    for (let i = 0; i < 2; i++) await env.run(activities.initializeOrgSettings, { orgId: t.orgId });
+    for (let i = 0; i < 2; i++) await call('initializeOrgSettings', { orgId: t.orgId });
     const owner = { orgId: t.orgId, userId: t.ownerUserId };
-    expect(await env.run(activities.ensureOwnerMembership, owner)).toEqual({ ...owner, created: true });
-    expect(await env.run(activities.ensureOwnerMembership, owner)).toEqual({ ...owner, created: false });
+    expect(await call('ensureOwnerMembership', owner)).toEqual({ ...owner, created: true });
+    expect(await call('ensureOwnerMembership', owner)).toEqual({ ...owner, created: false });
     const entry = { orgId: t.orgId, idempotencyKey: key('audit-owner'), actorId: t.ownerUserId, action: 'membership.created', targetType: 'membership', targetId: t.ownerUserId };
-    expect(await env.run(activities.recordAuditEntry, entry)).toEqual({ orgId: t.orgId, recorded: true });
-    expect(await env.run(activities.recordAuditEntry, entry)).toEqual({ orgId: t.orgId, recorded: false });
+    expect(await call('recordAuditEntry', entry)).toEqual({ orgId: t.orgId, recorded: true });
+    expect(await call('recordAuditEntry', entry)).toEqual({ orgId: t.orgId, recorded: false });
     const mail = { orgId: t.orgId, idempotencyKey: key('welcome-mail'), to: t.ownerEmail, orgName: t.orgName };
-    const first = await env.run(activities.enqueueWelcomeMail, mail);
-    expect(await env.run(activities.enqueueWelcomeMail, mail)).toEqual(first);
-    expect(await env.run(activities.deliverMail, first)).toEqual({ ...first, alreadySent: false });
-    expect(await env.run(activities.deliverMail, first)).toEqual({ ...first, alreadySent: true });
+    const first = await call('enqueueWelcomeMail', mail);
+    expect(await call('enqueueWelcomeMail', mail)).toEqual(first);
+    expect(await call('deliverMail', first)).toEqual({ ...first, alreadySent: false });
+    expect(await call('deliverMail', first)).toEqual({ ...first, alreadySent: true });
 
     const state = await tenantState(db, t.orgId);
     // The org's own timezone wins over the default; the other defaults are added.
@@ -68,14 +74,14 @@ describe('tenant activities', () => {
   it('compensations take back exactly what onboarding added', async () => {
     const t = await createPendingTenant(db, 'Undo Ltd');
     const key = `onboarding/${t.orgId}/welcome-mail`;
-    await env.run(activities.initializeOrgSettings, { orgId: t.orgId });
-    await env.run(activities.ensureOwnerMembership, { orgId: t.orgId, userId: t.ownerUserId });
-    await env.run(activities.enqueueWelcomeMail, { orgId: t.orgId, idempotencyKey: key, to: t.ownerEmail, orgName: t.orgName });
+    await call('initializeOrgSettings', { orgId: t.orgId });
+    await call('ensureOwnerMembership', { orgId: t.orgId, userId: t.ownerUserId });
+    await call('enqueueWelcomeMail', { orgId: t.orgId, idempotencyKey: key, to: t.ownerEmail, orgName: t.orgName });
 
-    await env.run(activities.cancelUnsentMail, { orgId: t.orgId, idempotencyKey: key });
-    await env.run(activities.removeOwnerMembership, { orgId: t.orgId, userId: t.ownerUserId });
-    await env.run(activities.removeDefaultSettings, { orgId: t.orgId });
-    await env.run(activities.markOrgFailed, { orgId: t.orgId, reason: 'sending the welcome mail did not succeed in time' });
+    await call('cancelUnsentMail', { orgId: t.orgId, idempotencyKey: key });
+    await call('removeOwnerMembership', { orgId: t.orgId, userId: t.ownerUserId });
+    await call('removeDefaultSettings', { orgId: t.orgId });
+    await call('markOrgFailed', { orgId: t.orgId, reason: 'sending the welcome mail did not succeed in time' });
 
     const state = await tenantState(db, t.orgId);
     expect(state.org).toMatchObject({ status: 'failed', failureReason: 'sending the welcome mail did not succeed in time', settings: {} });
@@ -84,7 +90,7 @@ describe('tenant activities', () => {
   });
 
   it('refuses, without retry, to onboard an org that does not exist', async () => {
-    await expect(env.run(activities.initializeOrgSettings, { orgId: '00000000-0000-4000-8000-000000000001' })).rejects.toMatchObject({
+    await expect(call('initializeOrgSettings', { orgId: '00000000-0000-4000-8000-000000000001' })).rejects.toMatchObject({
       type: 'NOT_FOUND',
       nonRetryable: true,
     });

@@ -12,7 +12,9 @@ import { createDb, createPool } from '../../db/client.js';
 import { bundleWorkflows, createTenantsWorker } from '../../workers/bootstrap.js';
 import { workflowIds } from '../../temporal.config.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { e2eNamespace } from '../support/global-setup.js';
+import { workerNamespaces } from '../support/global-setup.js';
+
+const e2eNamespace = workerNamespaces.e2e;
 import { bearer, signUp } from '../integration/api/helpers.js';
 
 const mailDir = mkdtempSync(join(tmpdir(), 'vlinders-e2e-mail-'));

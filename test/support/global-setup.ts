@@ -15,8 +15,11 @@ declare module 'vitest' {
   }
 }
 
-/** A namespace of its own for end-to-end runs, so their worker never picks up other files' workflows. */
-export const e2eNamespace = 'e2e';
+/**
+ * Namespaces of their own for the files that run a worker, so that worker never picks up the
+ * workflows other files start in 'default' (and no other file's worker takes theirs).
+ */
+export const workerNamespaces = { e2e: 'e2e', crash: 'worker-crash' } as const;
 
 export const appLogin = { user: 'vlinders_api', password: 'vlinders-test' };
 
@@ -32,7 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.query(`CREATE ROLE ${appLogin.user} LOGIN PASSWORD '${appLogin.password}' IN ROLE vlinders_app`);
   await admin.end();
   const appUrl = postgres.adminUrl.replace('postgres@', `${appLogin.user}:${appLogin.password}@`);
-  await createNamespace(temporal.address, e2eNamespace);
+  for (const namespace of Object.values(workerNamespaces)) await createNamespace(temporal.address, namespace);
   project.provide('databaseUrl', appUrl);
   project.provide('adminDatabaseUrl', postgres.adminUrl);
   project.provide('redisUrl', redis.url);

@@ -13,6 +13,7 @@ import { encryptedEncoding } from '../../../runtime/codec.js';
 import type { OnboardingResult } from '../../../workflows/definitions.js';
 import { adminPool, bearer, signUp } from '../api/helpers.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
+import { workerNamespaces } from '../../support/global-setup.js';
 import { freePort, repoRoot } from '../../support/services.js';
 
 let t: TestApp;
@@ -52,7 +53,7 @@ async function waitUntil(what: string, probe: () => Promise<boolean>, worker?: R
 }
 
 beforeAll(async () => {
-  t = await buildTestApp();
+  t = await buildTestApp({ TEMPORAL_NAMESPACE: workerNamespaces.crash });
   admin = adminPool();
   scratch = mkdtempSync(join(tmpdir(), 'vlinders-worker-'));
 });

@@ -1,5 +1,6 @@
 // Builds the real app against the suite's services: app-role Postgres, Redis, Temporal.
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../api/app.js';
 import { createDb, createPool } from '../../db/client.js';
@@ -30,4 +31,19 @@ export async function buildTestApp(overrides: Record<string, string> = {}): Prom
       await Promise.all([pool.end(), temporal.connection.close(), redis?.quit()]);
     },
   };
+}
+
+/**
+ * The app for one test file: built before its tests, closed after them. The returned object is
+ * filled in by the beforeAll hook, so read its fields inside tests and hooks.
+ */
+export function useTestApp(overrides: Record<string, string> = {}): TestApp {
+  const t = {} as TestApp;
+  beforeAll(async () => {
+    Object.assign(t, await buildTestApp(overrides));
+  });
+  afterAll(async () => {
+    await t.close?.();
+  });
+  return t;
 }

@@ -1,19 +1,9 @@
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../../support/app.js';
-import { adminPool, bearer, seedActiveOrg, signUp } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../../support/app.js';
+import { useAdminPool, bearer, seedActiveOrg, signUp } from './helpers.js';
 
-let t: TestApp;
-let admin: pg.Pool;
-
-beforeAll(async () => {
-  t = await buildTestApp();
-  admin = adminPool();
-});
-afterAll(async () => {
-  await t?.close();
-  await admin?.end();
-});
+const t = useTestApp();
+const admin = useAdminPool();
 
 interface Entry {
   id: number;

@@ -1,20 +1,10 @@
 import { decodeProtectedHeader, decodeJwt } from 'jose';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../../support/app.js';
-import { adminPool, auditRows, bearer, errorCode, password, signUp, uniqueEmail } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { buildTestApp, useTestApp } from '../../support/app.js';
+import { useAdminPool, auditRows, bearer, errorCode, password, signUp, uniqueEmail } from './helpers.js';
 
-let t: TestApp;
-let admin: pg.Pool;
-
-beforeAll(async () => {
-  t = await buildTestApp();
-  admin = adminPool();
-});
-afterAll(async () => {
-  await t?.close();
-  await admin?.end();
-});
+const t = useTestApp();
+const admin = useAdminPool();
 
 describe('sign-up', () => {
   it('creates the account, answers a token pair, stores an argon2id hash and writes a platform audit row', async () => {

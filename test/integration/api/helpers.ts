@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
-import { expect, inject } from 'vitest';
+import { afterAll, expect, inject } from 'vitest';
 import type { Role } from '../../../core/rbac.js';
 
 export interface TestUser {
@@ -42,6 +42,13 @@ export async function createOrg(app: FastifyInstance, user: TestUser, name = 'Ac
 /** A superuser pool for inspecting rows and seeding what the onboarding workflow would write. */
 export function adminPool(): pg.Pool {
   return new pg.Pool({ connectionString: inject('adminDatabaseUrl'), max: 2 });
+}
+
+/** The admin pool for one test file, ended after its tests. */
+export function useAdminPool(): pg.Pool {
+  const pool = adminPool();
+  afterAll(() => pool.end());
+  return pool;
 }
 
 /** What onboarding does for a new org: the creator becomes owner and the org becomes active. */

@@ -1,20 +1,10 @@
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Role } from '../../../core/rbac.js';
-import { buildTestApp, type TestApp } from '../../support/app.js';
-import { addMember, adminPool, auditRows, bearer, errorCode, seedActiveOrg, signUp, type TestUser } from './helpers.js';
+import { useTestApp } from '../../support/app.js';
+import { addMember, useAdminPool, auditRows, bearer, errorCode, seedActiveOrg, signUp, type TestUser } from './helpers.js';
 
-let t: TestApp;
-let admin: pg.Pool;
-
-beforeAll(async () => {
-  t = await buildTestApp();
-  admin = adminPool();
-});
-afterAll(async () => {
-  await t?.close();
-  await admin?.end();
-});
+const t = useTestApp();
+const admin = useAdminPool();
 
 async function orgWith(...roles: Role[]): Promise<{ orgId: string; owner: TestUser; users: TestUser[] }> {
   const owner = await signUp(t.app, 'owner');

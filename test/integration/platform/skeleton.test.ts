@@ -1,20 +1,14 @@
 // What every route shares: health, OpenAPI, error bodies, request ids, limits, draining.
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import Type from 'typebox';
 import { buildApp } from '../../../api/app.js';
 import { createDb, createPool } from '../../../db/client.js';
 import { freePort } from '../../support/services.js';
-import { buildTestApp, type TestApp } from '../../support/app.js';
+import { useTestApp } from '../../support/app.js';
 import { testConfig } from '../../support/config.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp({ BODY_LIMIT_BYTES: '2048' });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp({ BODY_LIMIT_BYTES: '2048' });
 
 describe('health', () => {
   it('is live and ready when Postgres, Redis and Temporal answer', async () => {

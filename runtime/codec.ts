@@ -2,6 +2,7 @@
 // under its tenant's data key, the key id in the payload's metadata. The codec sees no workflow
 // context, so the tenant comes from the payload itself: a JSON object with a string `orgId` (the
 // convention in workflows/definitions.ts) uses that tenant's key, anything else the platform key.
+import { fileURLToPath } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
 // CommonJS package: Node's ESM loader sees only its default export.
@@ -70,6 +71,14 @@ export class TenantPayloadCodec implements PayloadCodec {
       }),
     );
   }
+}
+
+/** Loaded by path in clients and workers (see the file for why it is a path). */
+export const failureConverterPath = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
+/** The data converter of every Temporal client and worker: encrypted payloads and failures. */
+export function createDataConverter(config: Pick<Config, 'MASTER_KEY' | 'MASTER_KEY_ID'>, db: Db) {
+  return { payloadCodecs: [createPayloadCodec(config, db)], failureConverterPath };
 }
 
 export function createPayloadCodec(config: Pick<Config, 'MASTER_KEY' | 'MASTER_KEY_ID'>, db: Db): TenantPayloadCodec {

@@ -4,7 +4,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Db } from '../db/client.js';
 import { temporalConnection } from '../temporal.config.js';
-import { createPayloadCodec } from './codec.js';
+import { createDataConverter } from './codec.js';
 import type { Config } from './config.js';
 import { temporalClientInterceptors } from './temporal-tracing.js';
 
@@ -14,7 +14,7 @@ export async function createTemporalClient(config: Config, db: Db): Promise<Clie
   return new Client({
     connection,
     namespace: settings.namespace,
-    dataConverter: { payloadCodecs: [createPayloadCodec(config, db)] },
+    dataConverter: createDataConverter(config, db),
     interceptors: temporalClientInterceptors(),
   });
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
-import { createPayloadCodec } from '../runtime/codec.js';
+import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
 import type { Config } from '../runtime/config.js';
 import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
 import { taskQueues, temporalConnection } from '../temporal.config.js';
@@ -17,7 +17,7 @@ export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', impo
 
 /** The workflow bundle, tracing interceptors included (tests share one per suite). */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath, workflowInterceptorModules });
+  return bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, failureConverterPath });
 }
 
 export interface TenantsWorkerOptions {
@@ -38,7 +38,7 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
     taskQueue: options.taskQueue ?? taskQueues.tenants,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: createActivities({ db, mailer, mailFrom: config.MAIL_FROM }),
-    dataConverter: { payloadCodecs: [createPayloadCodec(config, db)] },
+    dataConverter: createDataConverter(config, db),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // Traces continue from the API's span through workflows and activities.
     ...temporalWorkerTracing(),

@@ -1,14 +1,16 @@
 // The PayloadCodec against the real database: payloads round-trip, each tenant's payloads open
 // only with its own key, a destroyed key shreds them, and any tampering is detected.
 import { randomBytes } from 'node:crypto';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow/data-converter-helpers.js';
+import { decodeFailure, encodeErrorToFailure } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import { eq } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import { tenantDataKeys } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
-import { TenantPayloadCodec, encryptedEncoding, keyIdMetadataKey } from '../../../runtime/codec.js';
+import { TenantPayloadCodec, createDataConverter, encryptedEncoding, keyIdMetadataKey } from '../../../runtime/codec.js';
 import { DataKeyStore, DataKeyUnavailableError } from '../../../runtime/data-keys.js';
 import type { MasterKey } from '../../../runtime/envelope.js';
 import { createPendingTenant } from '../../workflows/tenant-fixture.js';
@@ -139,5 +141,20 @@ describe('TenantPayloadCodec', () => {
 
   it('refuses a payload whose orgId is not a tenant id', async () => {
     await expect(codec().encode([payloadOf({ orgId: "x'; DROP TABLE organizations; --" })])).rejects.toThrow(/unknown data key id/);
+  });
+});
+
+describe('failures', () => {
+  it('carry their message and stack only inside an encrypted payload', async () => {
+    const converter = loadDataConverter(createDataConverter({ MASTER_KEY: master.key.toString('base64'), MASTER_KEY_ID: master.id }, db));
+    // What a worker sends to the server when an activity fails.
+    const stored = await encodeErrorToFailure(converter, ApplicationFailure.nonRetryable('duplicate key: ada@example.test', 'CONFLICT'));
+    expect(stored.message).toBe('Encoded failure');
+    expect(stored.stackTrace).toBe('');
+    expect(text(stored.encodedAttributes?.metadata?.encoding)).toBe(encryptedEncoding);
+    expect(text(stored.encodedAttributes?.data)).not.toContain('ada@example.test');
+    const decoded = await decodeFailure(converter.payloadCodecs, stored);
+    const error = converter.failureConverter.failureToError(decoded, converter.payloadConverter);
+    expect(error.message).toBe('duplicate key: ada@example.test');
   });
 });

@@ -13,24 +13,25 @@ export interface PoolOptions {
   applicationName: string;
 }
 
+/** pg-pool awaits this hook before handing a new connection out (not yet in @types/pg). */
+type PoolConfigWithHook = pg.PoolConfig & { onConnect?: (client: pg.PoolClient) => Promise<void> };
+
 export function createPool(options: PoolOptions): pg.Pool {
-  const pool = new pg.Pool({
+  const role = options.appRole;
+  const config: PoolConfigWithHook = {
     connectionString: options.url,
     max: options.size,
     application_name: options.applicationName,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
-  });
-  if (options.appRole) {
-    const role = options.appRole;
-    // Queued ahead of any query on this connection, so nothing runs as the login role.
-    pool.on('connect', (client) => {
-      client.query("SELECT set_config('role', $1, false)", [role]).catch((err: unknown) => {
-        client.release(err instanceof Error ? err : new Error(String(err)));
-      });
-    });
-  }
-  return pool;
+    // Runs before any query on the connection, so nothing runs as the (superuser) login role.
+    onConnect: role
+      ? async (client) => {
+          await client.query("SELECT set_config('role', $1, false)", [role]);
+        }
+      : undefined,
+  };
+  return new pg.Pool(config);
 }
 
 export function createDb(pool: pg.Pool): Db {

@@ -49,13 +49,7 @@ require_free "$worker_metrics_port" "worker metrics" WORKER_METRICS_PORT
 [ -n "${DATABASE_URL:-}" ] || require_free "$pglite_port" "embedded PostgreSQL" PGLITE_PORT
 
 # --- dependencies: npm ci only when node_modules is missing or package-lock.json changed --------
-lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
-lock_stamp="$root/node_modules/.vlinders-lock.sha256"
-if [ ! -d node_modules ] || [ "$(cat "$lock_stamp" 2>/dev/null)" != "$lock_sum" ]; then
-  say "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_sum" >"$lock_stamp"
-fi
+bash scripts/ensure-node-modules.sh
 mark "dependencies checked"
 bash scripts/install-tools.sh temporal
 mark "tools checked"
@@ -166,14 +160,8 @@ export PORT="$api_port" WORKER_METRICS_PORT="$worker_metrics_port"
 export PUBLIC_URL="${PUBLIC_URL:-http://localhost:$api_port}"
 start api node --import tsx api/server.ts
 api_pid="$(last_pid)"
-workers_pid=""
-if [ -f workers/main.ts ]; then
-  start workers node --import tsx workers/main.ts
-  workers_pid="$(last_pid)"
-  workers_desc="http://localhost:$worker_metrics_port/metrics"
-else
-  workers_desc="(no workers/main.ts in this checkout)"
-fi
+start workers node --import tsx workers/main.ts
+workers_pid="$(last_pid)"
 
 wait_until api "$api_pid" 120 curl -fsS "http://127.0.0.1:$api_port/readyz"
 ready_ms=$((($(date +%s%N) - started_ns) / 1000000))
@@ -183,10 +171,8 @@ worker_polls() {
   "$root/.tools/bin/temporal" task-queue describe --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" \
     --task-queue vlinders-tenants -o json | grep -q "\"identity\": \"$workers_pid@"
 }
-if [ -n "$workers_pid" ]; then
-  wait_until workers "$workers_pid" 180 worker_polls
-  mark "workers polling"
-fi
+wait_until workers "$workers_pid" 180 worker_polls
+mark "workers polling"
 all_ms=$((($(date +%s%N) - started_ns) / 1000000))
 
 cat <<EOF
@@ -196,7 +182,7 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   API docs         http://localhost:$api_port/docs
   OpenAPI          http://localhost:$api_port/openapi.json
   API metrics      http://localhost:$api_port/metrics
-  Worker metrics   $workers_desc
+  Worker metrics   http://localhost:$worker_metrics_port/metrics
   Temporal UI      http://localhost:$temporal_ui_port/namespaces/$TEMPORAL_NAMESPACE/workflows
   Temporal         $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)
   PostgreSQL       $postgres_desc

@@ -3,9 +3,26 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const sandboxForbidden = [
-  'node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process',
-  'pg', 'drizzle-orm', 'drizzle-orm/*', 'ioredis', 'stripe', '@qdrant/*', 'undici',
-  '../api/*', '../db/*', '../runtime/*', '../workers/*',
+  'node:*',
+  'fs',
+  'path',
+  'crypto',
+  'http',
+  'https',
+  'net',
+  'os',
+  'child_process',
+  'pg',
+  'drizzle-orm',
+  'drizzle-orm/*',
+  'ioredis',
+  'stripe',
+  '@qdrant/*',
+  'undici',
+  '../api/*',
+  '../db/*',
+  '../runtime/*',
+  '../workers/*',
 ];
 
 export default tseslint.config(
@@ -22,19 +39,29 @@ export default tseslint.config(
       // Fastify plugins and handlers are async by contract, with or without an await inside.
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'with-single-extends' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through runtime/config.ts.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through runtime/config.ts.' },
+      ],
     },
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no I/O, no activity values.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: sandboxForbidden, message: 'Workflow code must stay deterministic: no I/O modules.' },
-          { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'Import activities as types only.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: sandboxForbidden, message: 'Workflow code must stay deterministic: no I/O modules.' },
+            {
+              group: ['../activities/*', '../activities'],
+              allowTypeImports: true,
+              message: 'Import activities as types only.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -32,7 +32,10 @@ export const activityPresets = {
   /** A call to an outside system (mail, Stripe): longer timeout, retried for up to an hour. */
   external: { startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '1 hour', retry: standardRetry },
   /** Compensation must finish: retried without a deadline. */
-  compensation: { startToCloseTimeout: '30 seconds', retry: { ...standardRetry, maximumInterval: '5 minutes' } },
+  compensation: {
+    startToCloseTimeout: '30 seconds',
+    retry: { ...standardRetry, maximumInterval: '5 minutes' },
+  },
 } satisfies Record<string, ActivityOptions>;
 
 export interface TemporalConnectionSettings {
@@ -56,5 +59,10 @@ export async function temporalConnection(config: Config): Promise<TemporalConnec
       };
     }
   }
-  return { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, tls, apiKey: config.TEMPORAL_API_KEY };
+  return {
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    tls,
+    apiKey: config.TEMPORAL_API_KEY,
+  };
 }

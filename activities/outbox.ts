@@ -52,10 +52,17 @@ export function createMailActivities({ db, mailer, from }: { db: Db; mailer: Mai
           .insert(outbox)
           .values({ orgId, kind: 'mail', payload: welcomeMail(to, orgName), idempotencyKey })
           .onConflictDoNothing({ target: outbox.idempotencyKey });
-        const [row] = await tx.select({ id: outbox.id }).from(outbox).where(eq(outbox.idempotencyKey, idempotencyKey));
+        const [row] = await tx
+          .select({ id: outbox.id })
+          .from(outbox)
+          .where(eq(outbox.idempotencyKey, idempotencyKey));
         if (!row) {
           // The key exists but RLS hides it: it belongs to another tenant. Retrying cannot help.
-          throw ApplicationFailure.create({ type: 'CONFLICT', nonRetryable: true, message: `outbox key ${idempotencyKey} is taken` });
+          throw ApplicationFailure.create({
+            type: 'CONFLICT',
+            nonRetryable: true,
+            message: `outbox key ${idempotencyKey} is taken`,
+          });
         }
         return { orgId, outboxId: row.id };
       });
@@ -64,20 +71,37 @@ export function createMailActivities({ db, mailer, from }: { db: Db; mailer: Mai
     /** Sends an outbox message unless it was sent already, then marks it sent. */
     async deliverMail({ orgId, outboxId }: OutboxRef): Promise<OutboxRef & { alreadySent: boolean }> {
       const [row] = await withTenant(db, orgId, (tx) =>
-        tx.select().from(outbox).where(and(eq(outbox.id, outboxId), eq(outbox.orgId, orgId))),
+        tx
+          .select()
+          .from(outbox)
+          .where(and(eq(outbox.id, outboxId), eq(outbox.orgId, orgId))),
       );
-      if (!row) throw ApplicationFailure.create({ type: 'NOT_FOUND', nonRetryable: true, message: `outbox row ${outboxId} does not exist` });
+      if (!row)
+        throw ApplicationFailure.create({
+          type: 'NOT_FOUND',
+          nonRetryable: true,
+          message: `outbox row ${outboxId} does not exist`,
+        });
       if (row.sentAt) return { orgId, outboxId, alreadySent: true };
       const payload = row.payload as MailPayload;
       await mailer.send({ id: row.id, from, to: payload.to, subject: payload.subject, text: payload.text });
       await withTenant(db, orgId, (tx) =>
-        tx.update(outbox).set({ sentAt: new Date() }).where(and(eq(outbox.id, outboxId), isNull(outbox.sentAt))),
+        tx
+          .update(outbox)
+          .set({ sentAt: new Date() })
+          .where(and(eq(outbox.id, outboxId), isNull(outbox.sentAt))),
       );
       return { orgId, outboxId, alreadySent: false };
     },
 
     /** Compensation: withdraws a message that was recorded but never sent. */
-    async cancelUnsentMail({ orgId, idempotencyKey }: { orgId: string; idempotencyKey: string }): Promise<{ orgId: string }> {
+    async cancelUnsentMail({
+      orgId,
+      idempotencyKey,
+    }: {
+      orgId: string;
+      idempotencyKey: string;
+    }): Promise<{ orgId: string }> {
       await withTenant(db, orgId, (tx) =>
         tx.delete(outbox).where(and(eq(outbox.idempotencyKey, idempotencyKey), isNull(outbox.sentAt))),
       );

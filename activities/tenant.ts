@@ -38,7 +38,11 @@ export interface MarkFailedInput extends OrgRef {
 }
 
 function orgNotFound(orgId: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'NOT_FOUND', nonRetryable: true, message: `organization ${orgId} does not exist` });
+  return ApplicationFailure.create({
+    type: 'NOT_FOUND',
+    nonRetryable: true,
+    message: `organization ${orgId} does not exist`,
+  });
 }
 
 const defaultKeys = Object.keys(defaultOrgSettings);
@@ -60,7 +64,10 @@ export function createTenantActivities({ db }: { db: Db }) {
 
     /** Compensation: takes the default keys back out of the org's settings. */
     async removeDefaultSettings({ orgId }: OrgRef): Promise<OrgRef> {
-      const keys = sql.join(defaultKeys.map((k) => sql`${k}`), sql`, `);
+      const keys = sql.join(
+        defaultKeys.map((k) => sql`${k}`),
+        sql`, `,
+      );
       await withTenant(db, orgId, (tx) =>
         tx
           .update(organizations)
@@ -72,7 +79,10 @@ export function createTenantActivities({ db }: { db: Db }) {
 
     async ensureOwnerMembership({ orgId, userId }: OwnerRef): Promise<OwnerRef & { created: boolean }> {
       return withTenant(db, orgId, async (tx) => {
-        const [org] = await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, orgId));
+        const [org] = await tx
+          .select({ id: organizations.id })
+          .from(organizations)
+          .where(eq(organizations.id, orgId));
         if (!org) throw orgNotFound(orgId);
         const inserted = await tx
           .insert(memberships)
@@ -88,7 +98,9 @@ export function createTenantActivities({ db }: { db: Db }) {
       await withTenant(db, orgId, (tx) =>
         tx
           .delete(memberships)
-          .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId), eq(memberships.role, 'owner'))),
+          .where(
+            and(eq(memberships.orgId, orgId), eq(memberships.userId, userId), eq(memberships.role, 'owner')),
+          ),
       );
       return { orgId, userId };
     },
@@ -126,7 +138,10 @@ export function createTenantActivities({ db }: { db: Db }) {
 
     async markOrgFailed({ orgId, reason }: MarkFailedInput): Promise<OrgRef> {
       await withTenant(db, orgId, (tx) =>
-        tx.update(organizations).set({ status: 'failed', failureReason: reason }).where(eq(organizations.id, orgId)),
+        tx
+          .update(organizations)
+          .set({ status: 'failed', failureReason: reason })
+          .where(eq(organizations.id, orgId)),
       );
       return { orgId };
     },

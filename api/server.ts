@@ -19,7 +19,9 @@ const pool = createPool({
   applicationName: 'vlinders-api',
 });
 const db = createDb(pool);
-const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
+const redis = config.REDIS_URL
+  ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 })
+  : undefined;
 const temporal = await createTemporalClient(config, db);
 
 const app = await buildApp({ config, pool, db, temporal, redis }, { logger });

@@ -22,7 +22,8 @@ const text = {
 
 /** The tenant a payload belongs to: the string `orgId` of a JSON object payload, if any. */
 export function payloadOrgId(payload: Payload): string | undefined {
-  if (text.decode(payload.metadata?.[METADATA_ENCODING_KEY]) !== 'json/plain' || !payload.data) return undefined;
+  if (text.decode(payload.metadata?.[METADATA_ENCODING_KEY]) !== 'json/plain' || !payload.data)
+    return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text.decode(payload.data) ?? '');
@@ -44,7 +45,11 @@ export class TenantPayloadCodec implements PayloadCodec {
         const { id, key } = orgId === undefined ? this.keys.platform : await this.keys.forEncrypting(orgId);
         const keyId = Buffer.from(id);
         // The key id is associated data: relabelling a payload with another key fails to decrypt.
-        const sealed = encrypt(key, Buffer.from(proto.temporal.api.common.v1.Payload.encode(payload).finish()), keyId);
+        const sealed = encrypt(
+          key,
+          Buffer.from(proto.temporal.api.common.v1.Payload.encode(payload).finish()),
+          keyId,
+        );
         return {
           metadata: { [METADATA_ENCODING_KEY]: text.encode(encryptedEncoding), [keyIdMetadataKey]: keyId },
           data: Buffer.concat([sealed.iv, sealed.tag, sealed.ciphertext]),
@@ -59,7 +64,8 @@ export class TenantPayloadCodec implements PayloadCodec {
         if (text.decode(payload.metadata?.[METADATA_ENCODING_KEY]) !== encryptedEncoding) return payload;
         const keyId = text.decode(payload.metadata?.[keyIdMetadataKey]);
         const data = payload.data;
-        if (!keyId || !data || data.length < 28) throw new Error('encrypted payload without a key id or data');
+        if (!keyId || !data || data.length < 28)
+          throw new Error('encrypted payload without a key id or data');
         const { key } = await this.keys.forDecrypting(keyId);
         const bytes = Buffer.from(data);
         const plain = decrypt(
@@ -81,6 +87,9 @@ export function createDataConverter(config: Pick<Config, 'MASTER_KEY' | 'MASTER_
   return { payloadCodecs: [createPayloadCodec(config, db)], failureConverterPath };
 }
 
-export function createPayloadCodec(config: Pick<Config, 'MASTER_KEY' | 'MASTER_KEY_ID'>, db: Db): TenantPayloadCodec {
+export function createPayloadCodec(
+  config: Pick<Config, 'MASTER_KEY' | 'MASTER_KEY_ID'>,
+  db: Db,
+): TenantPayloadCodec {
   return new TenantPayloadCodec(new DataKeyStore(db, masterKeyFromConfig(config)));
 }

@@ -3,50 +3,126 @@
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 
-
 export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'address the API listens on' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'API port (0 picks a free one)' }),
-  PUBLIC_URL: Type.String({ format: 'uri', default: 'http://localhost:3000', description: 'external URL of the API; the token issuer' }),
+  PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 3000,
+    description: 'API port (0 picks a free one)',
+  }),
+  PUBLIC_URL: Type.String({
+    format: 'uri',
+    default: 'http://localhost:3000',
+    description: 'external URL of the API; the token issuer',
+  }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'largest accepted request body' }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000, description: 'how long shutdown waits for in-flight work' }),
+  BODY_LIMIT_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 1_048_576,
+    description: 'largest accepted request body',
+  }),
+  SHUTDOWN_GRACE_MS: Type.Integer({
+    minimum: 0,
+    default: 10_000,
+    description: 'how long shutdown waits for in-flight work',
+  }),
 
-  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL the API and workers use (a role that is neither owner nor BYPASSRLS)' }),
-  DATABASE_MIGRATION_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL of the schema owner, for migrations (defaults to DATABASE_URL)' })),
-  DATABASE_APP_ROLE: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]*$', description: 'role to SET on every app connection when the login role is a superuser (embedded PGlite)' })),
-  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'connections per process' }),
+  DATABASE_URL: Type.String({
+    pattern: '^postgres(ql)?://',
+    description: 'PostgreSQL URL the API and workers use (a role that is neither owner nor BYPASSRLS)',
+  }),
+  DATABASE_MIGRATION_URL: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      description: 'PostgreSQL URL of the schema owner, for migrations (defaults to DATABASE_URL)',
+    }),
+  ),
+  DATABASE_APP_ROLE: Type.Optional(
+    Type.String({
+      pattern: '^[a-z_][a-z0-9_]*$',
+      description: 'role to SET on every app connection when the login role is a superuser (embedded PGlite)',
+    }),
+  ),
+  DATABASE_POOL_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 200,
+    default: 10,
+    description: 'connections per process',
+  }),
 
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL; without it limits and caches are in-process (single instance only)' })),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      description: 'Redis URL; without it limits and caches are in-process (single instance only)',
+    }),
+  ),
 
   TEMPORAL_ADDRESS: Type.String({ default: 'localhost:7233', description: 'Temporal frontend host:port' }),
   TEMPORAL_NAMESPACE: Type.String({ default: 'default', description: 'Temporal namespace' }),
-  TEMPORAL_TLS: Type.Boolean({ default: false, description: 'connect to Temporal over TLS (Temporal Cloud)' }),
+  TEMPORAL_TLS: Type.Boolean({
+    default: false,
+    description: 'connect to Temporal over TLS (Temporal Cloud)',
+  }),
   TEMPORAL_TLS_CERT_PATH: Type.Optional(Type.String({ description: 'client certificate (mTLS)' })),
   TEMPORAL_TLS_KEY_PATH: Type.Optional(Type.String({ description: 'client key (mTLS)' })),
   TEMPORAL_API_KEY: Type.Optional(Type.String({ description: 'Temporal Cloud API key' })),
-  TEMPORAL_UI_ORIGIN: Type.String({ default: 'http://localhost:8233', description: 'origin allowed to call the codec endpoint' }),
+  TEMPORAL_UI_ORIGIN: Type.String({
+    default: 'http://localhost:8233',
+    description: 'origin allowed to call the codec endpoint',
+  }),
 
-  MASTER_KEY: Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: '32 random bytes, base64: wraps tenant data keys and signing keys' }),
-  MASTER_KEY_ID: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'm1', description: 'id of MASTER_KEY, stored beside what it wraps' }),
+  MASTER_KEY: Type.String({
+    pattern: '^[A-Za-z0-9+/]{43}=$',
+    description: '32 random bytes, base64: wraps tenant data keys and signing keys',
+  }),
+  MASTER_KEY_ID: Type.String({
+    pattern: '^[A-Za-z0-9_-]{1,32}$',
+    default: 'm1',
+    description: 'id of MASTER_KEY, stored beside what it wraps',
+  }),
 
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 900, description: 'access token lifetime' }),
-  REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 300, default: 2_592_000, description: 'refresh token lifetime' }),
-  INVITATION_TTL_HOURS: Type.Integer({ minimum: 1, default: 168, description: 'how long an invitation can be accepted' }),
+  REFRESH_TOKEN_TTL_SECONDS: Type.Integer({
+    minimum: 300,
+    default: 2_592_000,
+    description: 'refresh token lifetime',
+  }),
+  INVITATION_TTL_HOURS: Type.Integer({
+    minimum: 1,
+    default: 168,
+    description: 'how long an invitation can be accepted',
+  }),
 
-  MAIL_DIR: Type.String({ minLength: 1, default: '.data/mail', description: 'folder where the embedded mailer writes each message as .eml and .json' }),
-  MAIL_FROM: Type.String({ minLength: 3, default: 'Vlinders <no-reply@vlinders.localhost>', description: 'sender address of platform mail' }),
+  MAIL_DIR: Type.String({
+    minLength: 1,
+    default: '.data/mail',
+    description: 'folder where the embedded mailer writes each message as .eml and .json',
+  }),
+  MAIL_FROM: Type.String({
+    minLength: 3,
+    default: 'Vlinders <no-reply@vlinders.localhost>',
+    description: 'sender address of platform mail',
+  }),
 
-  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', description: 'OTLP/HTTP endpoint for traces; unset means no export' })),
-  OTEL_SERVICE_NAME: Type.Optional(Type.String({ description: 'service name on traces and metrics (defaults per process)' })),
-  WORKER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'port of the workers\' Prometheus /metrics' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
+    Type.String({ format: 'uri', description: 'OTLP/HTTP endpoint for traces; unset means no export' }),
+  ),
+  OTEL_SERVICE_NAME: Type.Optional(
+    Type.String({ description: 'service name on traces and metrics (defaults per process)' }),
+  ),
+  WORKER_METRICS_PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 9464,
+    description: "port of the workers' Prometheus /metrics",
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
-
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -68,7 +144,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   const problems = [...Value.Errors(ConfigSchema, converted)].map((e) => {
     const missing = (e.params as { requiredProperties?: string[] }).requiredProperties?.[0];
     const key = missing ?? e.instancePath.replace(/^\//, '');
-    const expects = (ConfigSchema.properties as Record<string, { description?: string }>)[key]?.description ?? '';
+    const expects =
+      (ConfigSchema.properties as Record<string, { description?: string }>)[key]?.description ?? '';
     return `${key}: ${missing ? 'is required' : e.message}${expects ? ` (expects ${expects})` : ''}`;
   });
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);

@@ -71,7 +71,13 @@ export class DataKeyStore {
     options: DataKeyStoreOptions = {},
   ) {
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
-    const derived = hkdfSync('sha256', master.key, Buffer.from('vlinders'), Buffer.from('temporal-payloads/platform'), 32);
+    const derived = hkdfSync(
+      'sha256',
+      master.key,
+      Buffer.from('vlinders'),
+      Buffer.from('temporal-payloads/platform'),
+      32,
+    );
     this.platform = { id: platformKeyId, key: Buffer.from(derived) };
   }
 
@@ -95,12 +101,16 @@ export class DataKeyStore {
   async destroy(orgId: string): Promise<void> {
     this.cache.delete(orgId);
     await withTenant(this.db, orgId, (tx) =>
-      tx.update(tenantDataKeys).set({ wrappedKey: '', destroyedAt: new Date() }).where(eq(tenantDataKeys.orgId, orgId)),
+      tx
+        .update(tenantDataKeys)
+        .set({ wrappedKey: '', destroyedAt: new Date() })
+        .where(eq(tenantDataKeys.orgId, orgId)),
     );
   }
 
   private cached(orgId: string, load: () => Promise<DataKey>): Promise<DataKey> {
-    if (!isOrgId(orgId)) return Promise.reject(new DataKeyUnavailableError(tenantKeyId(orgId), 'unknown-key-id'));
+    if (!isOrgId(orgId))
+      return Promise.reject(new DataKeyUnavailableError(tenantKeyId(orgId), 'unknown-key-id'));
     const now = Date.now();
     const hit = this.cache.get(orgId);
     if (hit && hit.expiresAt > now) return hit.key;

@@ -12,7 +12,11 @@ export function masterKeyFromConfig(config: { MASTER_KEY: string; MASTER_KEY_ID:
   return { id: config.MASTER_KEY_ID, key: Buffer.from(config.MASTER_KEY, 'base64') };
 }
 
-export function encrypt(key: Buffer, plaintext: Buffer, aad?: Buffer): { iv: Buffer; tag: Buffer; ciphertext: Buffer } {
+export function encrypt(
+  key: Buffer,
+  plaintext: Buffer,
+  aad?: Buffer,
+): { iv: Buffer; tag: Buffer; ciphertext: Buffer } {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   if (aad) cipher.setAAD(aad);
@@ -20,7 +24,11 @@ export function encrypt(key: Buffer, plaintext: Buffer, aad?: Buffer): { iv: Buf
   return { iv, tag: cipher.getAuthTag(), ciphertext };
 }
 
-export function decrypt(key: Buffer, parts: { iv: Buffer; tag: Buffer; ciphertext: Buffer }, aad?: Buffer): Buffer {
+export function decrypt(
+  key: Buffer,
+  parts: { iv: Buffer; tag: Buffer; ciphertext: Buffer },
+  aad?: Buffer,
+): Buffer {
   const decipher = createDecipheriv('aes-256-gcm', key, parts.iv);
   if (aad) decipher.setAAD(aad);
   decipher.setAuthTag(parts.tag);
@@ -30,7 +38,9 @@ export function decrypt(key: Buffer, parts: { iv: Buffer; tag: Buffer; ciphertex
 /** Wraps a secret under the master key; `context` (e.g. the org id) is bound as associated data. */
 export function wrap(master: MasterKey, secret: Buffer, context: string): string {
   const { iv, tag, ciphertext } = encrypt(master.key, secret, Buffer.from(context));
-  return [master.id, iv, tag, ciphertext].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+  return [master.id, iv, tag, ciphertext]
+    .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+    .join('.');
 }
 
 export function unwrap(master: MasterKey, wrapped: string, context: string): Buffer {

@@ -57,7 +57,11 @@ class MultiSpanProcessor implements tracing.SpanProcessor {
   }
 }
 
-export function startTelemetry(config: Config, serviceName: string, options: TelemetryOptions = {}): Telemetry {
+export function startTelemetry(
+  config: Config,
+  serviceName: string,
+  options: TelemetryOptions = {},
+): Telemetry {
   if (active) throw new Error('telemetry is already started in this process');
   const name = config.OTEL_SERVICE_NAME ?? serviceName;
 
@@ -69,11 +73,15 @@ export function startTelemetry(config: Config, serviceName: string, options: Tel
   // Synchronous, so a test reads its spans as soon as the traced call returns.
   if (options.spanExporter) processors.push(new tracing.SimpleSpanProcessor(options.spanExporter));
   // Without an exporter spans are still created, so logs carry trace ids and requests propagate them.
-  const spanProcessor = processors.length === 1 ? processors[0]! : processors.length > 1
-    ? new MultiSpanProcessor(processors)
-    : new tracing.NoopSpanProcessor();
+  const spanProcessor =
+    processors.length === 1
+      ? processors[0]!
+      : processors.length > 1
+        ? new MultiSpanProcessor(processors)
+        : new tracing.NoopSpanProcessor();
 
-  const prometheus = options.prometheus === false ? undefined : new PrometheusExporter({ preventServerStart: true });
+  const prometheus =
+    options.prometheus === false ? undefined : new PrometheusExporter({ preventServerStart: true });
   const resource = resources.resourceFromAttributes({ 'service.name': name });
 
   const sdk = new NodeSDK({
@@ -86,7 +94,8 @@ export function startTelemetry(config: Config, serviceName: string, options: Tel
     instrumentations: [
       new HttpInstrumentation({
         // Scrapes and probes would drown the traces that matter.
-        ignoreIncomingRequestHook: (req) => ['/metrics', '/healthz', '/readyz'].includes((req.url ?? '').split('?')[0]!),
+        ignoreIncomingRequestHook: (req) =>
+          ['/metrics', '/healthz', '/readyz'].includes((req.url ?? '').split('?')[0]!),
       }),
       new UndiciInstrumentation(),
       new PgInstrumentation(),

@@ -10,7 +10,11 @@ import { temporalClientInterceptors } from './temporal-tracing.js';
 
 export async function createTemporalClient(config: Config, db: Db): Promise<Client> {
   const settings = await temporalConnection(config);
-  const connection = Connection.lazy({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  const connection = Connection.lazy({
+    address: settings.address,
+    tls: settings.tls,
+    apiKey: settings.apiKey,
+  });
   return new Client({
     connection,
     namespace: settings.namespace,

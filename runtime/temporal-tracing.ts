@@ -45,10 +45,18 @@ class LegacySpanAdapter {
       ...span,
       spanContext: () => context,
       resource: this.resource ?? span.resource,
-      parentSpanContext: span.parentSpanContext ?? (span.parentSpanId
-        ? { traceId: context.traceId, spanId: span.parentSpanId, traceFlags: context.traceFlags, isRemote: false }
-        : undefined),
-      instrumentationScope: span.instrumentationScope ?? span.instrumentationLibrary ?? { name: '@temporalio/interceptors-opentelemetry' },
+      parentSpanContext:
+        span.parentSpanContext ??
+        (span.parentSpanId
+          ? {
+              traceId: context.traceId,
+              spanId: span.parentSpanId,
+              traceFlags: context.traceFlags,
+              isRemote: false,
+            }
+          : undefined),
+      instrumentationScope: span.instrumentationScope ??
+        span.instrumentationLibrary ?? { name: '@temporalio/interceptors-opentelemetry' },
     };
     this.target.onEnd(converted);
   }
@@ -64,8 +72,13 @@ class LegacySpanAdapter {
  * Interceptors and the span sink for Worker.create: merge the result into the worker's options.
  * Uses the process's telemetry when it was started; without it, spans are dropped.
  */
-export function temporalWorkerTracing(telemetry: Telemetry | undefined = activeTelemetry()): Required<Pick<WorkerOptions, 'interceptors' | 'sinks'>> {
-  const processor = new LegacySpanAdapter(telemetry?.spanProcessor ?? new tracing.NoopSpanProcessor(), telemetry?.resource);
+export function temporalWorkerTracing(
+  telemetry: Telemetry | undefined = activeTelemetry(),
+): Required<Pick<WorkerOptions, 'interceptors' | 'sinks'>> {
+  const processor = new LegacySpanAdapter(
+    telemetry?.spanProcessor ?? new tracing.NoopSpanProcessor(),
+    telemetry?.resource,
+  );
   return {
     interceptors: {
       client: temporalClientInterceptors(),
@@ -78,7 +91,10 @@ export function temporalWorkerTracing(telemetry: Telemetry | undefined = activeT
       ],
     },
     sinks: {
-      exporter: makeWorkflowExporter(processor as unknown as LegacySpanProcessor, (telemetry?.resource ?? {}) as unknown as LegacyResource),
+      exporter: makeWorkflowExporter(
+        processor as unknown as LegacySpanProcessor,
+        (telemetry?.resource ?? {}) as unknown as LegacyResource,
+      ),
     },
   };
 }

@@ -30,7 +30,10 @@ export interface PgliteServer {
 }
 
 export class PortInUseError extends Error {
-  constructor(readonly host: string, readonly port: number) {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
     super(`port ${port} on ${host} is already in use`);
   }
 }
@@ -43,7 +46,8 @@ export async function startPgliteServer(options: PgliteServerOptions): Promise<P
     port = await server.listen();
   } catch (err) {
     await db.close();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(options.host, options.port);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new PortInUseError(options.host, options.port);
     throw err;
   }
   let stopping: Promise<void> | undefined;

@@ -8,8 +8,9 @@ bash scripts/ensure-node-modules.sh
 bash scripts/install-tools.sh
 mkdir -p .data
 
-echo "== lint" >&2
+echo "== lint and format" >&2
 npx eslint . --max-warnings 0
+npx prettier --check . --log-level warn
 echo "== typecheck" >&2
 npx tsc --noEmit -p tsconfig.json
 echo "== tests" >&2

@@ -55,9 +55,18 @@ export async function runTenantsWorker(config: Config, logger: Logger): Promise<
   });
   const db = createDb(pool);
   const settings = await temporalConnection(config);
-  const connection = await NativeConnection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  const connection = await NativeConnection.connect({
+    address: settings.address,
+    tls: settings.tls,
+    apiKey: settings.apiKey,
+  });
   try {
-    const worker = await createTenantsWorker({ config, connection, db, mailer: new FileMailer(config.MAIL_DIR) });
+    const worker = await createTenantsWorker({
+      config,
+      connection,
+      db,
+      mailer: new FileMailer(config.MAIL_DIR),
+    });
     logger.info({ taskQueue: taskQueues.tenants, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run();
     logger.info('worker stopped');

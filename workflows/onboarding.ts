@@ -36,8 +36,10 @@ export function failureReason(err: unknown): string {
   const step = stepNames[err.activityType as keyof Activities] ?? err.activityType;
   // A deadline passing shows either as a timeout, or as the last attempt's failure with the
   // retry state saying no attempt fits before schedule-to-close.
-  if (err.cause instanceof TimeoutFailure || err.retryState === RetryState.TIMEOUT) return `${step} did not succeed in time`;
-  if (err.cause instanceof ApplicationFailure && err.cause.nonRetryable) return `${step} failed: ${err.cause.message}`;
+  if (err.cause instanceof TimeoutFailure || err.retryState === RetryState.TIMEOUT)
+    return `${step} did not succeed in time`;
+  if (err.cause instanceof ApplicationFailure && err.cause.nonRetryable)
+    return `${step} failed: ${err.cause.message}`;
   return `${step} failed`;
 }
 
@@ -45,8 +47,22 @@ export async function onboarding(input: OnboardingInput): Promise<OnboardingResu
   const { orgId, ownerUserId } = input;
   const { workflowId } = workflowInfo();
   const stepKey = (step: string) => `${workflowId}/${step}`;
-  const audit = (step: string, action: string, targetType: string, targetId: string, details: Record<string, unknown> = {}) =>
-    database.recordAuditEntry({ orgId, idempotencyKey: stepKey(step), actorId: ownerUserId, action, targetType, targetId, details: { workflowId, ...details } });
+  const audit = (
+    step: string,
+    action: string,
+    targetType: string,
+    targetId: string,
+    details: Record<string, unknown> = {},
+  ) =>
+    database.recordAuditEntry({
+      orgId,
+      idempotencyKey: stepKey(step),
+      actorId: ownerUserId,
+      action,
+      targetType,
+      targetId,
+      details: { workflowId, ...details },
+    });
   // Registered before each step runs: a step that timed out may still have applied.
   const undo: Array<() => Promise<unknown>> = [];
 
@@ -61,7 +77,12 @@ export async function onboarding(input: OnboardingInput): Promise<OnboardingResu
 
     const mailKey = stepKey('welcome-mail');
     undo.unshift(() => compensation.cancelUnsentMail({ orgId, idempotencyKey: mailKey }));
-    const { outboxId } = await database.enqueueWelcomeMail({ orgId, idempotencyKey: mailKey, to: input.ownerEmail, orgName: input.orgName });
+    const { outboxId } = await database.enqueueWelcomeMail({
+      orgId,
+      idempotencyKey: mailKey,
+      to: input.ownerEmail,
+      orgName: input.orgName,
+    });
     await external.deliverMail({ orgId, outboxId });
 
     await database.markOrgActive({ orgId });

@@ -46,11 +46,15 @@ export class FileMailer implements Mailer {
   constructor(readonly directory: string) {}
 
   async send(message: MailMessage): Promise<void> {
-    if (!safeId.test(message.id)) throw new Error(`mail id ${JSON.stringify(message.id)} is not a safe file name`);
+    if (!safeId.test(message.id))
+      throw new Error(`mail id ${JSON.stringify(message.id)} is not a safe file name`);
     await mkdir(this.directory, { recursive: true });
     const date = new Date();
     await this.writeAtomically(`${message.id}.eml`, toEml(message, date));
-    await this.writeAtomically(`${message.id}.json`, `${JSON.stringify({ ...message, date: date.toISOString() }, null, 2)}\n`);
+    await this.writeAtomically(
+      `${message.id}.json`,
+      `${JSON.stringify({ ...message, date: date.toISOString() }, null, 2)}\n`,
+    );
   }
 
   private async writeAtomically(name: string, content: string): Promise<void> {

@@ -20,12 +20,15 @@ function toAppError(error: FastifyError | AppError): AppError {
       field: `${error.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
       message: v.message ?? 'is invalid',
     }));
-    return new AppError('VALIDATION', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
+    return new AppError('VALIDATION', problems.map((p) => `${p.field} ${p.message}`).join('; '), {
+      problems,
+    });
   }
   const mapped = error.code ? fastifyCodes[error.code] : undefined;
   if (mapped) return new AppError(mapped, error.message);
   if (error.statusCode === 429) return new AppError('RATE_LIMITED');
-  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return new AppError('VALIDATION', error.message);
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
+    return new AppError('VALIDATION', error.message);
   return new AppError('INTERNAL');
 }
 
@@ -42,11 +45,18 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   const message = error.status >= 500 ? errorCodes[error.code].message : error.message;
   if (request.url.startsWith('/v1/')) {
     return reply.status(error.status).send({
-      error: { message, type: openAiTypes[error.code] ?? 'api_error', param: null, code: error.code.toLowerCase() },
+      error: {
+        message,
+        type: openAiTypes[error.code] ?? 'api_error',
+        param: null,
+        code: error.code.toLowerCase(),
+      },
     });
   }
   const details = error.status < 500 && error.details ? { details: error.details } : {};
-  return reply.status(error.status).send({ error: { code: error.code, message, requestId: request.id, ...details } });
+  return reply
+    .status(error.status)
+    .send({ error: { code: error.code, message, requestId: request.id, ...details } });
 }
 
 export default fp(
@@ -57,7 +67,11 @@ export default fp(
       return sendError(request, reply, appError);
     });
     app.setNotFoundHandler((request, reply) =>
-      sendError(request, reply, new AppError('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} does not exist.`)),
+      sendError(
+        request,
+        reply,
+        new AppError('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} does not exist.`),
+      ),
     );
   },
   { name: 'errors' },

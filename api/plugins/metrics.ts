@@ -106,8 +106,11 @@ export default fp(
 
     app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (request, reply) => {
       const { resourceMetrics, errors: collectErrors } = await exporter.collect();
-      if (collectErrors.length > 0) request.log.warn({ errors: collectErrors }, 'metrics collection reported errors');
-      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(serializer.serialize(resourceMetrics));
+      if (collectErrors.length > 0)
+        request.log.warn({ errors: collectErrors }, 'metrics collection reported errors');
+      return reply
+        .type('text/plain; version=0.0.4; charset=utf-8')
+        .send(serializer.serialize(resourceMetrics));
     });
   },
   { name: 'metrics' },

@@ -4,8 +4,12 @@ import { Timestamp, Uuid } from './common.js';
 // Query strings arrive as text and the validator does not coerce types, so numbers are patterns.
 export const AuditQuery = Type.Object(
   {
-    limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: 'page size, 1 to 100 (default 50)' })),
-    before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'nextCursor of the previous page' })),
+    limit: Type.Optional(
+      Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: 'page size, 1 to 100 (default 50)' }),
+    ),
+    before: Type.Optional(
+      Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'nextCursor of the previous page' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -21,4 +25,7 @@ export const AuditEntry = Type.Object({
   createdAt: Timestamp,
 });
 
-export const AuditPage = Type.Object({ items: Type.Array(AuditEntry), nextCursor: Type.Union([Type.Integer(), Type.Null()]) });
+export const AuditPage = Type.Object({
+  items: Type.Array(AuditEntry),
+  nextCursor: Type.Union([Type.Integer(), Type.Null()]),
+});

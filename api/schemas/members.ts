@@ -5,6 +5,12 @@ export const MemberParams = Type.Object({ orgId: Uuid, userId: Uuid }, { additio
 
 export const ChangeRoleBody = Type.Object({ role: Role }, { additionalProperties: false });
 
-export const Member = Type.Object({ userId: Uuid, email: Type.String(), displayName: Type.String(), role: Role, joinedAt: Timestamp });
+export const Member = Type.Object({
+  userId: Uuid,
+  email: Type.String(),
+  displayName: Type.String(),
+  role: Role,
+  joinedAt: Timestamp,
+});
 
 export const MemberList = Type.Object({ items: Type.Array(Member) });

@@ -5,12 +5,18 @@ import { Role, Timestamp, Uuid } from './common.js';
 export const CreateOrgBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
-    slug: Type.Optional(Type.String({ pattern: slugPattern, description: '3 to 48 lower-case letters, digits and dashes' })),
+    slug: Type.Optional(
+      Type.String({ pattern: slugPattern, description: '3 to 48 lower-case letters, digits and dashes' }),
+    ),
   },
   { additionalProperties: false },
 );
 
-export const OrgCreated = Type.Object({ orgId: Uuid, workflowId: Type.String(), status: Type.Literal('onboarding') });
+export const OrgCreated = Type.Object({
+  orgId: Uuid,
+  workflowId: Type.String(),
+  status: Type.Literal('onboarding'),
+});
 
 export const Organization = Type.Object({
   id: Uuid,
@@ -18,7 +24,9 @@ export const Organization = Type.Object({
   slug: Type.String(),
   status: Type.Union([Type.Literal('onboarding'), Type.Literal('active'), Type.Literal('failed')]),
   failureReason: Type.Union([Type.String(), Type.Null()]),
-  role: Type.Union([Role, Type.Null()], { description: "the caller's role; null while onboarding has not made them a member" }),
+  role: Type.Union([Role, Type.Null()], {
+    description: "the caller's role; null while onboarding has not made them a member",
+  }),
   createdAt: Timestamp,
 });
 

@@ -1,7 +1,14 @@
 // Short-lived RS256 access tokens. Verification looks keys up by `kid` among the un-retired keys;
 // an unknown kid triggers one reload (another replica may have rotated), rate-limited so random
 // kids cannot hammer the database.
-import { errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWTHeaderParameters } from 'jose';
+import {
+  errors as joseErrors,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWTHeaderParameters,
+} from 'jose';
 import type { Db } from '../../db/client.js';
 import type { MasterKey } from '../../runtime/envelope.js';
 import { AppError } from '../errors.js';
@@ -111,7 +118,8 @@ export class AccessTokens {
     const kid = header.kid;
     if (!kid) throw new AppError('INVALID_TOKEN');
     await this.reloadIfStale();
-    if (!this.verifying.has(kid) && Date.now() - this.loadedAt >= unknownKidReloadMinMs) await this.reloadPublicKeys();
+    if (!this.verifying.has(kid) && Date.now() - this.loadedAt >= unknownKidReloadMinMs)
+      await this.reloadPublicKeys();
     const key = this.verifying.get(kid);
     if (!key) throw new AppError('INVALID_TOKEN');
     return key;

@@ -21,7 +21,12 @@ export function normalizeEmail(email: string): string {
 }
 
 function toView(row: typeof users.$inferSelect): UserView {
-  return { id: row.id, email: row.email, displayName: row.displayName, createdAt: row.createdAt.toISOString() };
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.displayName,
+    createdAt: row.createdAt.toISOString(),
+  };
 }
 
 export interface SignUpInput {
@@ -35,7 +40,12 @@ export interface SignedIn {
   refreshToken: string;
 }
 
-export async function signUp(db: Db, input: SignUpInput, refreshTtlSeconds: number, ip: string | null): Promise<SignedIn> {
+export async function signUp(
+  db: Db,
+  input: SignUpInput,
+  refreshTtlSeconds: number,
+  ip: string | null,
+): Promise<SignedIn> {
   const email = normalizeEmail(input.email);
   const passwordHash = await hashPassword(input.password);
   const displayName = input.displayName?.trim() || email.split('@')[0] || email;
@@ -43,7 +53,11 @@ export async function signUp(db: Db, input: SignUpInput, refreshTtlSeconds: numb
     return await db.transaction(async (tx) => {
       const [row] = await tx.insert(users).values({ email, passwordHash, displayName }).returning();
       if (!row) throw new Error('insert returned no row');
-      await recordAudit(tx, { userId: row.id, ip }, { orgId: null, action: 'auth.signup', targetType: 'user', targetId: row.id });
+      await recordAudit(
+        tx,
+        { userId: row.id, ip },
+        { orgId: null, action: 'auth.signup', targetType: 'user', targetId: row.id },
+      );
       const refreshToken = await issueRefreshToken(tx, row.id, refreshTtlSeconds);
       return { user: toView(row), refreshToken };
     });
@@ -53,18 +67,35 @@ export async function signUp(db: Db, input: SignUpInput, refreshTtlSeconds: numb
   }
 }
 
-export async function logIn(db: Db, input: { email: string; password: string }, refreshTtlSeconds: number, ip: string | null): Promise<SignedIn> {
+export async function logIn(
+  db: Db,
+  input: { email: string; password: string },
+  refreshTtlSeconds: number,
+  ip: string | null,
+): Promise<SignedIn> {
   const email = normalizeEmail(input.email);
-  const [row] = await db.select().from(users).where(eq(sql`lower(${users.email})`, email)).limit(1);
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email))
+    .limit(1);
   const ok = await verifyPassword(row?.passwordHash, input.password);
   if (!row || !ok) {
     await db.transaction((tx) =>
-      recordAudit(tx, { userId: row?.id ?? null, ip }, { orgId: null, action: 'auth.login_failed', targetType: 'user', targetId: row?.id ?? null }),
+      recordAudit(
+        tx,
+        { userId: row?.id ?? null, ip },
+        { orgId: null, action: 'auth.login_failed', targetType: 'user', targetId: row?.id ?? null },
+      ),
     );
     throw new AppError('INVALID_CREDENTIALS');
   }
   return db.transaction(async (tx) => {
-    await recordAudit(tx, { userId: row.id, ip }, { orgId: null, action: 'auth.login', targetType: 'user', targetId: row.id });
+    await recordAudit(
+      tx,
+      { userId: row.id, ip },
+      { orgId: null, action: 'auth.login', targetType: 'user', targetId: row.id },
+    );
     const refreshToken = await issueRefreshToken(tx, row.id, refreshTtlSeconds);
     return { user: toView(row), refreshToken };
   });

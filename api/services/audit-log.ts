@@ -21,12 +21,18 @@ export interface AuditPage {
   nextCursor: number | null;
 }
 
-export function listAuditLog(db: Db, orgId: string, page: { limit: number; before?: number | undefined }): Promise<AuditPage> {
+export function listAuditLog(
+  db: Db,
+  orgId: string,
+  page: { limit: number; before?: number | undefined },
+): Promise<AuditPage> {
   return withTenant(db, orgId, async (tx) => {
     const rows = await tx
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.orgId, orgId), page.before === undefined ? undefined : lt(auditLog.id, page.before)))
+      .where(
+        and(eq(auditLog.orgId, orgId), page.before === undefined ? undefined : lt(auditLog.id, page.before)),
+      )
       .orderBy(desc(auditLog.id))
       .limit(page.limit + 1);
     const items = rows.slice(0, page.limit).map((r) => ({

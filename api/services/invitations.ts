@@ -54,7 +54,8 @@ export async function createInvitation(
   input: { email: string; role: Role },
   settings: InvitationSettings,
 ): Promise<InvitationView & { token: string }> {
-  if (!canAssignRole(access.role, input.role)) throw new AppError('FORBIDDEN', 'Only an owner may invite an owner.');
+  if (!canAssignRole(access.role, input.role))
+    throw new AppError('FORBIDDEN', 'Only an owner may invite an owner.');
   const email = normalizeEmail(input.email);
   const token = newSecret();
   return withTenant(db, access.orgId, async (tx) => {
@@ -76,7 +77,8 @@ export async function createInvitation(
           gt(invitations.expiresAt, new Date()),
         ),
       );
-    if (pending) throw new AppError('CONFLICT', 'A pending invitation for this email exists; revoke it first.');
+    if (pending)
+      throw new AppError('CONFLICT', 'A pending invitation for this email exists; revoke it first.');
 
     const [row] = await tx
       .insert(invitations)
@@ -90,28 +92,56 @@ export async function createInvitation(
       })
       .returning();
     if (!row) throw new Error('insert returned no row');
-    const [org] = await tx.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, access.orgId));
-    const acceptUrl = new URL(`/invitations/accept?org=${access.orgId}&token=${token}`, settings.publicUrl).toString();
+    const [org] = await tx
+      .select({ name: organizations.name })
+      .from(organizations)
+      .where(eq(organizations.id, access.orgId));
+    const acceptUrl = new URL(
+      `/invitations/accept?org=${access.orgId}&token=${token}`,
+      settings.publicUrl,
+    ).toString();
     await tx.insert(outbox).values({
       orgId: access.orgId,
       kind: 'mail',
-      payload: { template: 'invitation', to: email, orgName: org?.name ?? '', role: input.role, acceptUrl, expiresAt: row.expiresAt.toISOString() },
+      payload: {
+        template: 'invitation',
+        to: email,
+        orgName: org?.name ?? '',
+        role: input.role,
+        acceptUrl,
+        expiresAt: row.expiresAt.toISOString(),
+      },
       idempotencyKey: `invitation/${row.id}`,
     });
-    await recordAudit(tx, actor, { orgId: access.orgId, action: 'invitation.create', targetType: 'invitation', targetId: row.id, details: { role: input.role } });
+    await recordAudit(tx, actor, {
+      orgId: access.orgId,
+      action: 'invitation.create',
+      targetType: 'invitation',
+      targetId: row.id,
+      details: { role: input.role },
+    });
     return { ...toView(row), token };
   });
 }
 
 export function listInvitations(db: Db, orgId: string): Promise<InvitationView[]> {
   return withTenant(db, orgId, async (tx) => {
-    const rows = await tx.select().from(invitations).where(eq(invitations.orgId, orgId)).orderBy(desc(invitations.createdAt));
+    const rows = await tx
+      .select()
+      .from(invitations)
+      .where(eq(invitations.orgId, orgId))
+      .orderBy(desc(invitations.createdAt));
     return rows.map(toView);
   });
 }
 
 /** Revokes a pending invitation; revoking twice is fine, revoking an accepted one is a conflict. */
-export function revokeInvitation(db: Db, actor: UserActor, access: OrgAccess, invitationId: string): Promise<void> {
+export function revokeInvitation(
+  db: Db,
+  actor: UserActor,
+  access: OrgAccess,
+  invitationId: string,
+): Promise<void> {
   return withTenant(db, access.orgId, async (tx) => {
     const [row] = await tx
       .select()
@@ -119,15 +149,26 @@ export function revokeInvitation(db: Db, actor: UserActor, access: OrgAccess, in
       .where(and(eq(invitations.orgId, access.orgId), eq(invitations.id, invitationId)))
       .for('update');
     if (!row) throw new AppError('NOT_FOUND', 'The invitation does not exist.');
-    if (row.acceptedAt) throw new AppError('CONFLICT', 'The invitation was already accepted; remove the member instead.');
+    if (row.acceptedAt)
+      throw new AppError('CONFLICT', 'The invitation was already accepted; remove the member instead.');
     if (row.revokedAt) return;
     await tx.update(invitations).set({ revokedAt: new Date() }).where(eq(invitations.id, row.id));
-    await recordAudit(tx, actor, { orgId: access.orgId, action: 'invitation.revoke', targetType: 'invitation', targetId: row.id });
+    await recordAudit(tx, actor, {
+      orgId: access.orgId,
+      action: 'invitation.revoke',
+      targetType: 'invitation',
+      targetId: row.id,
+    });
   });
 }
 
 /** Turns an invitation into a membership for the signed-in user it was issued to. */
-export function acceptInvitation(db: Db, actor: UserActor, orgId: string, token: string): Promise<{ orgId: string; role: Role }> {
+export function acceptInvitation(
+  db: Db,
+  actor: UserActor,
+  orgId: string,
+  token: string,
+): Promise<{ orgId: string; role: Role }> {
   return withTenant(db, orgId, async (tx) => {
     const [row] = await tx
       .select()
@@ -148,9 +189,16 @@ export function acceptInvitation(db: Db, actor: UserActor, orgId: string, token:
       .values({ orgId, userId: actor.userId, role: row.role })
       .onConflictDoNothing()
       .returning({ userId: memberships.userId });
-    if (inserted.length === 0) throw new AppError('CONFLICT', 'You are already a member of this organization.');
+    if (inserted.length === 0)
+      throw new AppError('CONFLICT', 'You are already a member of this organization.');
     await tx.update(invitations).set({ acceptedAt: new Date() }).where(eq(invitations.id, row.id));
-    await recordAudit(tx, actor, { orgId, action: 'invitation.accept', targetType: 'invitation', targetId: row.id, details: { role: row.role } });
+    await recordAudit(tx, actor, {
+      orgId,
+      action: 'invitation.accept',
+      targetType: 'invitation',
+      targetId: row.id,
+      details: { role: row.role },
+    });
     return { orgId, role: row.role };
   });
 }

@@ -20,7 +20,13 @@ export interface MemberView {
 export function listMembers(db: Db, orgId: string): Promise<MemberView[]> {
   return withTenant(db, orgId, async (tx) => {
     const rows = await tx
-      .select({ userId: memberships.userId, email: users.email, displayName: users.displayName, role: memberships.role, joinedAt: memberships.createdAt })
+      .select({
+        userId: memberships.userId,
+        email: users.email,
+        displayName: users.displayName,
+        role: memberships.role,
+        joinedAt: memberships.createdAt,
+      })
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))
       .where(eq(memberships.orgId, orgId))
@@ -45,32 +51,55 @@ async function lockParties(tx: Tx, orgId: string, actorId: string, targetId: str
   const rows = await tx
     .select({ userId: memberships.userId, role: memberships.role })
     .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), or(eq(memberships.role, 'owner'), inArray(memberships.userId, [actorId, targetId]))))
+    .where(
+      and(
+        eq(memberships.orgId, orgId),
+        or(eq(memberships.role, 'owner'), inArray(memberships.userId, [actorId, targetId])),
+      ),
+    )
     .orderBy(asc(memberships.userId))
     .for('update');
   const target = rows.find((r) => r.userId === targetId);
   if (!target) throw new AppError('NOT_FOUND', 'The member does not exist.');
   const actor = rows.find((r) => r.userId === actorId);
   if (!actor) throw new AppError('NOT_FOUND', 'The organization does not exist.');
-  return { actorRole: actor.role, targetRole: target.role, owners: rows.filter((r) => r.role === 'owner').length };
+  return {
+    actorRole: actor.role,
+    targetRole: target.role,
+    owners: rows.filter((r) => r.role === 'owner').length,
+  };
 }
 
 function assertMayChange(parties: Parties, newRole: Role | null): void {
   const allowed = can(parties.actorRole, newRole === null ? 'members.remove' : 'members.update');
-  if (!allowed || !canAssignRole(parties.actorRole, parties.targetRole) || (newRole !== null && !canAssignRole(parties.actorRole, newRole))) {
+  if (
+    !allowed ||
+    !canAssignRole(parties.actorRole, parties.targetRole) ||
+    (newRole !== null && !canAssignRole(parties.actorRole, newRole))
+  ) {
     throw new AppError('FORBIDDEN', 'Only an owner may grant or take away the owner role.');
   }
   const losesOwner = parties.targetRole === 'owner' && newRole !== 'owner';
-  if (losesOwner && parties.owners <= 1) throw new AppError('CONFLICT', 'An organization keeps at least one owner.');
+  if (losesOwner && parties.owners <= 1)
+    throw new AppError('CONFLICT', 'An organization keeps at least one owner.');
 }
 
-export function changeMemberRole(db: Db, actor: UserActor, access: OrgAccess, userId: string, role: Role): Promise<MemberView> {
+export function changeMemberRole(
+  db: Db,
+  actor: UserActor,
+  access: OrgAccess,
+  userId: string,
+  role: Role,
+): Promise<MemberView> {
   if (userId === actor.userId) throw new AppError('FORBIDDEN', 'You cannot change your own role.');
   return withTenant(db, access.orgId, async (tx) => {
     const parties = await lockParties(tx, access.orgId, actor.userId, userId);
     assertMayChange(parties, role);
     if (parties.targetRole !== role) {
-      await tx.update(memberships).set({ role }).where(and(eq(memberships.orgId, access.orgId), eq(memberships.userId, userId)));
+      await tx
+        .update(memberships)
+        .set({ role })
+        .where(and(eq(memberships.orgId, access.orgId), eq(memberships.userId, userId)));
       await recordAudit(tx, actor, {
         orgId: access.orgId,
         action: 'member.role_change',
@@ -80,7 +109,13 @@ export function changeMemberRole(db: Db, actor: UserActor, access: OrgAccess, us
       });
     }
     const [row] = await tx
-      .select({ userId: memberships.userId, email: users.email, displayName: users.displayName, role: memberships.role, joinedAt: memberships.createdAt })
+      .select({
+        userId: memberships.userId,
+        email: users.email,
+        displayName: users.displayName,
+        role: memberships.role,
+        joinedAt: memberships.createdAt,
+      })
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))
       .where(and(eq(memberships.orgId, access.orgId), eq(memberships.userId, userId)));
@@ -94,8 +129,18 @@ export function removeMember(db: Db, actor: UserActor, access: OrgAccess, userId
   return withTenant(db, access.orgId, async (tx) => {
     const parties = await lockParties(tx, access.orgId, actor.userId, userId);
     assertMayChange(parties, null);
-    await tx.delete(teamMembers).where(and(eq(teamMembers.orgId, access.orgId), eq(teamMembers.userId, userId)));
-    await tx.delete(memberships).where(and(eq(memberships.orgId, access.orgId), eq(memberships.userId, userId)));
-    await recordAudit(tx, actor, { orgId: access.orgId, action: 'member.remove', targetType: 'user', targetId: userId, details: { role: parties.targetRole } });
+    await tx
+      .delete(teamMembers)
+      .where(and(eq(teamMembers.orgId, access.orgId), eq(teamMembers.userId, userId)));
+    await tx
+      .delete(memberships)
+      .where(and(eq(memberships.orgId, access.orgId), eq(memberships.userId, userId)));
+    await recordAudit(tx, actor, {
+      orgId: access.orgId,
+      action: 'member.remove',
+      targetType: 'user',
+      targetId: userId,
+      details: { role: parties.targetRole },
+    });
   });
 }

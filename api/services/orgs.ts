@@ -52,15 +52,31 @@ export function slugify(name: string): string {
 
 async function insertOrg(db: Db, actor: UserActor, orgId: string, name: string, slug: string): Promise<void> {
   await withTenant(db, orgId, async (tx) => {
-    await tx.insert(organizations).values({ id: orgId, name, slug, createdBy: actor.userId, status: 'onboarding' });
-    await recordAudit(tx, actor, { orgId, action: 'org.create', targetType: 'organization', targetId: orgId, details: { slug } });
+    await tx
+      .insert(organizations)
+      .values({ id: orgId, name, slug, createdBy: actor.userId, status: 'onboarding' });
+    await recordAudit(tx, actor, {
+      orgId,
+      action: 'org.create',
+      targetType: 'organization',
+      targetId: orgId,
+      details: { slug },
+    });
   });
 }
 
 /** Inserts the org under a free slug: the requested one (409 if taken) or one derived from the name. */
-async function insertWithSlug(db: Db, actor: UserActor, orgId: string, name: string, requested?: string): Promise<void> {
+async function insertWithSlug(
+  db: Db,
+  actor: UserActor,
+  orgId: string,
+  name: string,
+  requested?: string,
+): Promise<void> {
   const derived = slugify(name);
-  const candidates = requested ? [requested] : [derived, `${derived.slice(0, 40)}-${randomBytes(3).toString('hex')}`];
+  const candidates = requested
+    ? [requested]
+    : [derived, `${derived.slice(0, 40)}-${randomBytes(3).toString('hex')}`];
   for (const [i, slug] of candidates.entries()) {
     try {
       return await insertOrg(db, actor, orgId, name, slug);
@@ -89,13 +105,27 @@ export async function createOrganization(
   const name = input.name.trim();
   await insertWithSlug(db, actor, orgId, name, input.slug);
   try {
-    const workflowId = await startOnboarding(temporal, { orgId, orgName: name, ownerUserId: actor.userId, ownerEmail: owner.email });
+    const workflowId = await startOnboarding(temporal, {
+      orgId,
+      orgName: name,
+      ownerUserId: actor.userId,
+      ownerEmail: owner.email,
+    });
     return { orgId, workflowId, status: 'onboarding' };
   } catch (err) {
     const reason = `onboarding could not be started: ${err instanceof Error ? err.message : String(err)}`;
     await withTenant(db, orgId, async (tx) => {
-      await tx.update(organizations).set({ status: 'failed', failureReason: reason }).where(eq(organizations.id, orgId));
-      await recordAudit(tx, actor, { orgId, action: 'org.onboarding_failed', targetType: 'organization', targetId: orgId, details: { reason } });
+      await tx
+        .update(organizations)
+        .set({ status: 'failed', failureReason: reason })
+        .where(eq(organizations.id, orgId));
+      await recordAudit(tx, actor, {
+        orgId,
+        action: 'org.onboarding_failed',
+        targetType: 'organization',
+        targetId: orgId,
+        details: { reason },
+      });
     });
     throw new AppError('UNAVAILABLE', 'Onboarding could not be started; the organization is marked failed.');
   }
@@ -112,7 +142,10 @@ export function listMyOrganizations(db: Db, userId: string): Promise<OrgView[]> 
     const rows = await tx
       .select({ org: organizations, role: memberships.role })
       .from(organizations)
-      .leftJoin(memberships, and(eq(memberships.orgId, organizations.id), eq(memberships.userId, sql`app_user_id()`)))
+      .leftJoin(
+        memberships,
+        and(eq(memberships.orgId, organizations.id), eq(memberships.userId, sql`app_user_id()`)),
+      )
       .orderBy(desc(organizations.createdAt));
     return rows.filter((r) => visibleTo(userId, r.org, r.role)).map((r) => toView(r.org, r.role));
   });
@@ -126,7 +159,8 @@ export function getOrganization(db: Db, userId: string, orgId: string): Promise<
       .from(organizations)
       .leftJoin(memberships, and(eq(memberships.orgId, organizations.id), eq(memberships.userId, userId)))
       .where(eq(organizations.id, orgId));
-    if (!row || !visibleTo(userId, row.org, row.role)) throw new AppError('NOT_FOUND', 'The organization does not exist.');
+    if (!row || !visibleTo(userId, row.org, row.role))
+      throw new AppError('NOT_FOUND', 'The organization does not exist.');
     return toView(row.org, row.role);
   });
 }

@@ -10,7 +10,12 @@ import { recordAudit, type Actor } from './audit.js';
 import { hashSecret, newSecret } from './secrets.js';
 
 /** Starts a new family (a sign-in) and answers its first token. */
-export async function issueRefreshToken(tx: Tx, userId: string, ttlSeconds: number, familyId: string = randomUUID()): Promise<string> {
+export async function issueRefreshToken(
+  tx: Tx,
+  userId: string,
+  ttlSeconds: number,
+  familyId: string = randomUUID(),
+): Promise<string> {
   const secret = newSecret();
   await tx.insert(refreshTokens).values({
     userId,
@@ -31,18 +36,31 @@ async function revokeFamily(tx: Tx, familyId: string): Promise<void> {
 type RotateOutcome = { ok: true; userId: string; refreshToken: string } | { ok: false };
 
 /** Exchanges a refresh token for its successor; reuse of a spent token revokes the family. */
-export async function rotateRefreshToken(db: Db, secret: string, ttlSeconds: number, ip: string | null): Promise<{ userId: string; refreshToken: string }> {
+export async function rotateRefreshToken(
+  db: Db,
+  secret: string,
+  ttlSeconds: number,
+  ip: string | null,
+): Promise<{ userId: string; refreshToken: string }> {
   const outcome = await db.transaction(async (tx): Promise<RotateOutcome> => {
-    const [row] = await tx.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hashSecret(secret))).for('update');
+    const [row] = await tx
+      .select()
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, hashSecret(secret)))
+      .for('update');
     if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return { ok: false };
     if (row.usedAt) {
       await revokeFamily(tx, row.familyId);
-      await recordAudit(tx, { userId: row.userId, ip }, {
-        orgId: null,
-        action: 'auth.refresh_reuse_detected',
-        targetType: 'refresh_token_family',
-        targetId: row.familyId,
-      });
+      await recordAudit(
+        tx,
+        { userId: row.userId, ip },
+        {
+          orgId: null,
+          action: 'auth.refresh_reuse_detected',
+          targetType: 'refresh_token_family',
+          targetId: row.familyId,
+        },
+      );
       return { ok: false };
     }
     await tx.update(refreshTokens).set({ usedAt: new Date() }).where(eq(refreshTokens.id, row.id));
@@ -56,10 +74,19 @@ export async function rotateRefreshToken(db: Db, secret: string, ttlSeconds: num
 /** Ends the sign-in the token belongs to. Unknown tokens are ignored: logging out twice is fine. */
 export async function revokeRefreshToken(db: Db, secret: string, ip: string | null): Promise<void> {
   await db.transaction(async (tx) => {
-    const [row] = await tx.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hashSecret(secret))).for('update');
+    const [row] = await tx
+      .select()
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, hashSecret(secret)))
+      .for('update');
     if (!row || row.revokedAt) return;
     await revokeFamily(tx, row.familyId);
     const actor: Actor = { userId: row.userId, ip };
-    await recordAudit(tx, actor, { orgId: null, action: 'auth.logout', targetType: 'refresh_token_family', targetId: row.familyId });
+    await recordAudit(tx, actor, {
+      orgId: null,
+      action: 'auth.logout',
+      targetType: 'refresh_token_family',
+      targetId: row.familyId,
+    });
   });
 }

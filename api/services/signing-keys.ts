@@ -2,7 +2,14 @@
 // public halves of every un-retired key are published in the JWKS, so a rotated key keeps
 // verifying the tokens it signed until it is retired.
 import { desc, eq, isNull } from 'drizzle-orm';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
 import type { Db } from '../../db/client.js';
 import { signingKeys } from '../../db/schema/index.js';
 import { unwrap, wrap, type MasterKey } from '../../runtime/envelope.js';
@@ -30,11 +37,21 @@ export interface ActiveSigningKey {
 }
 
 async function createKey(db: Db, master: MasterKey): Promise<ActiveSigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(signingAlgorithm, { extractable: true, modulusLength: 2048 });
+  const { privateKey, publicKey } = await generateKeyPair(signingAlgorithm, {
+    extractable: true,
+    modulusLength: 2048,
+  });
   const exported = await exportJWK(publicKey);
   if (!exported.n || !exported.e) throw new Error('generated key is not RSA');
   const kid = await calculateJwkThumbprint(exported);
-  const publicJwk: RsaPublicJwk = { kty: 'RSA', kid, alg: signingAlgorithm, use: 'sig', n: exported.n, e: exported.e };
+  const publicJwk: RsaPublicJwk = {
+    kty: 'RSA',
+    kid,
+    alg: signingAlgorithm,
+    use: 'sig',
+    n: exported.n,
+    e: exported.e,
+  };
   const privateJwk = await exportJWK(privateKey);
   await db.insert(signingKeys).values({
     kid,

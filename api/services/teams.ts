@@ -30,7 +30,10 @@ function toView(row: TeamRow): TeamView {
 const nameTaken = () => new AppError('CONFLICT', 'A team with this name exists.');
 
 async function findTeam(tx: Tx, orgId: string, teamId: string): Promise<TeamRow> {
-  const [row] = await tx.select().from(teams).where(and(eq(teams.orgId, orgId), eq(teams.id, teamId)));
+  const [row] = await tx
+    .select()
+    .from(teams)
+    .where(and(eq(teams.orgId, orgId), eq(teams.id, teamId)));
   if (!row) throw new AppError('NOT_FOUND', 'The team does not exist.');
   return row;
 }
@@ -45,11 +48,25 @@ async function inTenantGuardingName<T>(db: Db, orgId: string, fn: (tx: Tx) => Pr
   }
 }
 
-export function createTeam(db: Db, actor: UserActor, orgId: string, input: { name: string; description?: string | undefined }): Promise<TeamView> {
+export function createTeam(
+  db: Db,
+  actor: UserActor,
+  orgId: string,
+  input: { name: string; description?: string | undefined },
+): Promise<TeamView> {
   return inTenantGuardingName(db, orgId, async (tx) => {
-    const [row] = await tx.insert(teams).values({ orgId, name: input.name.trim(), description: input.description ?? '' }).returning();
+    const [row] = await tx
+      .insert(teams)
+      .values({ orgId, name: input.name.trim(), description: input.description ?? '' })
+      .returning();
     if (!row) throw new Error('insert returned no row');
-    await recordAudit(tx, actor, { orgId, action: 'team.create', targetType: 'team', targetId: row.id, details: { name: row.name } });
+    await recordAudit(tx, actor, {
+      orgId,
+      action: 'team.create',
+      targetType: 'team',
+      targetId: row.id,
+      details: { name: row.name },
+    });
     return toView(row);
   });
 }
@@ -74,10 +91,23 @@ export function updateTeam(
 ): Promise<TeamView> {
   return inTenantGuardingName(db, orgId, async (tx) => {
     await findTeam(tx, orgId, teamId);
-    const changes = { ...(input.name !== undefined && { name: input.name.trim() }), ...(input.description !== undefined && { description: input.description }) };
-    const [row] = await tx.update(teams).set(changes).where(and(eq(teams.orgId, orgId), eq(teams.id, teamId))).returning();
+    const changes = {
+      ...(input.name !== undefined && { name: input.name.trim() }),
+      ...(input.description !== undefined && { description: input.description }),
+    };
+    const [row] = await tx
+      .update(teams)
+      .set(changes)
+      .where(and(eq(teams.orgId, orgId), eq(teams.id, teamId)))
+      .returning();
     if (!row) throw new Error('team vanished inside its transaction');
-    await recordAudit(tx, actor, { orgId, action: 'team.update', targetType: 'team', targetId: teamId, details: { fields: Object.keys(changes) } });
+    await recordAudit(tx, actor, {
+      orgId,
+      action: 'team.update',
+      targetType: 'team',
+      targetId: teamId,
+      details: { fields: Object.keys(changes) },
+    });
     return toView(row);
   });
 }
@@ -86,7 +116,13 @@ export function deleteTeam(db: Db, actor: UserActor, orgId: string, teamId: stri
   return withTenant(db, orgId, async (tx) => {
     const team = await findTeam(tx, orgId, teamId);
     await tx.delete(teams).where(and(eq(teams.orgId, orgId), eq(teams.id, teamId)));
-    await recordAudit(tx, actor, { orgId, action: 'team.delete', targetType: 'team', targetId: teamId, details: { name: team.name } });
+    await recordAudit(tx, actor, {
+      orgId,
+      action: 'team.delete',
+      targetType: 'team',
+      targetId: teamId,
+      details: { name: team.name },
+    });
   });
 }
 
@@ -94,7 +130,12 @@ export function listTeamMembers(db: Db, orgId: string, teamId: string): Promise<
   return withTenant(db, orgId, async (tx) => {
     await findTeam(tx, orgId, teamId);
     const rows = await tx
-      .select({ userId: teamMembers.userId, email: users.email, displayName: users.displayName, addedAt: teamMembers.createdAt })
+      .select({
+        userId: teamMembers.userId,
+        email: users.email,
+        displayName: users.displayName,
+        addedAt: teamMembers.createdAt,
+      })
       .from(teamMembers)
       .innerJoin(users, eq(users.id, teamMembers.userId))
       .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId)))
@@ -104,7 +145,13 @@ export function listTeamMembers(db: Db, orgId: string, teamId: string): Promise<
 }
 
 /** Adds an org member to the team; adding someone already in it changes nothing. */
-export function addTeamMember(db: Db, actor: UserActor, orgId: string, teamId: string, userId: string): Promise<void> {
+export function addTeamMember(
+  db: Db,
+  actor: UserActor,
+  orgId: string,
+  teamId: string,
+  userId: string,
+): Promise<void> {
   return withTenant(db, orgId, async (tx) => {
     await findTeam(tx, orgId, teamId);
     const [member] = await tx
@@ -112,21 +159,45 @@ export function addTeamMember(db: Db, actor: UserActor, orgId: string, teamId: s
       .from(memberships)
       .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
     if (!member) throw new AppError('NOT_FOUND', 'The user is not a member of this organization.');
-    const added = await tx.insert(teamMembers).values({ orgId, teamId, userId }).onConflictDoNothing().returning({ userId: teamMembers.userId });
+    const added = await tx
+      .insert(teamMembers)
+      .values({ orgId, teamId, userId })
+      .onConflictDoNothing()
+      .returning({ userId: teamMembers.userId });
     if (added.length > 0) {
-      await recordAudit(tx, actor, { orgId, action: 'team.member_add', targetType: 'team', targetId: teamId, details: { userId } });
+      await recordAudit(tx, actor, {
+        orgId,
+        action: 'team.member_add',
+        targetType: 'team',
+        targetId: teamId,
+        details: { userId },
+      });
     }
   });
 }
 
-export function removeTeamMember(db: Db, actor: UserActor, orgId: string, teamId: string, userId: string): Promise<void> {
+export function removeTeamMember(
+  db: Db,
+  actor: UserActor,
+  orgId: string,
+  teamId: string,
+  userId: string,
+): Promise<void> {
   return withTenant(db, orgId, async (tx) => {
     await findTeam(tx, orgId, teamId);
     const removed = await tx
       .delete(teamMembers)
-      .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)))
+      .where(
+        and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)),
+      )
       .returning({ userId: teamMembers.userId });
     if (removed.length === 0) throw new AppError('NOT_FOUND', 'The user is not in this team.');
-    await recordAudit(tx, actor, { orgId, action: 'team.member_remove', targetType: 'team', targetId: teamId, details: { userId } });
+    await recordAudit(tx, actor, {
+      orgId,
+      action: 'team.member_remove',
+      targetType: 'team',
+      targetId: teamId,
+      details: { userId },
+    });
   });
 }

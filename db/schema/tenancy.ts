@@ -10,10 +10,17 @@ export const organizations = pgTable(
     id: id(),
     name: text('name').notNull(),
     slug: text('slug').notNull(),
-    status: text('status', { enum: ['onboarding', 'active', 'failed'] }).notNull().default('onboarding'),
+    status: text('status', { enum: ['onboarding', 'active', 'failed'] })
+      .notNull()
+      .default('onboarding'),
     failureReason: text('failure_reason'),
-    settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
-    createdBy: uuid('created_by').notNull().references(() => users.id),
+    settings: jsonb('settings')
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    createdBy: uuid('created_by')
+      .notNull()
+      .references(() => users.id),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('organizations_slug_key').on(t.slug)],
@@ -23,7 +30,9 @@ export const memberships = pgTable(
   'memberships',
   {
     orgId: orgId().references(() => organizations.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     role: text('role', { enum: ['owner', 'admin', 'member', 'billing', 'viewer'] }).notNull(),
     createdAt: createdAt(),
   },
@@ -46,8 +55,12 @@ export const teamMembers = pgTable(
   'team_members',
   {
     orgId: orgId().references(() => organizations.id, { onDelete: 'cascade' }),
-    teamId: uuid('team_id').notNull().references(() => teams.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    teamId: uuid('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index('team_members_org_idx').on(t.orgId)],
@@ -61,7 +74,9 @@ export const invitations = pgTable(
     email: text('email').notNull(),
     role: text('role', { enum: ['owner', 'admin', 'member', 'billing', 'viewer'] }).notNull(),
     tokenHash: text('token_hash').notNull(),
-    invitedBy: uuid('invited_by').notNull().references(() => users.id),
+    invitedBy: uuid('invited_by')
+      .notNull()
+      .references(() => users.id),
     expiresAt: timestamptz('expires_at').notNull(),
     acceptedAt: timestamptz('accepted_at'),
     revokedAt: timestamptz('revoked_at'),
@@ -72,7 +87,9 @@ export const invitations = pgTable(
 
 /** Per-tenant data keys for the Temporal PayloadCodec; destroying one shreds that tenant's histories. */
 export const tenantDataKeys = pgTable('tenant_data_keys', {
-  orgId: orgId().primaryKey().references(() => organizations.id, { onDelete: 'cascade' }),
+  orgId: orgId()
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
   wrappedKey: text('wrapped_key').notNull(),
   createdAt: createdAt(),
   destroyedAt: timestamptz('destroyed_at'),

@@ -163,7 +163,8 @@ export class PgliteWireServer {
     if (connection.closed) return;
     connection.closed = true;
     this.connections.delete(connection);
-    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.connection === connection) this.queue.splice(i, 1);
+    for (let i = this.queue.length - 1; i >= 0; i--)
+      if (this.queue[i]!.connection === connection) this.queue.splice(i, 1);
     // A connection that dies holding the backend must not leave its transaction open for the next.
     if (this.owner === connection) this.enqueue({ connection, bytes: 'reset' });
   }
@@ -201,7 +202,9 @@ export class PgliteWireServer {
       return (await this.execute(unit.bytes, connection)) === idle;
     } catch (err) {
       // The backend failed (not a SQL error, which is an answer): drop this client, clean up.
-      connection.socket.end(fatal('XX000', `embedded database failure: ${err instanceof Error ? err.message : String(err)}`));
+      connection.socket.end(
+        fatal('XX000', `embedded database failure: ${err instanceof Error ? err.message : String(err)}`),
+      );
       const status = await this.execute(syncMessage).catch(() => undefined);
       return status === idle;
     }

@@ -57,7 +57,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 describe('tenant onboarding through the API', () => {
   it('creates the org, onboards it on a real worker, and the owner sees it active', async () => {
     const owner = await signUp(t.app, 'e2e-owner');
-    const created = await t.app.inject({ method: 'POST', url: '/api/orgs', headers: bearer(owner), payload: { name: 'Butterfly Labs' } });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs',
+      headers: bearer(owner),
+      payload: { name: 'Butterfly Labs' },
+    });
     expect(created.statusCode, created.body).toBe(202);
     const { orgId, workflowId } = created.json<{ orgId: string; workflowId: string }>();
     expect(workflowId).toBe(workflowIds.onboarding(orgId));
@@ -76,13 +81,20 @@ describe('tenant onboarding through the API', () => {
     ]);
 
     const mails = (await readdir(mailDir)).filter((f) => f.endsWith('.json'));
-    const sent = await Promise.all(mails.map(async (f) => JSON.parse(await readFile(join(mailDir, f), 'utf8')) as { to: string }));
+    const sent = await Promise.all(
+      mails.map(async (f) => JSON.parse(await readFile(join(mailDir, f), 'utf8')) as { to: string }),
+    );
     expect(sent.filter((m) => m.to === owner.email)).toHaveLength(1);
   });
 
-  it('keeps the workflow history unreadable without the tenant\'s key', async () => {
+  it("keeps the workflow history unreadable without the tenant's key", async () => {
     const owner = await signUp(t.app, 'e2e-secret');
-    const created = await t.app.inject({ method: 'POST', url: '/api/orgs', headers: bearer(owner), payload: { name: 'Secret Moth' } });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs',
+      headers: bearer(owner),
+      payload: { name: 'Secret Moth' },
+    });
     const { workflowId } = created.json<{ workflowId: string }>();
     // A client without the codec sees what the Temporal server stores.
     const plain = await Connection.connect({ address: t.config.TEMPORAL_ADDRESS });

@@ -27,12 +27,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // One folder per run, so parallel runs (several checkouts, a developer and CI) never collide.
   const dataRoot = join(repoRoot, '.data/test', String(process.pid));
   mkdirSync(dataRoot, { recursive: true });
-  const [postgres, redis, temporal] = await Promise.all([startPostgres(), startRedis(dataRoot), startTemporal()]);
+  const [postgres, redis, temporal] = await Promise.all([
+    startPostgres(),
+    startRedis(dataRoot),
+    startTemporal(),
+  ]);
   await migrateDatabase(postgres.adminUrl);
   // The login the app uses: a member of vlinders_app, so it owns nothing and cannot bypass RLS.
   const admin = new pg.Client(postgres.adminUrl);
   await admin.connect();
-  await admin.query(`CREATE ROLE ${appLogin.user} LOGIN PASSWORD '${appLogin.password}' IN ROLE vlinders_app`);
+  await admin.query(
+    `CREATE ROLE ${appLogin.user} LOGIN PASSWORD '${appLogin.password}' IN ROLE vlinders_app`,
+  );
   await admin.end();
   const appUrl = postgres.adminUrl.replace('postgres@', `${appLogin.user}:${appLogin.password}@`);
   for (const namespace of Object.values(workerNamespaces)) await createNamespace(temporal.address, namespace);

@@ -17,15 +17,26 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+async function waitFor(
+  what: string,
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await Promise.resolve().then(probe).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(probe)
+        .catch(() => false)
+    )
+      return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
@@ -55,17 +66,49 @@ export async function startPostgres(): Promise<Service & { adminUrl: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vlinders-pg-'));
   const sudo = asPostgresUser();
   if (sudo.length > 0) {
-    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+    chownSync(
+      dir,
+      Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+      Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+    );
   }
   const run = (cmd: string, args: string[]) =>
-    execFileSync(sudo[0] ?? cmd, sudo.length > 0 ? [...sudo.slice(1), cmd, ...args] : args, { stdio: 'pipe' });
-  run(join(pgBin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    execFileSync(sudo[0] ?? cmd, sudo.length > 0 ? [...sudo.slice(1), cmd, ...args] : args, {
+      stdio: 'pipe',
+    });
+  run(join(pgBin, 'initdb'), [
+    '-D',
+    join(dir, 'data'),
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   const port = await freePort();
-  const args = ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
-  const child = sudo.length > 0
-    ? spawn(sudo[0]!, [...sudo.slice(1), join(pgBin, 'postgres'), ...args], { stdio: 'ignore' })
-    : spawn(join(pgBin, 'postgres'), args, { stdio: 'ignore' });
+  const args = [
+    '-D',
+    join(dir, 'data'),
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=200',
+  ];
+  const child =
+    sudo.length > 0
+      ? spawn(sudo[0]!, [...sudo.slice(1), join(pgBin, 'postgres'), ...args], { stdio: 'ignore' })
+      : spawn(join(pgBin, 'postgres'), args, { stdio: 'ignore' });
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   await waitFor('postgres', async () => {
     const c = new pg.Client(adminUrl);
@@ -87,7 +130,11 @@ export async function startRedis(dataRoot: string): Promise<Service> {
   const dir = join(dataRoot, 'redis');
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
   await waitFor('redis', () => {
     execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
     return true;
@@ -102,11 +149,29 @@ export async function startTemporal(): Promise<Service & { address: string }> {
   if (!existsSync(binary)) throw new Error(`${binary} missing: run scripts/install-tools.sh`);
   const port = await freePort();
   const uiPort = await freePort();
-  const child = spawn(binary, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
-    '--ui-port', String(uiPort), '--log-level', 'error', ...searchAttributeFlags.flatMap((a) => ['--search-attribute', a])], { stdio: 'ignore' });
+  const child = spawn(
+    binary,
+    [
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--ui-port',
+      String(uiPort),
+      '--log-level',
+      'error',
+      ...searchAttributeFlags.flatMap((a) => ['--search-attribute', a]),
+    ],
+    { stdio: 'ignore' },
+  );
   const address = `127.0.0.1:${port}`;
   await waitFor('temporal', () => {
-    execFileSync(binary, ['operator', 'namespace', 'describe', '--address', address, '-n', 'default'], { stdio: 'pipe' });
+    execFileSync(binary, ['operator', 'namespace', 'describe', '--address', address, '-n', 'default'], {
+      stdio: 'pipe',
+    });
     return true;
   });
   return { url: address, address, stop: () => stopChild(child) };
@@ -115,13 +180,33 @@ export async function startTemporal(): Promise<Service & { address: string }> {
 /** Creates a namespace on the dev server with the platform's search attributes registered. */
 export async function createNamespace(address: string, namespace: string): Promise<void> {
   const binary = join(toolsBin, 'temporal');
-  execFileSync(binary, ['operator', 'namespace', 'create', '--address', address, '-n', namespace], { stdio: 'pipe' });
+  execFileSync(binary, ['operator', 'namespace', 'create', '--address', address, '-n', namespace], {
+    stdio: 'pipe',
+  });
   for (const flag of searchAttributeFlags) {
     const [name, type] = flag.split('=') as [string, string];
-    execFileSync(binary, ['operator', 'search-attribute', 'create', '--address', address, '-n', namespace, '--name', name, '--type', type], { stdio: 'pipe' });
+    execFileSync(
+      binary,
+      [
+        'operator',
+        'search-attribute',
+        'create',
+        '--address',
+        address,
+        '-n',
+        namespace,
+        '--name',
+        name,
+        '--type',
+        type,
+      ],
+      { stdio: 'pipe' },
+    );
   }
   await waitFor(`namespace ${namespace}`, () => {
-    execFileSync(binary, ['operator', 'namespace', 'describe', '--address', address, '-n', namespace], { stdio: 'pipe' });
+    execFileSync(binary, ['operator', 'namespace', 'describe', '--address', address, '-n', namespace], {
+      stdio: 'pipe',
+    });
     return true;
   });
 }

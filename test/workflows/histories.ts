@@ -16,5 +16,7 @@ export function saveHistory(name: string, history: proto.temporal.api.history.v1
 }
 
 export function loadHistory(name: string): proto.temporal.api.history.v1.History {
-  return History.fromObject(JSON.parse(readFileSync(join(historiesDir, `${name}.json`), 'utf8')) as Record<string, unknown>);
+  return History.fromObject(
+    JSON.parse(readFileSync(join(historiesDir, `${name}.json`), 'utf8')) as Record<string, unknown>,
+  );
 }

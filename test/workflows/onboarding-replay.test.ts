@@ -15,9 +15,14 @@ beforeAll(async () => {
 });
 
 describe('onboarding replay', () => {
-  it.each(['onboarding-active', 'onboarding-failed'])('replays the recorded %s history deterministically', async (name) => {
-    const history = loadHistory(name);
-    expect(history.events.length).toBeGreaterThan(10);
-    await expect(Worker.runReplayHistory({ workflowBundle: bundle, ...temporalWorkerTracing() }, history, name)).resolves.toBeUndefined();
-  });
+  it.each(['onboarding-active', 'onboarding-failed'])(
+    'replays the recorded %s history deterministically',
+    async (name) => {
+      const history = loadHistory(name);
+      expect(history.events.length).toBeGreaterThan(10);
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: bundle, ...temporalWorkerTracing() }, history, name),
+      ).resolves.toBeUndefined();
+    },
+  );
 });

@@ -38,7 +38,9 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'vlinders-onboarding-'));
   [env, bundle] = await Promise.all([
     TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: join(repoRoot, '.tools/bin/temporal-test-server') } },
+      server: {
+        executable: { type: 'existing-path', path: join(repoRoot, '.tools/bin/temporal-test-server') },
+      },
     }),
     bundleWorkflows(),
   ]);
@@ -84,13 +86,20 @@ describe('onboarding workflow (time-skipping)', () => {
     expect(state.org?.failureReason).toBeNull();
     expect(state.org?.settings).toMatchObject(defaultOrgSettings);
     expect(state.memberships.map((m) => [m.userId, m.role])).toEqual([[input.ownerUserId, 'owner']]);
-    expect(state.audit.map((a) => a.action)).toEqual(['org.settings_initialized', 'membership.created', 'org.activated']);
+    expect(state.audit.map((a) => a.action)).toEqual([
+      'org.settings_initialized',
+      'membership.created',
+      'org.activated',
+    ]);
     expect(state.outbox).toHaveLength(1);
     expect(state.outbox[0]?.sentAt).toBeInstanceOf(Date);
 
     const files = readdirSync(mailDir).sort();
     expect(files).toEqual([`${state.outbox[0]?.id}.eml`, `${state.outbox[0]?.id}.json`]);
-    const mail = JSON.parse(readFileSync(join(mailDir, files[1]!), 'utf8')) as { to: string; subject: string };
+    const mail = JSON.parse(readFileSync(join(mailDir, files[1]!), 'utf8')) as {
+      to: string;
+      subject: string;
+    };
     expect(mail.to).toBe(input.ownerEmail);
     expect(mail.subject).toContain('Acme Robotics');
   });
@@ -104,7 +113,11 @@ describe('onboarding workflow (time-skipping)', () => {
 
     const result = await runOnboarding(input, new FileMailer(join(blocker, 'mail')), 'failed');
 
-    expect(result).toEqual({ orgId: input.orgId, status: 'failed', reason: 'sending the welcome mail did not succeed in time' });
+    expect(result).toEqual({
+      orgId: input.orgId,
+      status: 'failed',
+      reason: 'sending the welcome mail did not succeed in time',
+    });
     const state = await tenantState(db, input.orgId);
     expect(state.org?.status).toBe('failed');
     expect(state.org?.failureReason).toBe('sending the welcome mail did not succeed in time');
@@ -112,8 +125,14 @@ describe('onboarding workflow (time-skipping)', () => {
     expect(state.memberships).toEqual([]);
     expect(state.org?.settings).toEqual({});
     expect(state.outbox).toEqual([]);
-    expect(state.audit.map((a) => a.action)).toEqual(['org.settings_initialized', 'membership.created', 'org.onboarding_failed']);
-    expect(state.audit.at(-1)?.details).toMatchObject({ reason: 'sending the welcome mail did not succeed in time' });
+    expect(state.audit.map((a) => a.action)).toEqual([
+      'org.settings_initialized',
+      'membership.created',
+      'org.onboarding_failed',
+    ]);
+    expect(state.audit.at(-1)?.details).toMatchObject({
+      reason: 'sending the welcome mail did not succeed in time',
+    });
   });
 
   it('fails without retrying and leaves nothing behind when the org does not exist', async () => {
@@ -123,7 +142,9 @@ describe('onboarding workflow (time-skipping)', () => {
     const result = await runOnboarding(missing, new FileMailer(join(scratch, 'mail-missing')));
 
     expect(result.status).toBe('failed');
-    expect(result.reason).toBe(`writing the default settings failed: organization ${missing.orgId} does not exist`);
+    expect(result.reason).toBe(
+      `writing the default settings failed: organization ${missing.orgId} does not exist`,
+    );
     expect((await tenantState(db, missing.orgId)).memberships).toEqual([]);
   });
 });

@@ -11,9 +11,16 @@ export async function createPendingTenant(db: Db, orgName = 'Acme Robotics'): Pr
   const ownerUserId = randomUUID();
   const orgId = randomUUID();
   const ownerEmail = `owner-${ownerUserId.slice(0, 8)}@example.test`;
-  await db.insert(users).values({ id: ownerUserId, email: ownerEmail, passwordHash: 'not-a-login-fixture', displayName: 'Owner' });
+  await db.insert(users).values({
+    id: ownerUserId,
+    email: ownerEmail,
+    passwordHash: 'not-a-login-fixture',
+    displayName: 'Owner',
+  });
   await withTenant(db, orgId, (tx) =>
-    tx.insert(organizations).values({ id: orgId, name: orgName, slug: `org-${orgId}`, createdBy: ownerUserId }),
+    tx
+      .insert(organizations)
+      .values({ id: orgId, name: orgName, slug: `org-${orgId}`, createdBy: ownerUserId }),
   );
   return { orgId, orgName, ownerUserId, ownerEmail };
 }

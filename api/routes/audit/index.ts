@@ -12,11 +12,20 @@ const audit: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs/:orgId/audit-log',
     {
       config: { access: 'audit.read' },
-      schema: { tags: ['audit'], security: [{ bearer: [] }], params: OrgParams, querystring: AuditQuery, response: { 200: AuditPage, ...errors(400, 401, 403, 404) } },
+      schema: {
+        tags: ['audit'],
+        security: [{ bearer: [] }],
+        params: OrgParams,
+        querystring: AuditQuery,
+        response: { 200: AuditPage, ...errors(400, 401, 403, 404) },
+      },
     },
     async (request) => {
       const { limit, before } = request.query;
-      return listAuditLog(app.db, request.params.orgId, { limit: limit ? Number(limit) : 50, before: before ? Number(before) : undefined });
+      return listAuditLog(app.db, request.params.orgId, {
+        limit: limit ? Number(limit) : 50,
+        before: before ? Number(before) : undefined,
+      });
     },
   );
 };

@@ -23,7 +23,8 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/auth/signup',
     { schema: { tags, body: SignUpBody, response: { 201: Session, ...errors(400, 409) } } },
-    async (request, reply) => reply.code(201).send(await session(await signUp(app.db, request.body, refreshTtl, request.ip))),
+    async (request, reply) =>
+      reply.code(201).send(await session(await signUp(app.db, request.body, refreshTtl, request.ip))),
   );
 
   app.post(
@@ -36,7 +37,12 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     '/api/auth/refresh',
     { schema: { tags, body: RefreshBody, response: { 200: TokenPair, ...errors(400, 401) } } },
     async (request) => {
-      const { userId, refreshToken } = await rotateRefreshToken(app.db, request.body.refreshToken, refreshTtl, request.ip);
+      const { userId, refreshToken } = await rotateRefreshToken(
+        app.db,
+        request.body.refreshToken,
+        refreshTtl,
+        request.ip,
+      );
       return { refreshToken, tokenType: 'Bearer' as const, ...(await app.accessTokens.issue(userId)) };
     },
   );
@@ -54,7 +60,10 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     requireSignedIn(signedIn);
     signedIn.get(
       '/api/me',
-      { config: { access: 'signed-in' }, schema: { tags, security: [{ bearer: [] }], response: { 200: User, ...errors(401) } } },
+      {
+        config: { access: 'signed-in' },
+        schema: { tags, security: [{ bearer: [] }], response: { 200: User, ...errors(401) } },
+      },
       async (request) => getUser(app.db, currentUser(request).id),
     );
   });

@@ -18,14 +18,18 @@ type WirePayload = { metadata?: Record<string, string>; data?: string };
 
 function fromWire(p: WirePayload): Payload {
   return {
-    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+    ),
     data: Buffer.from(p.data ?? '', 'base64'),
   };
 }
 
 function toWire(p: Payload): WirePayload {
   return {
-    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
     data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
   };
 }
@@ -49,8 +53,12 @@ const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     await app.authenticate(request);
     const userId = request.user?.id;
     if (!userId) throw new AppError('UNAUTHENTICATED');
-    const [user] = await app.db.select({ platformRole: users.platformRole }).from(users).where(eq(users.id, userId));
-    if (user?.platformRole !== operatorRole) throw new AppError('FORBIDDEN', 'Only platform operators may use the codec endpoint.');
+    const [user] = await app.db
+      .select({ platformRole: users.platformRole })
+      .from(users)
+      .where(eq(users.id, userId));
+    if (user?.platformRole !== operatorRole)
+      throw new AppError('FORBIDDEN', 'Only platform operators may use the codec endpoint.');
   }
   app.addHook('onRequest', requireOperator);
 

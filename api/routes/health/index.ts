@@ -22,9 +22,13 @@ async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; erro
 }
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Liveness } }, logLevel: 'warn' }, async () => ({
-    status: 'ok' as const,
-  }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['health'], response: { 200: Liveness } }, logLevel: 'warn' },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
 
   app.get(
     '/readyz',
@@ -36,7 +40,9 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       };
       const redis = app.redis;
       if (redis) probes.redis = () => redis.ping();
-      const entries = await Promise.all(Object.entries(probes).map(async ([name, probe]) => [name, await check(probe)] as const));
+      const entries = await Promise.all(
+        Object.entries(probes).map(async ([name, probe]) => [name, await check(probe)] as const),
+      );
       const checks = Object.fromEntries(entries);
       const ready = entries.every(([, c]) => c.ok);
       return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unready', checks });

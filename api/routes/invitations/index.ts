@@ -11,7 +11,12 @@ import {
   InvitationList,
   InvitationParams,
 } from '../../schemas/invitations.js';
-import { acceptInvitation, createInvitation, listInvitations, revokeInvitation } from '../../services/invitations.js';
+import {
+  acceptInvitation,
+  createInvitation,
+  listInvitations,
+  revokeInvitation,
+} from '../../services/invitations.js';
 
 const tags = ['invitations'];
 const security = [{ bearer: [] }];
@@ -24,15 +29,31 @@ const invitations: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs/:orgId/invitations',
     {
       config: { access: 'invitations.create' },
-      schema: { tags, security, params: OrgParams, body: CreateInvitationBody, response: { 201: CreatedInvitation, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags,
+        security,
+        params: OrgParams,
+        body: CreateInvitationBody,
+        response: { 201: CreatedInvitation, ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (request, reply) =>
-      reply.code(201).send(await createInvitation(app.db, actorOf(request), orgAccess(request), request.body, settings)),
+      reply
+        .code(201)
+        .send(await createInvitation(app.db, actorOf(request), orgAccess(request), request.body, settings)),
   );
 
   app.get(
     '/api/orgs/:orgId/invitations',
-    { config: { access: 'invitations.read' }, schema: { tags, security, params: OrgParams, response: { 200: InvitationList, ...errors(400, 401, 403, 404) } } },
+    {
+      config: { access: 'invitations.read' },
+      schema: {
+        tags,
+        security,
+        params: OrgParams,
+        response: { 200: InvitationList, ...errors(400, 401, 403, 404) },
+      },
+    },
     async (request) => ({ items: await listInvitations(app.db, request.params.orgId) }),
   );
 
@@ -40,7 +61,12 @@ const invitations: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs/:orgId/invitations/:invitationId',
     {
       config: { access: 'invitations.revoke' },
-      schema: { tags, security, params: InvitationParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags,
+        security,
+        params: InvitationParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (request, reply) => {
       await revokeInvitation(app.db, actorOf(request), orgAccess(request), request.params.invitationId);
@@ -53,7 +79,13 @@ const invitations: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs/:orgId/invitations/accept',
     {
       config: { access: 'signed-in' },
-      schema: { tags, security, params: OrgParams, body: AcceptInvitationBody, response: { 200: AcceptedInvitation, ...errors(400, 401, 403, 404, 409, 410) } },
+      schema: {
+        tags,
+        security,
+        params: OrgParams,
+        body: AcceptInvitationBody,
+        response: { 200: AcceptedInvitation, ...errors(400, 401, 403, 404, 409, 410) },
+      },
     },
     async (request) => acceptInvitation(app.db, actorOf(request), request.params.orgId, request.body.token),
   );

@@ -14,7 +14,15 @@ const members: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/orgs/:orgId/members',
-    { config: { access: 'members.read' }, schema: { tags, security, params: OrgParams, response: { 200: MemberList, ...errors(400, 401, 403, 404) } } },
+    {
+      config: { access: 'members.read' },
+      schema: {
+        tags,
+        security,
+        params: OrgParams,
+        response: { 200: MemberList, ...errors(400, 401, 403, 404) },
+      },
+    },
     async (request) => ({ items: await listMembers(app.db, request.params.orgId) }),
   );
 
@@ -22,14 +30,35 @@ const members: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs/:orgId/members/:userId',
     {
       config: { access: 'members.update' },
-      schema: { tags, security, params: MemberParams, body: ChangeRoleBody, response: { 200: Member, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags,
+        security,
+        params: MemberParams,
+        body: ChangeRoleBody,
+        response: { 200: Member, ...errors(400, 401, 403, 404, 409) },
+      },
     },
-    async (request) => changeMemberRole(app.db, actorOf(request), orgAccess(request), request.params.userId, request.body.role),
+    async (request) =>
+      changeMemberRole(
+        app.db,
+        actorOf(request),
+        orgAccess(request),
+        request.params.userId,
+        request.body.role,
+      ),
   );
 
   app.delete(
     '/api/orgs/:orgId/members/:userId',
-    { config: { access: 'members.remove' }, schema: { tags, security, params: MemberParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) } } },
+    {
+      config: { access: 'members.remove' },
+      schema: {
+        tags,
+        security,
+        params: MemberParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) },
+      },
+    },
     async (request, reply) => {
       await removeMember(app.db, actorOf(request), orgAccess(request), request.params.userId);
       return reply.code(204).send(null);

@@ -15,7 +15,12 @@ const orgs: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs',
     {
       config: { access: 'signed-in' },
-      schema: { tags, security, body: CreateOrgBody, response: { 202: OrgCreated, ...errors(400, 401, 409, 503) } },
+      schema: {
+        tags,
+        security,
+        body: CreateOrgBody,
+        response: { 202: OrgCreated, ...errors(400, 401, 409, 503) },
+      },
     },
     async (request, reply) => {
       const created = await createOrganization(app.db, app.temporal, actorOf(request), request.body);
@@ -25,14 +30,25 @@ const orgs: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/orgs',
-    { config: { access: 'signed-in' }, schema: { tags, security, response: { 200: OrganizationList, ...errors(401) } } },
+    {
+      config: { access: 'signed-in' },
+      schema: { tags, security, response: { 200: OrganizationList, ...errors(401) } },
+    },
     async (request) => ({ items: await listMyOrganizations(app.db, currentUser(request).id) }),
   );
 
   // Checks visibility itself: the creator follows onboarding before any membership exists.
   app.get(
     '/api/orgs/:orgId',
-    { config: { access: 'signed-in' }, schema: { tags, security, params: OrgParams, response: { 200: Organization, ...errors(400, 401, 404) } } },
+    {
+      config: { access: 'signed-in' },
+      schema: {
+        tags,
+        security,
+        params: OrgParams,
+        response: { 200: Organization, ...errors(400, 401, 404) },
+      },
+    },
     async (request) => getOrganization(app.db, currentUser(request).id, request.params.orgId),
   );
 };

@@ -3,7 +3,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { actorOf, requireSignedIn } from '../../plugins/auth.js';
 import { errors, OrgParams } from '../../schemas/common.js';
-import { CreateTeamBody, Team, TeamList, TeamMemberList, TeamMemberParams, TeamParams, UpdateTeamBody } from '../../schemas/teams.js';
+import {
+  CreateTeamBody,
+  Team,
+  TeamList,
+  TeamMemberList,
+  TeamMemberParams,
+  TeamParams,
+  UpdateTeamBody,
+} from '../../schemas/teams.js';
 import {
   addTeamMember,
   createTeam,
@@ -25,20 +33,38 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs/:orgId/teams',
     {
       config: { access: 'teams.create' },
-      schema: { tags, security, params: OrgParams, body: CreateTeamBody, response: { 201: Team, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags,
+        security,
+        params: OrgParams,
+        body: CreateTeamBody,
+        response: { 201: Team, ...errors(400, 401, 403, 404, 409) },
+      },
     },
-    async (request, reply) => reply.code(201).send(await createTeam(app.db, actorOf(request), request.params.orgId, request.body)),
+    async (request, reply) =>
+      reply.code(201).send(await createTeam(app.db, actorOf(request), request.params.orgId, request.body)),
   );
 
   app.get(
     '/api/orgs/:orgId/teams',
-    { config: { access: 'teams.read' }, schema: { tags, security, params: OrgParams, response: { 200: TeamList, ...errors(400, 401, 403, 404) } } },
+    {
+      config: { access: 'teams.read' },
+      schema: {
+        tags,
+        security,
+        params: OrgParams,
+        response: { 200: TeamList, ...errors(400, 401, 403, 404) },
+      },
+    },
     async (request) => ({ items: await listTeams(app.db, request.params.orgId) }),
   );
 
   app.get(
     '/api/orgs/:orgId/teams/:teamId',
-    { config: { access: 'teams.read' }, schema: { tags, security, params: TeamParams, response: { 200: Team, ...errors(400, 401, 403, 404) } } },
+    {
+      config: { access: 'teams.read' },
+      schema: { tags, security, params: TeamParams, response: { 200: Team, ...errors(400, 401, 403, 404) } },
+    },
     async (request) => getTeam(app.db, request.params.orgId, request.params.teamId),
   );
 
@@ -46,14 +72,29 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs/:orgId/teams/:teamId',
     {
       config: { access: 'teams.update' },
-      schema: { tags, security, params: TeamParams, body: UpdateTeamBody, response: { 200: Team, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags,
+        security,
+        params: TeamParams,
+        body: UpdateTeamBody,
+        response: { 200: Team, ...errors(400, 401, 403, 404, 409) },
+      },
     },
-    async (request) => updateTeam(app.db, actorOf(request), request.params.orgId, request.params.teamId, request.body),
+    async (request) =>
+      updateTeam(app.db, actorOf(request), request.params.orgId, request.params.teamId, request.body),
   );
 
   app.delete(
     '/api/orgs/:orgId/teams/:teamId',
-    { config: { access: 'teams.delete' }, schema: { tags, security, params: TeamParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } } },
+    {
+      config: { access: 'teams.delete' },
+      schema: {
+        tags,
+        security,
+        params: TeamParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+      },
+    },
     async (request, reply) => {
       await deleteTeam(app.db, actorOf(request), request.params.orgId, request.params.teamId);
       return reply.code(204).send(null);
@@ -62,15 +103,30 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/orgs/:orgId/teams/:teamId/members',
-    { config: { access: 'teams.read' }, schema: { tags, security, params: TeamParams, response: { 200: TeamMemberList, ...errors(400, 401, 403, 404) } } },
-    async (request) => ({ items: await listTeamMembers(app.db, request.params.orgId, request.params.teamId) }),
+    {
+      config: { access: 'teams.read' },
+      schema: {
+        tags,
+        security,
+        params: TeamParams,
+        response: { 200: TeamMemberList, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => ({
+      items: await listTeamMembers(app.db, request.params.orgId, request.params.teamId),
+    }),
   );
 
   app.put(
     '/api/orgs/:orgId/teams/:teamId/members/:userId',
     {
       config: { access: 'teams.members.manage' },
-      schema: { tags, security, params: TeamMemberParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } },
+      schema: {
+        tags,
+        security,
+        params: TeamMemberParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+      },
     },
     async (request, reply) => {
       const { orgId, teamId, userId } = request.params;
@@ -83,7 +139,12 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
     '/api/orgs/:orgId/teams/:teamId/members/:userId',
     {
       config: { access: 'teams.members.manage' },
-      schema: { tags, security, params: TeamMemberParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } },
+      schema: {
+        tags,
+        security,
+        params: TeamMemberParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+      },
     },
     async (request, reply) => {
       const { orgId, teamId, userId } = request.params;

@@ -21,10 +21,20 @@ describe('GET /api/orgs/:orgId/audit-log', () => {
     const orgId = await seedActiveOrg(admin, owner, 'Audited');
     const other = await signUp(t.app, 'other');
     const otherOrg = await seedActiveOrg(admin, other, 'Elsewhere');
-    await t.app.inject({ method: 'POST', url: `/api/orgs/${otherOrg}/teams`, headers: bearer(other), payload: { name: 'theirs' } });
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/orgs/${otherOrg}/teams`,
+      headers: bearer(other),
+      payload: { name: 'theirs' },
+    });
     for (const name of ['t1', 't2', 't3', 't4', 't5']) {
       // A client-set x-forwarded-for is not trusted: the audit row keeps the peer address.
-      const res = await t.app.inject({ method: 'POST', url: `/api/orgs/${orgId}/teams`, headers: { ...bearer(owner), 'x-forwarded-for': '203.0.113.9' }, payload: { name } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/orgs/${orgId}/teams`,
+        headers: { ...bearer(owner), 'x-forwarded-for': '203.0.113.9' },
+        payload: { name },
+      });
       expect(res.statusCode).toBe(201);
     }
 
@@ -33,7 +43,11 @@ describe('GET /api/orgs/:orgId/audit-log', () => {
     let pages = 0;
     do {
       const query: string = cursor === null ? 'limit=2' : `limit=2&before=${cursor}`;
-      const res = await t.app.inject({ method: 'GET', url: `/api/orgs/${orgId}/audit-log?${query}`, headers: bearer(owner) });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/orgs/${orgId}/audit-log?${query}`,
+        headers: bearer(owner),
+      });
       expect(res.statusCode).toBe(200);
       const page = res.json<{ items: Entry[]; nextCursor: number | null }>();
       expect(page.items.length).toBeLessThanOrEqual(2);
@@ -52,7 +66,11 @@ describe('GET /api/orgs/:orgId/audit-log', () => {
   it('answers the first 50 by default', async () => {
     const owner = await signUp(t.app, 'owner');
     const orgId = await seedActiveOrg(admin, owner, 'Default page');
-    const res = await t.app.inject({ method: 'GET', url: `/api/orgs/${orgId}/audit-log`, headers: bearer(owner) });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/api/orgs/${orgId}/audit-log`,
+      headers: bearer(owner),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ items: [], nextCursor: null });
   });

@@ -9,24 +9,45 @@ const admin = useAdminPool();
 describe('sign-up', () => {
   it('creates the account, answers a token pair, stores an argon2id hash and writes a platform audit row', async () => {
     const email = uniqueEmail('Signup').toUpperCase();
-    const res = await t.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email, password, displayName: 'Ada' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/signup',
+      payload: { email, password, displayName: 'Ada' },
+    });
     expect(res.statusCode).toBe(201);
-    const body = res.json<{ user: { id: string }; tokenType: string; expiresIn: number; refreshToken: string }>();
+    const body = res.json<{
+      user: { id: string };
+      tokenType: string;
+      expiresIn: number;
+      refreshToken: string;
+    }>();
     expect(body.user).toMatchObject({ email: email.toLowerCase(), displayName: 'Ada' });
     expect(body.tokenType).toBe('Bearer');
     expect(body.expiresIn).toBe(t.config.ACCESS_TOKEN_TTL_SECONDS);
     expect(body.refreshToken).toEqual(expect.any(String));
 
-    const { rows } = await admin.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [body.user.id]);
+    const { rows } = await admin.query<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE id = $1',
+      [body.user.id],
+    );
     expect(rows[0]?.password_hash).toMatch(/^\$argon2id\$/);
     const audit = await auditRows(admin, { actorId: body.user.id, action: 'auth.signup' });
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ org_id: null, target_type: 'user', target_id: body.user.id, ip: '127.0.0.1' });
+    expect(audit[0]).toMatchObject({
+      org_id: null,
+      target_type: 'user',
+      target_id: body.user.id,
+      ip: '127.0.0.1',
+    });
   });
 
   it('refuses a second account for the same email, whatever its case', async () => {
     const user = await signUp(t.app);
-    const res = await t.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email: user.email.toUpperCase(), password } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/signup',
+      payload: { email: user.email.toUpperCase(), password },
+    });
     expect(res.statusCode).toBe(409);
     expect(errorCode(res)).toBe('CONFLICT');
   });
@@ -54,7 +75,11 @@ describe('sign-up', () => {
 
   it('accepts passwords of exactly 12 and 256 characters', async () => {
     for (const pw of ['x'.repeat(12), 'y'.repeat(256)]) {
-      const res = await t.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email: uniqueEmail(), password: pw } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/signup',
+        payload: { email: uniqueEmail(), password: pw },
+      });
       expect(res.statusCode).toBe(201);
     }
   });
@@ -63,7 +88,11 @@ describe('sign-up', () => {
 describe('login', () => {
   it('answers a token pair for the right password and records the login', async () => {
     const user = await signUp(t.app);
-    const res = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email.toUpperCase(), password } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: user.email.toUpperCase(), password },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json<{ user: { id: string } }>().user.id).toBe(user.id);
     expect(await auditRows(admin, { actorId: user.id, action: 'auth.login' })).toHaveLength(1);
@@ -71,9 +100,17 @@ describe('login', () => {
 
   it('answers the same error for a wrong password and an unknown email, and records both failures', async () => {
     const user = await signUp(t.app);
-    const wrong = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: 'wrong password!' } });
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: user.email, password: 'wrong password!' },
+    });
     const unknownEmail = uniqueEmail('nobody');
-    const unknown = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: unknownEmail, password } });
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: unknownEmail, password },
+    });
     expect(wrong.statusCode).toBe(401);
     expect(unknown.statusCode).toBe(401);
     const strip = (b: { error: { requestId?: string } }) => ({ ...b.error, requestId: undefined });
@@ -111,7 +148,9 @@ describe('access tokens and JWKS', () => {
   });
 
   it('stores the private key wrapped, never in clear', async () => {
-    const { rows } = await admin.query<{ kid: string; wrapped_private_jwk: string }>('SELECT kid, wrapped_private_jwk FROM signing_keys');
+    const { rows } = await admin.query<{ kid: string; wrapped_private_jwk: string }>(
+      'SELECT kid, wrapped_private_jwk FROM signing_keys',
+    );
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.wrapped_private_jwk).not.toMatch(/"d"/);
   });
@@ -123,8 +162,16 @@ describe('access tokens and JWKS', () => {
     expect(me.json()).toMatchObject({ id: user.id, email: user.email });
 
     const [h, p, s] = user.accessToken.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...decodeJwt(user.accessToken), sub: '00000000-0000-4000-8000-000000000000' })).toString('base64url');
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer nonsense' }, { authorization: `Bearer ${h}.${forged}.${s}` }, { authorization: `Bearer ${h}.${p}.${s}x` }]) {
+    const forged = Buffer.from(
+      JSON.stringify({ ...decodeJwt(user.accessToken), sub: '00000000-0000-4000-8000-000000000000' }),
+    ).toString('base64url');
+    for (const headers of [
+      {},
+      { authorization: 'Basic abc' },
+      { authorization: 'Bearer nonsense' },
+      { authorization: `Bearer ${h}.${forged}.${s}` },
+      { authorization: `Bearer ${h}.${p}.${s}x` },
+    ]) {
       const res = await t.app.inject({ method: 'GET', url: '/api/me', headers });
       expect(res.statusCode).toBe(401);
     }
@@ -136,21 +183,34 @@ describe('access tokens and JWKS', () => {
     const newKid = await t.app.accessTokens.rotate();
     expect(newKid).not.toBe(oldKid);
 
-    const fresh = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password } });
+    const fresh = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: user.email, password },
+    });
     expect(decodeProtectedHeader(fresh.json<{ accessToken: string }>().accessToken).kid).toBe(newKid);
-    const kids = (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid);
+    const kids = (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' }))
+      .json<{ keys: { kid: string }[] }>()
+      .keys.map((k) => k.kid);
     expect(kids).toEqual(expect.arrayContaining([oldKid, newKid]));
-    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: bearer(user) })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: bearer(user) })).statusCode).toBe(
+      200,
+    );
 
     await t.app.accessTokens.retire(oldKid);
-    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: bearer(user) })).statusCode).toBe(401);
-    const after = (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid);
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: bearer(user) })).statusCode).toBe(
+      401,
+    );
+    const after = (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' }))
+      .json<{ keys: { kid: string }[] }>()
+      .keys.map((k) => k.kid);
     expect(after).not.toContain(oldKid);
     expect(after).toContain(newKid);
   });
 
   it('a restarted app signs with the newest un-retired key instead of creating another', async () => {
-    const count = async () => (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM signing_keys')).rows[0]?.n;
+    const count = async () =>
+      (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM signing_keys')).rows[0]?.n;
     const before = await count();
     const other = await buildTestApp();
     try {
@@ -163,7 +223,8 @@ describe('access tokens and JWKS', () => {
 });
 
 describe('refresh tokens', () => {
-  const refresh = (refreshToken: string) => t.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken } });
+  const refresh = (refreshToken: string) =>
+    t.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken } });
 
   it('rotate on use: each refresh answers a new pair and the old refresh token stops working', async () => {
     const user = await signUp(t.app);
@@ -171,14 +232,18 @@ describe('refresh tokens', () => {
     expect(first.statusCode).toBe(200);
     const pair = first.json<{ accessToken: string; refreshToken: string }>();
     expect(pair.refreshToken).not.toBe(user.refreshToken);
-    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: bearer(pair) })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: bearer(pair) })).statusCode).toBe(
+      200,
+    );
     const second = await refresh(pair.refreshToken);
     expect(second.statusCode).toBe(200);
   });
 
   it('stores only hashes', async () => {
     const user = await signUp(t.app);
-    const { rowCount } = await admin.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [user.refreshToken]);
+    const { rowCount } = await admin.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [
+      user.refreshToken,
+    ]);
     expect(rowCount).toBe(0);
   });
 
@@ -189,12 +254,16 @@ describe('refresh tokens', () => {
     expect(reuse.statusCode).toBe(401);
     expect(errorCode(reuse)).toBe('INVALID_TOKEN');
     expect((await refresh(legit.refreshToken)).statusCode).toBe(401);
-    expect(await auditRows(admin, { actorId: user.id, action: 'auth.refresh_reuse_detected' })).toHaveLength(1);
+    expect(await auditRows(admin, { actorId: user.id, action: 'auth.refresh_reuse_detected' })).toHaveLength(
+      1,
+    );
   });
 
   it('a reuse in one family leaves other sign-ins alone', async () => {
     const user = await signUp(t.app);
-    const login = (await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password } })).json<{ refreshToken: string }>();
+    const login = (
+      await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password } })
+    ).json<{ refreshToken: string }>();
     await refresh(user.refreshToken);
     await refresh(user.refreshToken);
     expect((await refresh(login.refreshToken)).statusCode).toBe(200);
@@ -202,10 +271,18 @@ describe('refresh tokens', () => {
 
   it('logout revokes the sign-in and is recorded; logging out twice is fine', async () => {
     const user = await signUp(t.app);
-    const out = await t.app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refreshToken: user.refreshToken } });
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      payload: { refreshToken: user.refreshToken },
+    });
     expect(out.statusCode).toBe(204);
     expect((await refresh(user.refreshToken)).statusCode).toBe(401);
-    const again = await t.app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refreshToken: user.refreshToken } });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      payload: { refreshToken: user.refreshToken },
+    });
     expect(again.statusCode).toBe(204);
     expect(await auditRows(admin, { actorId: user.id, action: 'auth.logout' })).toHaveLength(1);
   });
@@ -213,12 +290,15 @@ describe('refresh tokens', () => {
   it('an unknown or expired refresh token gets 401', async () => {
     expect((await refresh('not-a-token')).statusCode).toBe(401);
     const user = await signUp(t.app);
-    await admin.query(`UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [user.id]);
+    await admin.query(
+      `UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`,
+      [user.id],
+    );
     expect((await refresh(user.refreshToken)).statusCode).toBe(401);
   });
 
   it.each([
-    ['refresh', { }],
+    ['refresh', {}],
     ['refresh', { refreshToken: 5 }],
     ['refresh', { refreshToken: 'x', extra: 1 }],
     ['logout', {}],

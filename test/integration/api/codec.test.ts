@@ -16,11 +16,15 @@ let customer: TestUser;
 
 type Wire = { metadata?: Record<string, string>; data?: string };
 const toWire = (p: Payload): Wire => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 const fromWire = (w: Wire): Payload => ({
-  metadata: Object.fromEntries(Object.entries(w.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(w.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  ),
   data: Buffer.from(w.data ?? '', 'base64'),
 });
 const jsonWire = (value: unknown) => toWire(defaultPayloadConverter.toPayload(value));
@@ -42,7 +46,12 @@ describe('POST /codec/encode and /codec/decode', () => {
   it('encrypts with the tenant key and decrypts back for an operator', async () => {
     const { orgId, ownerEmail } = await createPendingTenant(t.app.db);
     const value = { orgId, ownerEmail };
-    const enc = await t.app.inject({ method: 'POST', url: '/codec/encode', headers: bearer(operator), payload: { payloads: [jsonWire(value)] } });
+    const enc = await t.app.inject({
+      method: 'POST',
+      url: '/codec/encode',
+      headers: bearer(operator),
+      payload: { payloads: [jsonWire(value)] },
+    });
     expect(enc.statusCode, enc.body).toBe(200);
     const [sealed] = enc.json<{ payloads: Wire[] }>().payloads;
     expect(Buffer.from(sealed!.metadata![keyIdMetadataKey]!, 'base64').toString()).toBe(`org:${orgId}`);
@@ -86,7 +95,12 @@ describe('POST /codec/encode and /codec/decode', () => {
     ['a signed-in user who is not an operator', () => bearer(customer), 403, 'FORBIDDEN'],
   ])('refuses %s', async (_label, headers, status, code) => {
     for (const url of ['/codec/encode', '/codec/decode']) {
-      const res = await t.app.inject({ method: 'POST', url, headers: headers(), payload: { payloads: [jsonWire({ a: 1 })] } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: headers(),
+        payload: { payloads: [jsonWire({ a: 1 })] },
+      });
       expect(res.statusCode, `${url} ${res.body}`).toBe(status);
       expect(errorCode(res)).toBe(code);
       expect(res.body).not.toContain('"a":1');
@@ -94,8 +108,18 @@ describe('POST /codec/encode and /codec/decode', () => {
   });
 
   it('rejects a malformed body with 400', async () => {
-    for (const payload of [{}, { payloads: 'x' }, { payloads: [{ data: '***' }] }, { payloads: [], extra: 1 }]) {
-      const res = await t.app.inject({ method: 'POST', url: '/codec/decode', headers: bearer(operator), payload });
+    for (const payload of [
+      {},
+      { payloads: 'x' },
+      { payloads: [{ data: '***' }] },
+      { payloads: [], extra: 1 },
+    ]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/codec/decode',
+        headers: bearer(operator),
+        payload,
+      });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(errorCode(res)).toBe('VALIDATION');
     }
@@ -106,7 +130,11 @@ describe('POST /codec/encode and /codec/decode', () => {
       t.app.inject({
         method: 'OPTIONS',
         url,
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type,x-namespace',
+        },
       });
     const ok = await preflight('/codec/decode', uiOrigin);
     expect(ok.statusCode).toBe(204);

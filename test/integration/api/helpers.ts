@@ -30,11 +30,22 @@ export async function signUp(app: FastifyInstance, label = 'user'): Promise<Test
   const res = await app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email, password } });
   expect(res.statusCode, res.body).toBe(201);
   const body = res.json<{ user: { id: string }; accessToken: string; refreshToken: string }>();
-  return { id: body.user.id, email, password, accessToken: body.accessToken, refreshToken: body.refreshToken };
+  return {
+    id: body.user.id,
+    email,
+    password,
+    accessToken: body.accessToken,
+    refreshToken: body.refreshToken,
+  };
 }
 
 export async function createOrg(app: FastifyInstance, user: TestUser, name = 'Acme'): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/api/orgs', headers: bearer(user), payload: { name } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/orgs',
+    headers: bearer(user),
+    payload: { name },
+  });
   expect(res.statusCode, res.body).toBe(202);
   return res.json<{ orgId: string }>().orgId;
 }
@@ -66,18 +77,23 @@ export async function finishOnboarding(admin: pg.Pool, orgId: string, ownerId: s
  */
 export async function seedActiveOrg(admin: pg.Pool, owner: TestUser, name: string): Promise<string> {
   const orgId = randomUUID();
-  await admin.query(`INSERT INTO organizations (id, name, slug, status, created_by) VALUES ($1, $2, $3, 'active', $4)`, [
+  await admin.query(
+    `INSERT INTO organizations (id, name, slug, status, created_by) VALUES ($1, $2, $3, 'active', $4)`,
+    [orgId, name, `org-${orgId}`.slice(0, 40), owner.id],
+  );
+  await admin.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [
     orgId,
-    name,
-    `org-${orgId}`.slice(0, 40),
     owner.id,
   ]);
-  await admin.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [orgId, owner.id]);
   return orgId;
 }
 
 export async function addMember(admin: pg.Pool, orgId: string, userId: string, role: Role): Promise<void> {
-  await admin.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)`, [orgId, userId, role]);
+  await admin.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)`, [
+    orgId,
+    userId,
+    role,
+  ]);
 }
 
 export interface AuditRow {
@@ -91,7 +107,10 @@ export interface AuditRow {
   created_at: Date;
 }
 
-export async function auditRows(admin: pg.Pool, where: { orgId?: string; actorId?: string; action?: string }): Promise<AuditRow[]> {
+export async function auditRows(
+  admin: pg.Pool,
+  where: { orgId?: string; actorId?: string; action?: string },
+): Promise<AuditRow[]> {
   const { rows } = await admin.query<AuditRow>(
     `SELECT org_id, actor_id, action, target_type, target_id, host(ip) AS ip, details, created_at FROM audit_log
      WHERE ($1::uuid IS NULL OR org_id = $1) AND ($2::uuid IS NULL OR actor_id = $2) AND ($3::text IS NULL OR action = $3)

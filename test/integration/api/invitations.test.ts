@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../../support/app.js';
-import { addMember, useAdminPool, auditRows, bearer, errorCode, seedActiveOrg, signUp, uniqueEmail, type TestUser } from './helpers.js';
+import {
+  addMember,
+  useAdminPool,
+  auditRows,
+  bearer,
+  errorCode,
+  seedActiveOrg,
+  signUp,
+  uniqueEmail,
+  type TestUser,
+} from './helpers.js';
 
 const t = useTestApp();
 const admin = useAdminPool();
@@ -20,11 +30,21 @@ async function orgWithOwner(): Promise<{ owner: TestUser; orgId: string }> {
 }
 
 function invite(orgId: string, by: TestUser, email: string, role = 'member') {
-  return t.app.inject({ method: 'POST', url: `/api/orgs/${orgId}/invitations`, headers: bearer(by), payload: { email, role } });
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/orgs/${orgId}/invitations`,
+    headers: bearer(by),
+    payload: { email, role },
+  });
 }
 
 function accept(orgId: string, by: TestUser, token: string) {
-  return t.app.inject({ method: 'POST', url: `/api/orgs/${orgId}/invitations/accept`, headers: bearer(by), payload: { token } });
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/orgs/${orgId}/invitations/accept`,
+    headers: bearer(by),
+    payload: { token },
+  });
 }
 
 describe('invitations', () => {
@@ -39,12 +59,18 @@ describe('invitations', () => {
     expect(hoursLeft).toBeGreaterThan(t.config.INVITATION_TTL_HOURS - 1);
     expect(hoursLeft).toBeLessThanOrEqual(t.config.INVITATION_TTL_HOURS);
 
-    const { rows: stored } = await admin.query<{ token_hash: string }>('SELECT token_hash FROM invitations WHERE id = $1', [created.id]);
-    expect(stored[0]?.token_hash).not.toBe(created.token);
-    const { rows: mail } = await admin.query<{ kind: string; payload: { to: string; acceptUrl: string; template: string } }>(
-      'SELECT kind, payload FROM outbox WHERE org_id = $1 AND idempotency_key = $2',
-      [orgId, `invitation/${created.id}`],
+    const { rows: stored } = await admin.query<{ token_hash: string }>(
+      'SELECT token_hash FROM invitations WHERE id = $1',
+      [created.id],
     );
+    expect(stored[0]?.token_hash).not.toBe(created.token);
+    const { rows: mail } = await admin.query<{
+      kind: string;
+      payload: { to: string; acceptUrl: string; template: string };
+    }>('SELECT kind, payload FROM outbox WHERE org_id = $1 AND idempotency_key = $2', [
+      orgId,
+      `invitation/${created.id}`,
+    ]);
     expect(mail).toHaveLength(1);
     expect(mail[0]?.kind).toBe('mail');
     expect(mail[0]?.payload).toMatchObject({ template: 'invitation', to: invitee.email });
@@ -53,10 +79,20 @@ describe('invitations', () => {
     const accepted = await accept(orgId, invitee, created.token);
     expect(accepted.statusCode).toBe(200);
     expect(accepted.json()).toEqual({ orgId, role: 'admin' });
-    const members = await t.app.inject({ method: 'GET', url: `/api/orgs/${orgId}/members`, headers: bearer(invitee) });
-    expect(members.json<{ items: { userId: string; role: string }[] }>().items).toContainEqual(expect.objectContaining({ userId: invitee.id, role: 'admin' }));
+    const members = await t.app.inject({
+      method: 'GET',
+      url: `/api/orgs/${orgId}/members`,
+      headers: bearer(invitee),
+    });
+    expect(members.json<{ items: { userId: string; role: string }[] }>().items).toContainEqual(
+      expect.objectContaining({ userId: invitee.id, role: 'admin' }),
+    );
 
-    const list = await t.app.inject({ method: 'GET', url: `/api/orgs/${orgId}/invitations`, headers: bearer(owner) });
+    const list = await t.app.inject({
+      method: 'GET',
+      url: `/api/orgs/${orgId}/invitations`,
+      headers: bearer(owner),
+    });
     expect(list.json<{ items: { id: string; status: string; token?: string }[] }>().items).toEqual([
       expect.objectContaining({ id: created.id, status: 'accepted' }),
     ]);
@@ -83,14 +119,23 @@ describe('invitations', () => {
     const { owner, orgId } = await orgWithOwner();
     const invitee = await signUp(t.app, 'invitee');
     const created = (await invite(orgId, owner, invitee.email)).json<Created>();
-    await admin.query(`UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE id = $1`, [created.id]);
+    await admin.query(`UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
+      created.id,
+    ]);
     const res = await accept(orgId, invitee, created.token);
     expect(res.statusCode).toBe(410);
     expect(errorCode(res)).toBe('GONE');
     expect(res.json<{ error: { message: string } }>().error.message).toMatch(/expired/);
-    const { rowCount } = await admin.query('SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2', [orgId, invitee.id]);
+    const { rowCount } = await admin.query('SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2', [
+      orgId,
+      invitee.id,
+    ]);
     expect(rowCount).toBe(0);
-    const list = await t.app.inject({ method: 'GET', url: `/api/orgs/${orgId}/invitations`, headers: bearer(owner) });
+    const list = await t.app.inject({
+      method: 'GET',
+      url: `/api/orgs/${orgId}/invitations`,
+      headers: bearer(owner),
+    });
     expect(list.json<{ items: { status: string }[] }>().items[0]?.status).toBe('expired');
   });
 
@@ -108,7 +153,11 @@ describe('invitations', () => {
 
     const second = (await invite(orgId, owner, invitee.email)).json<Created>();
     expect((await accept(orgId, invitee, second.token)).statusCode).toBe(200);
-    const late = await t.app.inject({ method: 'DELETE', url: `/api/orgs/${orgId}/invitations/${second.id}`, headers: bearer(owner) });
+    const late = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/orgs/${orgId}/invitations/${second.id}`,
+      headers: bearer(owner),
+    });
     expect(late.statusCode).toBe(409);
   });
 
@@ -118,7 +167,10 @@ describe('invitations', () => {
     const thief = await signUp(t.app, 'thief');
     const res = await accept(orgId, thief, created.token);
     expect(res.statusCode).toBe(403);
-    const { rowCount } = await admin.query('SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2', [orgId, thief.id]);
+    const { rowCount } = await admin.query('SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2', [
+      orgId,
+      thief.id,
+    ]);
     expect(rowCount).toBe(0);
   });
 

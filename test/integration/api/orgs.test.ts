@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { buildTestApp, useTestApp } from '../../support/app.js';
-import { useAdminPool, auditRows, bearer, createOrg, errorCode, finishOnboarding, signUp } from './helpers.js';
+import {
+  useAdminPool,
+  auditRows,
+  bearer,
+  createOrg,
+  errorCode,
+  finishOnboarding,
+  signUp,
+} from './helpers.js';
 
 const t = useTestApp();
 const admin = useAdminPool();
@@ -17,10 +25,19 @@ interface OrgBody {
 describe('POST /api/orgs', () => {
   it('answers 202 with the org and workflow ids, and starts onboarding/<orgId>', async () => {
     const user = await signUp(t.app);
-    const res = await t.app.inject({ method: 'POST', url: '/api/orgs', headers: bearer(user), payload: { name: 'Acme Robotics' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs',
+      headers: bearer(user),
+      payload: { name: 'Acme Robotics' },
+    });
     expect(res.statusCode).toBe(202);
     const body = res.json<{ orgId: string; workflowId: string; status: string }>();
-    expect(body).toEqual({ orgId: expect.any(String), workflowId: `onboarding/${body.orgId}`, status: 'onboarding' });
+    expect(body).toEqual({
+      orgId: expect.any(String),
+      workflowId: `onboarding/${body.orgId}`,
+      status: 'onboarding',
+    });
 
     const description = await t.app.temporal.workflow.getHandle(body.workflowId).describe();
     expect(description.type).toBe('onboarding');
@@ -33,19 +50,37 @@ describe('POST /api/orgs', () => {
     expect(rows[0]).toEqual({ name: 'Acme Robotics', slug: 'acme-robotics', created_by: user.id });
     const audit = await auditRows(admin, { orgId: body.orgId, action: 'org.create' });
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ actor_id: user.id, target_type: 'organization', target_id: body.orgId, ip: '127.0.0.1' });
+    expect(audit[0]).toMatchObject({
+      actor_id: user.id,
+      target_type: 'organization',
+      target_id: body.orgId,
+      ip: '127.0.0.1',
+    });
   });
 
   it('takes a requested slug, and answers 409 when another org has it', async () => {
     const user = await signUp(t.app);
     const slug = `slug-${Date.now().toString(36)}`;
-    const first = await t.app.inject({ method: 'POST', url: '/api/orgs', headers: bearer(user), payload: { name: 'One', slug } });
+    const first = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs',
+      headers: bearer(user),
+      payload: { name: 'One', slug },
+    });
     expect(first.statusCode).toBe(202);
     const other = await signUp(t.app);
-    const second = await t.app.inject({ method: 'POST', url: '/api/orgs', headers: bearer(other), payload: { name: 'Two', slug } });
+    const second = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs',
+      headers: bearer(other),
+      payload: { name: 'Two', slug },
+    });
     expect(second.statusCode).toBe(409);
     expect(errorCode(second)).toBe('CONFLICT');
-    const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations WHERE created_by = $1', [other.id]);
+    const { rows } = await admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM organizations WHERE created_by = $1',
+      [other.id],
+    );
     expect(rows[0]?.n).toBe(0);
   });
 
@@ -54,7 +89,10 @@ describe('POST /api/orgs', () => {
     const name = `Same Name ${Date.now().toString(36)}`;
     const a = await createOrg(t.app, u1, name);
     const b = await createOrg(t.app, u2, name);
-    const { rows } = await admin.query<{ id: string; slug: string }>('SELECT id, slug FROM organizations WHERE id = ANY($1)', [[a, b]]);
+    const { rows } = await admin.query<{ id: string; slug: string }>(
+      'SELECT id, slug FROM organizations WHERE id = ANY($1)',
+      [[a, b]],
+    );
     const slugs = rows.map((r) => r.slug);
     expect(new Set(slugs).size).toBe(2);
     for (const s of slugs) expect(s.startsWith('same-name-')).toBe(true);
@@ -65,7 +103,12 @@ describe('POST /api/orgs', () => {
     try {
       await broken.app.temporal.connection.close();
       const user = await signUp(broken.app);
-      const res = await broken.app.inject({ method: 'POST', url: '/api/orgs', headers: bearer(user), payload: { name: 'Unlucky' } });
+      const res = await broken.app.inject({
+        method: 'POST',
+        url: '/api/orgs',
+        headers: bearer(user),
+        payload: { name: 'Unlucky' },
+      });
       expect(res.statusCode).toBe(503);
       expect(errorCode(res)).toBe('UNAVAILABLE');
 
@@ -73,7 +116,11 @@ describe('POST /api/orgs', () => {
       const [org] = list.json<{ items: OrgBody[] }>().items;
       expect(org).toMatchObject({ name: 'Unlucky', status: 'failed', role: null });
       expect(org?.failureReason).toMatch(/onboarding could not be started/);
-      const detail = await t.app.inject({ method: 'GET', url: `/api/orgs/${org?.id}`, headers: bearer(user) });
+      const detail = await t.app.inject({
+        method: 'GET',
+        url: `/api/orgs/${org?.id}`,
+        headers: bearer(user),
+      });
       expect(detail.json<OrgBody>().status).toBe('failed');
       expect(await auditRows(admin, { orgId: org?.id, action: 'org.onboarding_failed' })).toHaveLength(1);
     } finally {
@@ -92,11 +139,21 @@ describe('GET /api/orgs and /api/orgs/:orgId', () => {
     expect(['onboarding', 'active']).toContain(res.json<OrgBody>().status);
 
     const stranger = await signUp(t.app);
-    const hidden = await t.app.inject({ method: 'GET', url: `/api/orgs/${orgId}`, headers: bearer(stranger) });
+    const hidden = await t.app.inject({
+      method: 'GET',
+      url: `/api/orgs/${orgId}`,
+      headers: bearer(stranger),
+    });
     expect(hidden.statusCode).toBe(404);
-    const missing = await t.app.inject({ method: 'GET', url: '/api/orgs/00000000-0000-4000-8000-000000000000', headers: bearer(stranger) });
+    const missing = await t.app.inject({
+      method: 'GET',
+      url: '/api/orgs/00000000-0000-4000-8000-000000000000',
+      headers: bearer(stranger),
+    });
     expect(missing.statusCode).toBe(404);
-    expect(hidden.json<{ error: { message: string } }>().error.message).toBe(missing.json<{ error: { message: string } }>().error.message);
+    expect(hidden.json<{ error: { message: string } }>().error.message).toBe(
+      missing.json<{ error: { message: string } }>().error.message,
+    );
   });
 
   it('lists only my orgs with my role, and shows members an active org', async () => {

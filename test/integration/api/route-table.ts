@@ -47,38 +47,140 @@ const nonManagers: Role[] = ['member', 'billing', 'viewer'];
 const org = (ids: Ids) => `/api/orgs/${ids.orgId}`;
 
 export const routeTable: RouteRow[] = [
-  { method: 'POST', url: () => '/api/auth/signup', body: () => ({ email: uniqueEmail('new'), password: 'a long enough password', displayName: 'New' }), optional: ['displayName'], scope: 'public' },
-  { method: 'POST', url: () => '/api/auth/login', body: () => ({ email: uniqueEmail('nobody'), password: 'whatever it is' }), scope: 'public' },
-  { method: 'POST', url: () => '/api/auth/refresh', body: () => ({ refreshToken: 'unknown' }), scope: 'public' },
-  { method: 'POST', url: () => '/api/auth/logout', body: () => ({ refreshToken: 'unknown' }), scope: 'public' },
+  {
+    method: 'POST',
+    url: () => '/api/auth/signup',
+    body: () => ({ email: uniqueEmail('new'), password: 'a long enough password', displayName: 'New' }),
+    optional: ['displayName'],
+    scope: 'public',
+  },
+  {
+    method: 'POST',
+    url: () => '/api/auth/login',
+    body: () => ({ email: uniqueEmail('nobody'), password: 'whatever it is' }),
+    scope: 'public',
+  },
+  {
+    method: 'POST',
+    url: () => '/api/auth/refresh',
+    body: () => ({ refreshToken: 'unknown' }),
+    scope: 'public',
+  },
+  {
+    method: 'POST',
+    url: () => '/api/auth/logout',
+    body: () => ({ refreshToken: 'unknown' }),
+    scope: 'public',
+  },
   { method: 'GET', url: () => '/api/me', scope: 'user' },
-  { method: 'POST', url: () => '/api/orgs', body: () => ({ name: 'New org', slug: `org-${Math.random().toString(36).slice(2, 10)}` }), optional: ['slug'], scope: 'user' },
+  {
+    method: 'POST',
+    url: () => '/api/orgs',
+    body: () => ({ name: 'New org', slug: `org-${Math.random().toString(36).slice(2, 10)}` }),
+    optional: ['slug'],
+    scope: 'user',
+  },
   { method: 'GET', url: () => '/api/orgs', scope: 'user' },
   { method: 'GET', url: org, scope: 'org', denied: [] },
 
-  { method: 'POST', url: (i) => `${org(i)}/invitations`, body: () => ({ email: uniqueEmail('invited'), role: 'member' }), scope: 'org', denied: nonManagers },
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/invitations`,
+    body: () => ({ email: uniqueEmail('invited'), role: 'member' }),
+    scope: 'org',
+    denied: nonManagers,
+  },
   { method: 'GET', url: (i) => `${org(i)}/invitations`, scope: 'org', denied: nonManagers },
-  { method: 'DELETE', url: (i) => `${org(i)}/invitations/${i.invitationId}`, scope: 'org', denied: nonManagers, crossIds: true },
-  { method: 'POST', url: (i) => `${org(i)}/invitations/accept`, body: (i) => ({ token: i.invitationToken }), scope: 'invitee' },
+  {
+    method: 'DELETE',
+    url: (i) => `${org(i)}/invitations/${i.invitationId}`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/invitations/accept`,
+    body: (i) => ({ token: i.invitationToken }),
+    scope: 'invitee',
+  },
 
   { method: 'GET', url: (i) => `${org(i)}/members`, scope: 'org', denied: [] },
-  { method: 'PATCH', url: (i) => `${org(i)}/members/${i.userId}`, body: () => ({ role: 'viewer' }), scope: 'org', denied: nonManagers, crossIds: true },
-  { method: 'DELETE', url: (i) => `${org(i)}/members/${i.userId}`, scope: 'org', denied: nonManagers, crossIds: true },
+  {
+    method: 'PATCH',
+    url: (i) => `${org(i)}/members/${i.userId}`,
+    body: () => ({ role: 'viewer' }),
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
+  {
+    method: 'DELETE',
+    url: (i) => `${org(i)}/members/${i.userId}`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
 
-  { method: 'POST', url: (i) => `${org(i)}/teams`, body: () => ({ name: `team ${uniqueEmail()}`, description: 'd' }), optional: ['description'], scope: 'org', denied: nonManagers },
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/teams`,
+    body: () => ({ name: `team ${uniqueEmail()}`, description: 'd' }),
+    optional: ['description'],
+    scope: 'org',
+    denied: nonManagers,
+  },
   { method: 'GET', url: (i) => `${org(i)}/teams`, scope: 'org', denied: [] },
   { method: 'GET', url: (i) => `${org(i)}/teams/${i.teamId}`, scope: 'org', denied: [], crossIds: true },
-  { method: 'PATCH', url: (i) => `${org(i)}/teams/${i.teamId}`, body: () => ({ name: `renamed ${uniqueEmail()}`, description: 'd' }), optional: ['name', 'description'], scope: 'org', denied: nonManagers, crossIds: true },
-  { method: 'DELETE', url: (i) => `${org(i)}/teams/${i.teamId}`, scope: 'org', denied: nonManagers, crossIds: true },
-  { method: 'GET', url: (i) => `${org(i)}/teams/${i.teamId}/members`, scope: 'org', denied: [], crossIds: true },
-  { method: 'PUT', url: (i) => `${org(i)}/teams/${i.teamId}/members/${i.userId}`, scope: 'org', denied: nonManagers, crossIds: true },
-  { method: 'DELETE', url: (i) => `${org(i)}/teams/${i.teamId}/members/${i.userId}`, scope: 'org', denied: nonManagers, crossIds: true },
+  {
+    method: 'PATCH',
+    url: (i) => `${org(i)}/teams/${i.teamId}`,
+    body: () => ({ name: `renamed ${uniqueEmail()}`, description: 'd' }),
+    optional: ['name', 'description'],
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
+  {
+    method: 'DELETE',
+    url: (i) => `${org(i)}/teams/${i.teamId}`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
+  {
+    method: 'GET',
+    url: (i) => `${org(i)}/teams/${i.teamId}/members`,
+    scope: 'org',
+    denied: [],
+    crossIds: true,
+  },
+  {
+    method: 'PUT',
+    url: (i) => `${org(i)}/teams/${i.teamId}/members/${i.userId}`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
+  {
+    method: 'DELETE',
+    url: (i) => `${org(i)}/teams/${i.teamId}/members/${i.userId}`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
 
   { method: 'GET', url: (i) => `${org(i)}/audit-log`, scope: 'org', denied: nonManagers },
 ];
 
 /** A readable name for a row: its method and path pattern. */
 export function routeName(row: RouteRow): string {
-  const pattern: Ids = { orgId: ':orgId', teamId: ':teamId', invitationId: ':invitationId', invitationToken: ':token', userId: ':userId' };
+  const pattern: Ids = {
+    orgId: ':orgId',
+    teamId: ':teamId',
+    invitationId: ':invitationId',
+    invitationToken: ':token',
+    userId: ':userId',
+  };
   return `${row.method} ${row.url(pattern)}`;
 }

@@ -25,14 +25,28 @@ afterAll(async () => {
 });
 
 function call(row: RouteRow, ids: Ids, headers: Record<string, string>): Promise<LightMyRequestResponse> {
-  return t.app.inject({ method: row.method, url: row.url(ids), headers, ...(row.body && { payload: row.body(ids) }) });
+  return t.app.inject({
+    method: row.method,
+    url: row.url(ids),
+    headers,
+    ...(row.body && { payload: row.body(ids) }),
+  });
 }
 
 /** Calls the route and checks that neither tenant's data changed. */
-async function callUnchanged(row: RouteRow, ids: Ids, headers: Record<string, string>): Promise<LightMyRequestResponse> {
-  const before = await Promise.all([orgFingerprint(admin, world.a.orgId), orgFingerprint(admin, world.b.orgId)]);
+async function callUnchanged(
+  row: RouteRow,
+  ids: Ids,
+  headers: Record<string, string>,
+): Promise<LightMyRequestResponse> {
+  const before = await Promise.all([
+    orgFingerprint(admin, world.a.orgId),
+    orgFingerprint(admin, world.b.orgId),
+  ]);
   const res = await call(row, ids, headers);
-  expect(await Promise.all([orgFingerprint(admin, world.a.orgId), orgFingerprint(admin, world.b.orgId)])).toEqual(before);
+  expect(
+    await Promise.all([orgFingerprint(admin, world.a.orgId), orgFingerprint(admin, world.b.orgId)]),
+  ).toEqual(before);
   return res;
 }
 
@@ -46,7 +60,9 @@ describe.each(guarded.map((row) => [routeName(row), row] as const))('%s', (_name
   });
 
   it('answers 401 for a token that is not ours', async () => {
-    const res = await callUnchanged(row, idsOf(world.a), { authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.' });
+    const res = await callUnchanged(row, idsOf(world.a), {
+      authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.',
+    });
     expect(res.statusCode).toBe(401);
     expect(errorCode(res)).toBe('INVALID_TOKEN');
   });
@@ -96,7 +112,9 @@ describe('the route table', () => {
     const doc = t.app.swagger() as { paths: Record<string, Record<string, unknown>> };
     const served = Object.entries(doc.paths)
       .filter(([path]) => path.startsWith('/api/'))
-      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+      .flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+      );
     const listed = routeTable.map(routeName);
     expect(served.filter((r) => !listed.includes(r))).toEqual([]);
     expect(listed.filter((r) => !served.includes(r))).toEqual([]);

@@ -18,6 +18,9 @@ export async function orgFingerprint(admin: pg.Pool, orgId: string): Promise<str
 
 /** Orgs a user created: a refused POST /api/orgs must not add one. */
 export async function orgsCreatedBy(admin: pg.Pool, userId: string): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations WHERE created_by = $1', [userId]);
+  const { rows } = await admin.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM organizations WHERE created_by = $1',
+    [userId],
+  );
   return rows[0]?.n ?? 0;
 }

@@ -52,30 +52,54 @@ function badRequests(row: RouteRow): BadRequest[] {
     for (const [field, value] of Object.entries(sample)) {
       const change = (patch: (valid: Record<string, unknown>) => unknown) => (ids: Ids) => patch(body(ids));
       if (!row.optional?.includes(field)) {
-        cases.push({ name: `body without ${field}`, url: row.url, payload: change(({ [field]: _omitted, ...rest }) => rest) });
+        cases.push({
+          name: `body without ${field}`,
+          url: row.url,
+          payload: change(({ [field]: _omitted, ...rest }) => rest),
+        });
       }
-      cases.push({ name: `body.${field} of the wrong type`, url: row.url, payload: change((v) => ({ ...v, [field]: wrongTypeFor(value) })) });
-      cases.push({ name: `body.${field} null`, url: row.url, payload: change((v) => ({ ...v, [field]: null })) });
+      cases.push({
+        name: `body.${field} of the wrong type`,
+        url: row.url,
+        payload: change((v) => ({ ...v, [field]: wrongTypeFor(value) })),
+      });
+      cases.push({
+        name: `body.${field} null`,
+        url: row.url,
+        payload: change((v) => ({ ...v, [field]: null })),
+      });
     }
     for (const smuggled of ['orgId', 'role', 'status', 'org_id']) {
-      if (!(smuggled in sample)) cases.push({ name: `body with unknown field ${smuggled}`, url: row.url, payload: (ids) => ({ ...body(ids), [smuggled]: 'x' }) });
+      if (!(smuggled in sample))
+        cases.push({
+          name: `body with unknown field ${smuggled}`,
+          url: row.url,
+          payload: (ids) => ({ ...body(ids), [smuggled]: 'x' }),
+        });
     }
     cases.push({ name: 'body that is not an object', url: row.url, payload: () => ['array'] });
     cases.push({ name: 'no body', url: row.url });
   }
   for (const key of ['orgId', 'teamId', 'invitationId', 'userId'] as const) {
     const url = (ids: Ids) => row.url({ ...ids, [key]: 'not-a-uuid' });
-    if (url(placeholder) !== row.url(placeholder)) cases.push({ name: `${key} that is not a uuid`, url, payload: body });
+    if (url(placeholder) !== row.url(placeholder))
+      cases.push({ name: `${key} that is not a uuid`, url, payload: body });
   }
   return cases;
 }
 
-const cases = routeTable.flatMap((row) => badRequests(row).map((bad) => [`${routeName(row)}: ${bad.name}`, row, bad] as const));
+const cases = routeTable.flatMap((row) =>
+  badRequests(row).map((bad) => [`${routeName(row)}: ${bad.name}`, row, bad] as const),
+);
 
 describe('bad input', () => {
   it('covers every route that takes a body or ids', () => {
     const covered = new Set(cases.map(([, row]) => row));
-    expect(routeTable.filter((row) => (row.body || row.url(placeholder).includes(placeholder.orgId)) && !covered.has(row)).map(routeName)).toEqual([]);
+    expect(
+      routeTable
+        .filter((row) => (row.body || row.url(placeholder).includes(placeholder.orgId)) && !covered.has(row))
+        .map(routeName),
+    ).toEqual([]);
   });
 
   it.each(cases)('%s → 400 VALIDATION, nothing changed', async (_name, row, bad) => {
@@ -94,16 +118,41 @@ describe('bad input', () => {
   });
 
   it.each([
-    ['PATCH team with an empty body', 'PATCH', (ids: Ids) => `/api/orgs/${ids.orgId}/teams/${ids.teamId}`, {}],
+    [
+      'PATCH team with an empty body',
+      'PATCH',
+      (ids: Ids) => `/api/orgs/${ids.orgId}/teams/${ids.teamId}`,
+      {},
+    ],
     ['POST team with a blank name', 'POST', (ids: Ids) => `/api/orgs/${ids.orgId}/teams`, { name: '   ' }],
     ['POST org with a blank name', 'POST', () => '/api/orgs', { name: '  ' }],
     ['POST org with an invalid slug', 'POST', () => '/api/orgs', { name: 'Acme', slug: 'Not A Slug!' }],
-    ['POST invitation with an unknown role', 'POST', (ids: Ids) => `/api/orgs/${ids.orgId}/invitations`, { email: 'x@example.test', role: 'superuser' }],
-    ['POST invitation with an invalid email', 'POST', (ids: Ids) => `/api/orgs/${ids.orgId}/invitations`, { email: 'nope', role: 'member' }],
-    ['PATCH member with an unknown role', 'PATCH', (ids: Ids) => `/api/orgs/${ids.orgId}/members/${ids.userId}`, { role: 'root' }],
+    [
+      'POST invitation with an unknown role',
+      'POST',
+      (ids: Ids) => `/api/orgs/${ids.orgId}/invitations`,
+      { email: 'x@example.test', role: 'superuser' },
+    ],
+    [
+      'POST invitation with an invalid email',
+      'POST',
+      (ids: Ids) => `/api/orgs/${ids.orgId}/invitations`,
+      { email: 'nope', role: 'member' },
+    ],
+    [
+      'PATCH member with an unknown role',
+      'PATCH',
+      (ids: Ids) => `/api/orgs/${ids.orgId}/members/${ids.userId}`,
+      { role: 'root' },
+    ],
   ] as const)('%s → 400 VALIDATION, nothing changed', async (_name, method, url, payload) => {
     const before = await orgFingerprint(admin, tenant.orgId);
-    const res = await t.app.inject({ method, url: url(idsOf(tenant)), headers: bearer(tenant.users.owner), payload });
+    const res = await t.app.inject({
+      method,
+      url: url(idsOf(tenant)),
+      headers: bearer(tenant.users.owner),
+      payload,
+    });
     expect(res.statusCode, res.body).toBe(400);
     expect(errorCode(res)).toBe('VALIDATION');
     expect(await orgFingerprint(admin, tenant.orgId)).toBe(before);
@@ -112,7 +161,11 @@ describe('bad input', () => {
   it.each(['limit=0', 'limit=101', 'limit=ten', 'before=0', 'before=-3', 'before=abc', 'page=2'])(
     'GET audit-log?%s → 400 VALIDATION',
     async (query) => {
-      const res = await t.app.inject({ method: 'GET', url: `/api/orgs/${tenant.orgId}/audit-log?${query}`, headers: bearer(tenant.users.owner) });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/orgs/${tenant.orgId}/audit-log?${query}`,
+        headers: bearer(tenant.users.owner),
+      });
       expect(res.statusCode).toBe(400);
       expect(errorCode(res)).toBe('VALIDATION');
     },

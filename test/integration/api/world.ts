@@ -36,7 +36,12 @@ export async function buildTenant(app: FastifyInstance, admin: pg.Pool, label: s
   const target = await signUp(app, `${label}-target`);
   await addMember(admin, orgId, target.id, 'member');
 
-  const team = await app.inject({ method: 'POST', url: `/api/orgs/${orgId}/teams`, headers: bearer(owner), payload: { name: `team-${label}` } });
+  const team = await app.inject({
+    method: 'POST',
+    url: `/api/orgs/${orgId}/teams`,
+    headers: bearer(owner),
+    payload: { name: `team-${label}` },
+  });
   expect(team.statusCode, team.body).toBe(201);
   const invitee = await signUp(app, `${label}-invitee`);
   const invitation = await app.inject({
@@ -47,7 +52,15 @@ export async function buildTenant(app: FastifyInstance, admin: pg.Pool, label: s
   });
   expect(invitation.statusCode, invitation.body).toBe(201);
   const inv = invitation.json<{ id: string; token: string }>();
-  return { orgId, users, target, teamId: team.json<{ id: string }>().id, invitationId: inv.id, invitationToken: inv.token, invitee };
+  return {
+    orgId,
+    users,
+    target,
+    teamId: team.json<{ id: string }>().id,
+    invitationId: inv.id,
+    invitationToken: inv.token,
+    invitee,
+  };
 }
 
 export async function buildWorld(app: FastifyInstance, admin: pg.Pool): Promise<World> {

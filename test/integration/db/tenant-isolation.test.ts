@@ -6,7 +6,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, createPool, type Db, type Tx } from '../../../db/client.js';
 import { withTenant } from '../../../db/tenant.js';
 
-const tenantTables = ['organizations', 'memberships', 'teams', 'team_members', 'invitations', 'tenant_data_keys', 'outbox', 'audit_log'] as const;
+const tenantTables = [
+  'organizations',
+  'memberships',
+  'teams',
+  'team_members',
+  'invitations',
+  'tenant_data_keys',
+  'outbox',
+  'audit_log',
+] as const;
 /** The column that names the tenant, per table. */
 const tenantColumn = (table: string) => (table === 'organizations' ? 'id' : 'org_id');
 
@@ -33,15 +42,25 @@ async function seedTenant(t: typeof a) {
   await db.execute(sql`INSERT INTO users (id, email, password_hash, display_name)
     VALUES (${t.user}, ${`${t.user}@example.test`}, 'x', 'User')`);
   await withTenant(db, t.org, async (tx) => {
-    await tx.execute(sql`INSERT INTO organizations (id, name, slug, created_by) VALUES (${t.org}, 'Org', ${`org-${t.org}`}, ${t.user})`);
-    await tx.execute(sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${t.org}, ${t.user}, 'owner')`);
+    await tx.execute(
+      sql`INSERT INTO organizations (id, name, slug, created_by) VALUES (${t.org}, 'Org', ${`org-${t.org}`}, ${t.user})`,
+    );
+    await tx.execute(
+      sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${t.org}, ${t.user}, 'owner')`,
+    );
     await tx.execute(sql`INSERT INTO teams (id, org_id, name) VALUES (${t.team}, ${t.org}, 'core')`);
-    await tx.execute(sql`INSERT INTO team_members (org_id, team_id, user_id) VALUES (${t.org}, ${t.team}, ${t.user})`);
+    await tx.execute(
+      sql`INSERT INTO team_members (org_id, team_id, user_id) VALUES (${t.org}, ${t.team}, ${t.user})`,
+    );
     await tx.execute(sql`INSERT INTO invitations (org_id, email, role, token_hash, invited_by, expires_at)
       VALUES (${t.org}, 'guest@example.test', 'member', ${`hash-${t.org}`}, ${t.user}, now() + interval '1 day')`);
     await tx.execute(sql`INSERT INTO tenant_data_keys (org_id, wrapped_key) VALUES (${t.org}, 'wrapped')`);
-    await tx.execute(sql`INSERT INTO outbox (org_id, kind, payload, idempotency_key) VALUES (${t.org}, 'mail', '{}', ${`mail-${t.org}`})`);
-    await tx.execute(sql`INSERT INTO audit_log (org_id, actor_id, action, target_type) VALUES (${t.org}, ${t.user}, 'test.seed', 'org')`);
+    await tx.execute(
+      sql`INSERT INTO outbox (org_id, kind, payload, idempotency_key) VALUES (${t.org}, 'mail', '{}', ${`mail-${t.org}`})`,
+    );
+    await tx.execute(
+      sql`INSERT INTO audit_log (org_id, actor_id, action, target_type) VALUES (${t.org}, ${t.user}, 'test.seed', 'org')`,
+    );
   });
 }
 
@@ -51,7 +70,10 @@ async function adminCounts(org: string): Promise<Record<string, number>> {
   await admin.connect();
   const counts: Record<string, number> = {};
   for (const table of tenantTables) {
-    const r = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE ${tenantColumn(table)} = $1`, [org]);
+    const r = await admin.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${table} WHERE ${tenantColumn(table)} = $1`,
+      [org],
+    );
     counts[table] = Number(r.rows[0]!.n);
   }
   await admin.end();
@@ -89,7 +111,10 @@ describe('tenant A attacking tenant B', () => {
       expect((await tx.execute(sql`DELETE FROM memberships WHERE org_id = ${b.org}`)).rowCount).toBe(0);
       expect((await tx.execute(sql`DELETE FROM organizations WHERE id = ${b.org}`)).rowCount).toBe(0);
       expect((await tx.execute(sql`DELETE FROM outbox WHERE org_id <> ${a.org}`)).rowCount).toBe(0);
-      expect((await tx.execute(sql`UPDATE tenant_data_keys SET wrapped_key = 'x' WHERE org_id = ${b.org}`)).rowCount).toBe(0);
+      expect(
+        (await tx.execute(sql`UPDATE tenant_data_keys SET wrapped_key = 'x' WHERE org_id = ${b.org}`))
+          .rowCount,
+      ).toBe(0);
     });
     expect(await adminCounts(b.org)).toEqual(before);
     const admin = new pg.Client(inject('adminDatabaseUrl'));
@@ -100,19 +125,36 @@ describe('tenant A attacking tenant B', () => {
   });
 
   it.each([
-    ['memberships', sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${b.org}, ${a.user}, 'owner')`],
+    [
+      'memberships',
+      sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${b.org}, ${a.user}, 'owner')`,
+    ],
     ['teams', sql`INSERT INTO teams (org_id, name) VALUES (${b.org}, 'implant')`],
-    ['invitations', sql`INSERT INTO invitations (org_id, email, role, token_hash, invited_by, expires_at)
-      VALUES (${b.org}, 'evil@example.test', 'owner', 'evil', ${a.user}, now() + interval '1 day')`],
-    ['outbox', sql`INSERT INTO outbox (org_id, kind, payload, idempotency_key) VALUES (${b.org}, 'mail', '{}', 'evil')`],
-    ['audit_log', sql`INSERT INTO audit_log (org_id, action, target_type) VALUES (${b.org}, 'forged', 'org')`],
-    ['organizations', sql`INSERT INTO organizations (id, name, slug, created_by) VALUES (${randomUUID()}, 'x', 'evil', ${a.user})`],
-  ])('inserting a %s row with B\'s org id is refused', async (_table, insert) => {
+    [
+      'invitations',
+      sql`INSERT INTO invitations (org_id, email, role, token_hash, invited_by, expires_at)
+      VALUES (${b.org}, 'evil@example.test', 'owner', 'evil', ${a.user}, now() + interval '1 day')`,
+    ],
+    [
+      'outbox',
+      sql`INSERT INTO outbox (org_id, kind, payload, idempotency_key) VALUES (${b.org}, 'mail', '{}', 'evil')`,
+    ],
+    [
+      'audit_log',
+      sql`INSERT INTO audit_log (org_id, action, target_type) VALUES (${b.org}, 'forged', 'org')`,
+    ],
+    [
+      'organizations',
+      sql`INSERT INTO organizations (id, name, slug, created_by) VALUES (${randomUUID()}, 'x', 'evil', ${a.user})`,
+    ],
+  ])("inserting a %s row with B's org id is refused", async (_table, insert) => {
     expect(await dbError(withTenant(db, a.org, (tx) => tx.execute(insert)))).toMatch(/row-level security/);
   });
 
   it('moving an own row into B is refused', async () => {
-    const update = withTenant(db, a.org, (tx) => tx.execute(sql`UPDATE teams SET org_id = ${b.org} WHERE id = ${a.team}`));
+    const update = withTenant(db, a.org, (tx) =>
+      tx.execute(sql`UPDATE teams SET org_id = ${b.org} WHERE id = ${a.team}`),
+    );
     expect(await dbError(update)).toMatch(/row-level security/);
   });
 });
@@ -141,8 +183,14 @@ describe('scope hygiene', () => {
   });
 
   it('the audit log is append-only for the app role', async () => {
-    expect(await dbError(withTenant(db, a.org, (tx) => tx.execute(sql`UPDATE audit_log SET action = 'rewritten'`)))).toMatch(/permission denied/);
-    expect(await dbError(withTenant(db, a.org, (tx) => tx.execute(sql`DELETE FROM audit_log`)))).toMatch(/permission denied/);
+    expect(
+      await dbError(
+        withTenant(db, a.org, (tx) => tx.execute(sql`UPDATE audit_log SET action = 'rewritten'`)),
+      ),
+    ).toMatch(/permission denied/);
+    expect(await dbError(withTenant(db, a.org, (tx) => tx.execute(sql`DELETE FROM audit_log`)))).toMatch(
+      /permission denied/,
+    );
   });
 });
 
@@ -150,7 +198,11 @@ describe('catalog', () => {
   it('every table with an org_id column has RLS enabled and forced', async () => {
     const admin = new pg.Client(inject('adminDatabaseUrl'));
     await admin.connect();
-    const { rows: tables } = await admin.query<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>(`
+    const { rows: tables } = await admin.query<{
+      relname: string;
+      relrowsecurity: boolean;
+      relforcerowsecurity: boolean;
+    }>(`
       SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
       JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = 'public' AND c.relkind = 'r'
@@ -158,14 +210,21 @@ describe('catalog', () => {
              OR c.relname = 'organizations')`);
     await admin.end();
     expect(tables.length).toBeGreaterThanOrEqual(tenantTables.length);
-    for (const t of tables) expect({ table: t.relname, enabled: t.relrowsecurity, forced: t.relforcerowsecurity }).toEqual({ table: t.relname, enabled: true, forced: true });
+    for (const t of tables)
+      expect({ table: t.relname, enabled: t.relrowsecurity, forced: t.relforcerowsecurity }).toEqual({
+        table: t.relname,
+        enabled: true,
+        forced: true,
+      });
   });
 
   it('the app login is not superuser, cannot bypass RLS and owns no table', async () => {
     const c = new pg.Client(inject('databaseUrl'));
     await c.connect();
     const role = await c.query('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user');
-    const owned = await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user`);
+    const owned = await c.query(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user`,
+    );
     await c.end();
     expect(role.rows[0]).toEqual({ rolsuper: false, rolbypassrls: false });
     expect(owned.rows[0]).toEqual({ n: 0 });

@@ -25,15 +25,36 @@ beforeAll(async () => {
   const admin = new pg.Client(server.url);
   await admin.connect();
   const userId = randomUUID();
-  await admin.query(`INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, 'x', 'Owner')`, [userId, `${userId}@example.com`]);
-  for (const [org, slug] of [[orgA, 'org-a'], [orgB, 'org-b']] as const) {
-    await admin.query('INSERT INTO organizations (id, name, slug, created_by) VALUES ($1, $2, $3, $4)', [org, slug, slug, userId]);
+  await admin.query(
+    `INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, 'x', 'Owner')`,
+    [userId, `${userId}@example.com`],
+  );
+  for (const [org, slug] of [
+    [orgA, 'org-a'],
+    [orgB, 'org-b'],
+  ] as const) {
+    await admin.query('INSERT INTO organizations (id, name, slug, created_by) VALUES ($1, $2, $3, $4)', [
+      org,
+      slug,
+      slug,
+      userId,
+    ]);
   }
   await admin.query('INSERT INTO teams (id, org_id, name) VALUES ($1, $2, $3)', [teamOfB, orgB, 'b-secret']);
   await admin.end();
   // The API's and the workers' pools, as in `up`: superuser logins that SET ROLE vlinders_app.
-  apiPool = createPool({ url: server.url, size: 10, appRole: 'vlinders_app', applicationName: 'vlinders-api' });
-  workerPool = createPool({ url: server.url, size: 10, appRole: 'vlinders_app', applicationName: 'vlinders-worker' });
+  apiPool = createPool({
+    url: server.url,
+    size: 10,
+    appRole: 'vlinders_app',
+    applicationName: 'vlinders-api',
+  });
+  workerPool = createPool({
+    url: server.url,
+    size: 10,
+    appRole: 'vlinders_app',
+    applicationName: 'vlinders-worker',
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -51,7 +72,9 @@ interface Seen {
 
 async function tenantTransaction(db: Db, orgId: string, n: number): Promise<Seen> {
   return withTenant(db, orgId, async (tx) => {
-    const first = await tx.execute<{ org: string; role: string }>(sql`SELECT current_setting('app.org_id', true) AS org, current_user AS role`);
+    const first = await tx.execute<{ org: string; role: string }>(
+      sql`SELECT current_setting('app.org_id', true) AS org, current_user AS role`,
+    );
     await tx.execute(sql`INSERT INTO teams (org_id, name) VALUES (${orgId}, ${`team-${n}`})`);
     // Give the other transactions every chance to run in between.
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -93,8 +116,14 @@ describe('embedded PGlite over the Postgres wire protocol', () => {
 
   it('refuses a row for another tenant, and the failed transaction blocks nobody', async () => {
     const db = createDb(apiPool);
-    await expect(withTenant(db, orgA, (tx) => tx.execute(sql`INSERT INTO teams (org_id, name) VALUES (${orgB}, 'smuggled')`))).rejects.toThrow();
-    const teams = await withTenant(createDb(workerPool), orgB, (tx) => tx.execute<{ name: string }>(sql`SELECT name FROM teams`));
+    await expect(
+      withTenant(db, orgA, (tx) =>
+        tx.execute(sql`INSERT INTO teams (org_id, name) VALUES (${orgB}, 'smuggled')`),
+      ),
+    ).rejects.toThrow();
+    const teams = await withTenant(createDb(workerPool), orgB, (tx) =>
+      tx.execute<{ name: string }>(sql`SELECT name FROM teams`),
+    );
     expect(teams.rows.map((r) => r.name)).not.toContain('smuggled');
   });
 
@@ -102,7 +131,9 @@ describe('embedded PGlite over the Postgres wire protocol', () => {
     const leftovers = await Promise.all(
       Array.from({ length: 10 }, async (_, n) => {
         const pool = n % 2 === 0 ? apiPool : workerPool;
-        const { rows } = await pool.query<{ org: string | null; role: string }>("SELECT current_setting('app.org_id', true) AS org, current_user AS role");
+        const { rows } = await pool.query<{ org: string | null; role: string }>(
+          "SELECT current_setting('app.org_id', true) AS org, current_user AS role",
+        );
         return rows[0]!;
       }),
     );
@@ -119,7 +150,10 @@ describe('embedded PGlite over the Postgres wire protocol', () => {
     const answers = await Promise.all(
       Array.from({ length: 40 }, async (_, n) => {
         const pool = n % 2 === 0 ? apiPool : workerPool;
-        const { rows } = await pool.query<{ n: number; label: string }>('SELECT $1::int AS n, $2::text AS label', [n, `q${n}`]);
+        const { rows } = await pool.query<{ n: number; label: string }>(
+          'SELECT $1::int AS n, $2::text AS label',
+          [n, `q${n}`],
+        );
         return rows[0]!;
       }),
     );
@@ -136,12 +170,19 @@ describe('embedded PGlite over the Postgres wire protocol', () => {
     // Gone without COMMIT or ROLLBACK, as when a process is killed.
     (quitter as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
 
-    const teams = await withTenant(createDb(apiPool), orgA, (tx) => tx.execute<{ name: string }>(sql`SELECT name FROM teams`));
+    const teams = await withTenant(createDb(apiPool), orgA, (tx) =>
+      tx.execute<{ name: string }>(sql`SELECT name FROM teams`),
+    );
     expect(teams.rows.map((r) => r.name)).not.toContain('abandoned');
   });
 
   it('refuses connections beyond its limit with a Postgres error', async () => {
-    const small = await startPgliteServer({ dataDir: 'memory://', host: '127.0.0.1', port: 0, maxConnections: 1 });
+    const small = await startPgliteServer({
+      dataDir: 'memory://',
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 1,
+    });
     const first = new pg.Client(small.url);
     const second = new pg.Client(small.url);
     try {

@@ -15,7 +15,10 @@ describe('health', () => {
     expect((await t.app.inject('/healthz')).json()).toEqual({ status: 'ok' });
     const ready = await t.app.inject('/readyz');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toMatchObject({ status: 'ready', checks: { postgres: { ok: true }, redis: { ok: true }, temporal: { ok: true } } });
+    expect(ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { postgres: { ok: true }, redis: { ok: true }, temporal: { ok: true } },
+    });
   });
 
   it('is unready, naming the dependency, when one does not answer', async () => {
@@ -27,13 +30,18 @@ describe('health', () => {
     await app.close();
     await pool.end();
     expect(ready.statusCode).toBe(503);
-    expect(ready.json()).toMatchObject({ status: 'unready', checks: { postgres: { ok: true }, temporal: { ok: false } } });
+    expect(ready.json()).toMatchObject({
+      status: 'unready',
+      checks: { postgres: { ok: true }, temporal: { ok: false } },
+    });
   });
 });
 
 describe('OpenAPI', () => {
   it('serves the document generated from the route schemas, and the docs UI', async () => {
-    const doc: { openapi: string; paths: Record<string, unknown> } = (await t.app.inject('/openapi.json')).json();
+    const doc: { openapi: string; paths: Record<string, unknown> } = (
+      await t.app.inject('/openapi.json')
+    ).json();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz']));
     const docs = await t.app.inject('/docs/');
@@ -46,21 +54,35 @@ describe('errors', () => {
   it('answers an unknown route with a JSON 404 and a stable code', async () => {
     const res = await t.app.inject('/nope');
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toMatchObject({ error: { code: 'NOT_FOUND', requestId: res.headers['x-request-id'] } });
+    expect(res.json()).toMatchObject({
+      error: { code: 'NOT_FOUND', requestId: res.headers['x-request-id'] },
+    });
   });
 
-  it('uses OpenAI\'s error shape under /v1', async () => {
+  it("uses OpenAI's error shape under /v1", async () => {
     const res = await t.app.inject('/v1/nope');
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: { message: expect.any(String), type: 'not_found_error', param: null, code: 'not_found' } });
+    expect(res.json()).toEqual({
+      error: { message: expect.any(String), type: 'not_found_error', param: null, code: 'not_found' },
+    });
   });
 
   it('refuses malformed JSON and bodies over the limit without a stack trace', async () => {
-    const malformed = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"email":' });
+    const malformed = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":',
+    });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json()).toMatchObject({ error: { code: 'VALIDATION' } });
     expect(malformed.body).not.toMatch(/at .*\.js:\d+/);
-    const large = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email: 'x'.repeat(4096) }) });
+    const large = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email: 'x'.repeat(4096) }),
+    });
     expect(large.statusCode).toBe(413);
     expect(large.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
   });
@@ -79,7 +101,12 @@ describe('graceful shutdown', () => {
   it('finishes in-flight requests while refusing new ones', async () => {
     const config = testConfig();
     const pool = createPool({ url: config.DATABASE_URL, size: 1, applicationName: 'drain-test' });
-    const app = await buildApp({ config, pool, db: createDb(pool), temporal: new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }) }) });
+    const app = await buildApp({
+      config,
+      pool,
+      db: createDb(pool),
+      temporal: new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }) }),
+    });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     app.get('/slow', { schema: { response: { 200: Type.Object({ done: Type.Boolean() }) } } }, async () => {
@@ -90,7 +117,10 @@ describe('graceful shutdown', () => {
     const inFlight = fetch(`${address}/slow`);
     await new Promise((r) => setTimeout(r, 100));
     const closed = app.close();
-    const refused = await fetch(`${address}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 'refused');
+    const refused = await fetch(`${address}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.status,
+      () => 'refused',
+    );
     release();
     const finished = await inFlight;
     const body: unknown = await finished.json();

@@ -28,7 +28,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     const labelText = line.slice(name.length + 1, line.lastIndexOf('}'));
-    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) return Number(line.split(' ').at(-1));
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`)))
+      return Number(line.split(' ').at(-1));
   }
   return undefined;
 }
@@ -52,8 +53,21 @@ describe('/metrics', () => {
     expect(text).toContain('# TYPE vlinders_api_request_duration_seconds histogram');
 
     // Unknown paths share one label value, so scanners cannot blow up the series count.
-    expect(sample(text, 'vlinders_api_errors_total', { route: 'unmatched', status_code: '404', error_code: 'NOT_FOUND' })).toBe(1);
-    expect(sample(text, 'vlinders_api_errors_total', { method: 'POST', route: '/api/auth/login', status_code: '400', error_code: 'VALIDATION' })).toBe(1);
+    expect(
+      sample(text, 'vlinders_api_errors_total', {
+        route: 'unmatched',
+        status_code: '404',
+        error_code: 'NOT_FOUND',
+      }),
+    ).toBe(1);
+    expect(
+      sample(text, 'vlinders_api_errors_total', {
+        method: 'POST',
+        route: '/api/auth/login',
+        status_code: '400',
+        error_code: 'VALIDATION',
+      }),
+    ).toBe(1);
     expect(sample(text, 'vlinders_api_errors_total', { route: '/healthz' })).toBeUndefined();
   });
 });
@@ -72,12 +86,22 @@ describe('traces', () => {
     await response.arrayBuffer();
 
     const finished = () => spans.getFinishedSpans();
-    const server = finished().find((s) => s.kind === SpanKind.SERVER && s.attributes['http.route'] === '/api/auth/login');
+    const server = finished().find(
+      (s) => s.kind === SpanKind.SERVER && s.attributes['http.route'] === '/api/auth/login',
+    );
     expect(server?.name).toBe('POST /api/auth/login');
     // The outgoing fetch (undici) is the server span's parent: the trace context crossed the wire.
-    const client = finished().find((s) => s.instrumentationScope.name.includes('undici') && s.spanContext().spanId === server?.parentSpanContext?.spanId);
+    const client = finished().find(
+      (s) =>
+        s.instrumentationScope.name.includes('undici') &&
+        s.spanContext().spanId === server?.parentSpanContext?.spanId,
+    );
     expect(client).toBeDefined();
-    const queries = finished().filter((s) => s.instrumentationScope.name.includes('pg') && s.spanContext().traceId === server?.spanContext().traceId);
+    const queries = finished().filter(
+      (s) =>
+        s.instrumentationScope.name.includes('pg') &&
+        s.spanContext().traceId === server?.spanContext().traceId,
+    );
     expect(queries.length).toBeGreaterThan(0);
   });
 
@@ -99,10 +123,17 @@ describe('traces', () => {
     spans.reset();
     const { Client } = await import('@temporalio/client');
     const { temporalClientInterceptors } = await import('../../../runtime/temporal-tracing.js');
-    const client = new Client({ connection: t.app.temporal.connection, namespace: t.config.TEMPORAL_NAMESPACE, interceptors: temporalClientInterceptors() });
+    const client = new Client({
+      connection: t.app.temporal.connection,
+      namespace: t.config.TEMPORAL_NAMESPACE,
+      interceptors: temporalClientInterceptors(),
+    });
     const workflowId = `telemetry-probe/${randomUUID()}`;
     // No worker polls this queue: starting is enough to see the client side of the trace.
-    const handle = await client.workflow.start('telemetryProbe', { taskQueue: `telemetry-${randomUUID()}`, workflowId });
+    const handle = await client.workflow.start('telemetryProbe', {
+      taskQueue: `telemetry-${randomUUID()}`,
+      workflowId,
+    });
     try {
       const start = spans.getFinishedSpans().find((s) => s.name === 'StartWorkflow:telemetryProbe');
       expect(start).toBeDefined();

@@ -30,7 +30,8 @@ describe('worker telemetry', () => {
   it('traces a workflow and its activity under the client span that started it, and exposes SDK metrics', async () => {
     const { Client, Connection } = await import('@temporalio/client');
     const { NativeConnection, Worker, bundleWorkflowCode } = await import('@temporalio/worker');
-    const { temporalClientInterceptors, temporalWorkerTracing, workflowInterceptorModules } = await import('../../../runtime/temporal-tracing.js');
+    const { temporalClientInterceptors, temporalWorkerTracing, workflowInterceptorModules } =
+      await import('../../../runtime/temporal-tracing.js');
     const config = testConfig();
     const taskQueue = `telemetry-${randomUUID()}`;
 
@@ -40,7 +41,11 @@ describe('worker telemetry', () => {
     });
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: temporalClientInterceptors() });
+    const client = new Client({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      interceptors: temporalClientInterceptors(),
+    });
     try {
       const worker = await Worker.create({
         connection: nativeConnection,
@@ -53,7 +58,11 @@ describe('worker telemetry', () => {
       const result = await trace.getTracer('test').startActiveSpan('operator action', async (span) => {
         // runUntil shuts the worker down afterwards, which flushes the workflow span sink.
         const answer = await worker.runUntil(
-          client.workflow.execute('telemetryProbe', { taskQueue, workflowId: `telemetry-probe/${randomUUID()}`, args: ['probe'] }),
+          client.workflow.execute('telemetryProbe', {
+            taskQueue,
+            workflowId: `telemetry-probe/${randomUUID()}`,
+            args: ['probe'],
+          }),
         );
         span.end();
         return { answer, traceId: span.spanContext().traceId };
@@ -67,10 +76,14 @@ describe('worker telemetry', () => {
       expect(run).toBeDefined();
       // Workflow spans come from the sandbox in the 1.x span shape; they must reach the 2.x
       // exporter with their parent and resource.
-      expect(run?.parentSpanContext?.spanId).toBe(byName('StartWorkflow:telemetryProbe')?.spanContext().spanId);
+      expect(run?.parentSpanContext?.spanId).toBe(
+        byName('StartWorkflow:telemetryProbe')?.spanContext().spanId,
+      );
       expect(run?.resource.attributes['service.name']).toBe('vlinders-worker-test');
       const runActivity = byName('RunActivity:probeActivity');
-      expect(runActivity?.parentSpanContext?.spanId).toBe(byName('StartActivity:probeActivity')?.spanContext().spanId);
+      expect(runActivity?.parentSpanContext?.spanId).toBe(
+        byName('StartActivity:probeActivity')?.spanContext().spanId,
+      );
 
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/^temporal_workflow_completed_total\{.*task_queue="[^"]+".*\} 1$/m);

@@ -3,14 +3,22 @@
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow/data-converter-helpers.js';
-import { decodeFailure, encodeErrorToFailure } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
+import {
+  decodeFailure,
+  encodeErrorToFailure,
+} from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import { eq } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import { tenantDataKeys } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
-import { TenantPayloadCodec, createDataConverter, encryptedEncoding, keyIdMetadataKey } from '../../../runtime/codec.js';
+import {
+  TenantPayloadCodec,
+  createDataConverter,
+  encryptedEncoding,
+  keyIdMetadataKey,
+} from '../../../runtime/codec.js';
 import { DataKeyStore, DataKeyUnavailableError } from '../../../runtime/data-keys.js';
 import type { MasterKey } from '../../../runtime/envelope.js';
 import { createPendingTenant } from '../../workflows/tenant-fixture.js';
@@ -61,7 +69,11 @@ describe('TenantPayloadCodec', () => {
     const c = codec();
     const payloads = [payloadOf({ status: 'ok' }), payloadOf(undefined), payloadOf([1, 2, 3])];
     const encoded = await c.encode(payloads);
-    expect(encoded.map((p) => text(p.metadata![keyIdMetadataKey]))).toEqual(['platform', 'platform', 'platform']);
+    expect(encoded.map((p) => text(p.metadata![keyIdMetadataKey]))).toEqual([
+      'platform',
+      'platform',
+      'platform',
+    ]);
     expect((await c.decode(encoded)).map(valueOf)).toEqual([{ status: 'ok' }, undefined, [1, 2, 3]]);
 
     const plain = payloadOf({ legacy: true });
@@ -75,13 +87,20 @@ describe('TenantPayloadCodec', () => {
     const [forA] = await c.encode([payloadOf({ orgId: a.orgId, secret: 'a-only' })]);
     await c.encode([payloadOf({ orgId: b.orgId })]); // B has a key too
 
-    const relabelled: Payload = { ...forA!, metadata: { ...forA!.metadata, [keyIdMetadataKey]: Buffer.from(`org:${b.orgId}`) } };
+    const relabelled: Payload = {
+      ...forA!,
+      metadata: { ...forA!.metadata, [keyIdMetadataKey]: Buffer.from(`org:${b.orgId}`) },
+    };
     await expect(c.decode([relabelled])).rejects.toThrow();
 
     // Each tenant's key row is visible only inside that tenant's scope (RLS), and wrapped.
-    const seenFromB = await withTenant(db, b.orgId, (tx) => tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, a.orgId)));
+    const seenFromB = await withTenant(db, b.orgId, (tx) =>
+      tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, a.orgId)),
+    );
     expect(seenFromB).toEqual([]);
-    const [ownRow] = await withTenant(db, a.orgId, (tx) => tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, a.orgId)));
+    const [ownRow] = await withTenant(db, a.orgId, (tx) =>
+      tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, a.orgId)),
+    );
     expect(ownRow?.wrappedKey).toMatch(/^m1\./);
   });
 
@@ -92,7 +111,9 @@ describe('TenantPayloadCodec', () => {
       ...Array.from({ length: 5 }, (_, i) => c1.encode([payloadOf({ orgId, i })])),
       ...Array.from({ length: 5 }, (_, i) => c2.encode([payloadOf({ orgId, i: i + 5 })])),
     ]);
-    const rows = await withTenant(db, orgId, (tx) => tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, orgId)));
+    const rows = await withTenant(db, orgId, (tx) =>
+      tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, orgId)),
+    );
     expect(rows).toHaveLength(1);
     // Whichever codec wrote a payload, the other opens it.
     const decoded = await c2.decode(encoded.slice(0, 5).flat());
@@ -103,7 +124,9 @@ describe('TenantPayloadCodec', () => {
     const doomed = await createPendingTenant(db, 'Doomed');
     const other = await createPendingTenant(db, 'Survivor');
     const c = codec();
-    const [doomedPayload] = await c.encode([payloadOf({ orgId: doomed.orgId, ownerEmail: doomed.ownerEmail })]);
+    const [doomedPayload] = await c.encode([
+      payloadOf({ orgId: doomed.orgId, ownerEmail: doomed.ownerEmail }),
+    ]);
     const [otherPayload] = await c.encode([payloadOf({ orgId: other.orgId })]);
 
     await c.keys.destroy(doomed.orgId);
@@ -115,7 +138,9 @@ describe('TenantPayloadCodec', () => {
     }
     // No new key is made for an erased tenant.
     await expect(c.encode([payloadOf({ orgId: doomed.orgId })])).rejects.toThrow(/destroyed/);
-    const [row] = await withTenant(db, doomed.orgId, (tx) => tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, doomed.orgId)));
+    const [row] = await withTenant(db, doomed.orgId, (tx) =>
+      tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, doomed.orgId)),
+    );
     expect(row?.wrappedKey).toBe('');
     expect(row?.destroyedAt).toBeInstanceOf(Date);
   });
@@ -129,10 +154,16 @@ describe('TenantPayloadCodec', () => {
     flipped[flipped.length - 1]! ^= 0x01;
     await expect(c.decode([{ ...sealed!, data: flipped }])).rejects.toThrow();
 
-    const toPlatform: Payload = { ...sealed!, metadata: { ...sealed!.metadata, [keyIdMetadataKey]: Buffer.from('platform') } };
+    const toPlatform: Payload = {
+      ...sealed!,
+      metadata: { ...sealed!.metadata, [keyIdMetadataKey]: Buffer.from('platform') },
+    };
     await expect(c.decode([toPlatform])).rejects.toThrow();
 
-    const bogusKeyId: Payload = { ...sealed!, metadata: { ...sealed!.metadata, [keyIdMetadataKey]: Buffer.from('org:not-a-uuid') } };
+    const bogusKeyId: Payload = {
+      ...sealed!,
+      metadata: { ...sealed!.metadata, [keyIdMetadataKey]: Buffer.from('org:not-a-uuid') },
+    };
     await expect(c.decode([bogusKeyId])).rejects.toThrow(/unknown data key id/);
 
     const otherMaster = new TenantPayloadCodec(new DataKeyStore(db, { id: 'm1', key: randomBytes(32) }));
@@ -140,15 +171,22 @@ describe('TenantPayloadCodec', () => {
   });
 
   it('refuses a payload whose orgId is not a tenant id', async () => {
-    await expect(codec().encode([payloadOf({ orgId: "x'; DROP TABLE organizations; --" })])).rejects.toThrow(/unknown data key id/);
+    await expect(codec().encode([payloadOf({ orgId: "x'; DROP TABLE organizations; --" })])).rejects.toThrow(
+      /unknown data key id/,
+    );
   });
 });
 
 describe('failures', () => {
   it('carry their message and stack only inside an encrypted payload', async () => {
-    const converter = loadDataConverter(createDataConverter({ MASTER_KEY: master.key.toString('base64'), MASTER_KEY_ID: master.id }, db));
+    const converter = loadDataConverter(
+      createDataConverter({ MASTER_KEY: master.key.toString('base64'), MASTER_KEY_ID: master.id }, db),
+    );
     // What a worker sends to the server when an activity fails.
-    const stored = await encodeErrorToFailure(converter, ApplicationFailure.nonRetryable('duplicate key: ada@example.test', 'CONFLICT'));
+    const stored = await encodeErrorToFailure(
+      converter,
+      ApplicationFailure.nonRetryable('duplicate key: ada@example.test', 'CONFLICT'),
+    );
     expect(stored.message).toBe('Encoded failure');
     expect(stored.stackTrace).toBe('');
     expect(text(stored.encodedAttributes?.metadata?.encoding)).toBe(encryptedEncoding);

@@ -22,7 +22,10 @@ let activities: Activities;
 const env = new MockActivityEnvironment();
 
 /** Runs one activity by name inside a mock activity context, typed by its signature. */
-function call<K extends keyof Activities>(name: K, input: Parameters<Activities[K]>[0]): ReturnType<Activities[K]> {
+function call<K extends keyof Activities>(
+  name: K,
+  input: Parameters<Activities[K]>[0],
+): ReturnType<Activities[K]> {
   const fn = activities[name] as (arg: typeof input) => ReturnType<Activities[K]>;
   return env.run((arg: typeof input) => fn(arg), input) as ReturnType<Activities[K]>;
 }
@@ -31,7 +34,11 @@ beforeAll(() => {
   pool = createPool({ url: inject('databaseUrl'), size: 4, applicationName: 'test-activities' });
   db = createDb(pool);
   mailDir = mkdtempSync(join(tmpdir(), 'vlinders-activities-mail-'));
-  activities = createActivities({ db, mailer: new FileMailer(mailDir), mailFrom: 'Vlinders <no-reply@vlinders.test>' });
+  activities = createActivities({
+    db,
+    mailer: new FileMailer(mailDir),
+    mailFrom: 'Vlinders <no-reply@vlinders.test>',
+  });
 });
 
 afterAll(async () => {
@@ -42,7 +49,10 @@ describe('tenant activities', () => {
   it('apply once however often they run', async () => {
     const t = await createPendingTenant(db, 'Twice Inc');
     await withTenant(db, t.orgId, (tx) =>
-      tx.update(organizations).set({ settings: { timezone: 'Europe/Amsterdam' } }).where(eq(organizations.id, t.orgId)),
+      tx
+        .update(organizations)
+        .set({ settings: { timezone: 'Europe/Amsterdam' } })
+        .where(eq(organizations.id, t.orgId)),
     );
     const key = (step: string) => `onboarding/${t.orgId}/${step}`;
 
@@ -50,10 +60,22 @@ describe('tenant activities', () => {
     const owner = { orgId: t.orgId, userId: t.ownerUserId };
     expect(await call('ensureOwnerMembership', owner)).toEqual({ ...owner, created: true });
     expect(await call('ensureOwnerMembership', owner)).toEqual({ ...owner, created: false });
-    const entry = { orgId: t.orgId, idempotencyKey: key('audit-owner'), actorId: t.ownerUserId, action: 'membership.created', targetType: 'membership', targetId: t.ownerUserId };
+    const entry = {
+      orgId: t.orgId,
+      idempotencyKey: key('audit-owner'),
+      actorId: t.ownerUserId,
+      action: 'membership.created',
+      targetType: 'membership',
+      targetId: t.ownerUserId,
+    };
     expect(await call('recordAuditEntry', entry)).toEqual({ orgId: t.orgId, recorded: true });
     expect(await call('recordAuditEntry', entry)).toEqual({ orgId: t.orgId, recorded: false });
-    const mail = { orgId: t.orgId, idempotencyKey: key('welcome-mail'), to: t.ownerEmail, orgName: t.orgName };
+    const mail = {
+      orgId: t.orgId,
+      idempotencyKey: key('welcome-mail'),
+      to: t.ownerEmail,
+      orgName: t.orgName,
+    };
     const first = await call('enqueueWelcomeMail', mail);
     expect(await call('enqueueWelcomeMail', mail)).toEqual(first);
     expect(await call('deliverMail', first)).toEqual({ ...first, alreadySent: false });
@@ -65,7 +87,10 @@ describe('tenant activities', () => {
     expect(state.memberships).toHaveLength(1);
     expect(state.audit).toHaveLength(1);
     expect(state.outbox).toHaveLength(1);
-    expect(readdirSync(mailDir).filter((f) => f.startsWith(first.outboxId))).toEqual([`${first.outboxId}.eml`, `${first.outboxId}.json`]);
+    expect(readdirSync(mailDir).filter((f) => f.startsWith(first.outboxId))).toEqual([
+      `${first.outboxId}.eml`,
+      `${first.outboxId}.json`,
+    ]);
     const eml = readFileSync(join(mailDir, `${first.outboxId}.eml`), 'utf8');
     expect(eml).toContain(`To: ${t.ownerEmail}`);
     expect(eml).toContain(`Message-ID: <${first.outboxId}@vlinders>`);
@@ -76,21 +101,35 @@ describe('tenant activities', () => {
     const key = `onboarding/${t.orgId}/welcome-mail`;
     await call('initializeOrgSettings', { orgId: t.orgId });
     await call('ensureOwnerMembership', { orgId: t.orgId, userId: t.ownerUserId });
-    await call('enqueueWelcomeMail', { orgId: t.orgId, idempotencyKey: key, to: t.ownerEmail, orgName: t.orgName });
+    await call('enqueueWelcomeMail', {
+      orgId: t.orgId,
+      idempotencyKey: key,
+      to: t.ownerEmail,
+      orgName: t.orgName,
+    });
 
     await call('cancelUnsentMail', { orgId: t.orgId, idempotencyKey: key });
     await call('removeOwnerMembership', { orgId: t.orgId, userId: t.ownerUserId });
     await call('removeDefaultSettings', { orgId: t.orgId });
-    await call('markOrgFailed', { orgId: t.orgId, reason: 'sending the welcome mail did not succeed in time' });
+    await call('markOrgFailed', {
+      orgId: t.orgId,
+      reason: 'sending the welcome mail did not succeed in time',
+    });
 
     const state = await tenantState(db, t.orgId);
-    expect(state.org).toMatchObject({ status: 'failed', failureReason: 'sending the welcome mail did not succeed in time', settings: {} });
+    expect(state.org).toMatchObject({
+      status: 'failed',
+      failureReason: 'sending the welcome mail did not succeed in time',
+      settings: {},
+    });
     expect(state.memberships).toEqual([]);
     expect(state.outbox).toEqual([]);
   });
 
   it('refuses, without retry, to onboard an org that does not exist', async () => {
-    await expect(call('initializeOrgSettings', { orgId: '00000000-0000-4000-8000-000000000001' })).rejects.toMatchObject({
+    await expect(
+      call('initializeOrgSettings', { orgId: '00000000-0000-4000-8000-000000000001' }),
+    ).rejects.toMatchObject({
       type: 'NOT_FOUND',
       nonRetryable: true,
     });
@@ -98,12 +137,20 @@ describe('tenant activities', () => {
 
   it('writes mail headers safely: no header injection, non-ASCII encoded', () => {
     const eml = toEml(
-      { id: 'abc', from: 'Vlinders <no-reply@vlinders.test>', to: 'a@example.test\r\nBcc: victim@example.test', subject: 'Welkom bij Vlinders — Café', text: 'hi' },
+      {
+        id: 'abc',
+        from: 'Vlinders <no-reply@vlinders.test>',
+        to: 'a@example.test\r\nBcc: victim@example.test',
+        subject: 'Welkom bij Vlinders — Café',
+        text: 'hi',
+      },
       new Date('2026-01-01T00:00:00Z'),
     );
     const headers = eml.split('\r\n\r\n')[0]!.split('\r\n');
     expect(headers.filter((h) => h.startsWith('Bcc:'))).toEqual([]);
     expect(headers).toContain('To: a@example.test Bcc: victim@example.test');
-    expect(headers.find((h) => h.startsWith('Subject:'))).toMatch(/^Subject: =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=$/);
+    expect(headers.find((h) => h.startsWith('Subject:'))).toMatch(
+      /^Subject: =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=$/,
+    );
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { actions, can, canAssignRole, isRole, permissions, roles, type Action, type Role } from '../../../core/rbac.js';
+import {
+  actions,
+  can,
+  canAssignRole,
+  isRole,
+  permissions,
+  roles,
+  type Action,
+  type Role,
+} from '../../../core/rbac.js';
 
 // The expected matrix written out in full, so a change to the table is a visible, reviewed change here.
 const expected: Record<Role, Action[]> = {

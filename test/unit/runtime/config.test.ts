@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../../runtime/config.js';
 import { repoRoot } from '../../support/services.js';
 
-const minimal = { DATABASE_URL: 'postgres://u@localhost/db', MASTER_KEY: Buffer.alloc(32, 7).toString('base64') };
+const minimal = {
+  DATABASE_URL: 'postgres://u@localhost/db',
+  MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+};
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -32,7 +35,12 @@ describe('configuration', () => {
 
   it('names every missing or bad variable, one line each, with what it expects', () => {
     const lines = problems({ PORT: 'eighty', REDIS_URL: 'http://nope', MASTER_KEY: 'short' });
-    expect(lines.map((l) => l.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'MASTER_KEY', 'PORT', 'REDIS_URL']);
+    expect(lines.map((l) => l.split(':')[0]).sort()).toEqual([
+      'DATABASE_URL',
+      'MASTER_KEY',
+      'PORT',
+      'REDIS_URL',
+    ]);
     expect(lines.find((l) => l.startsWith('DATABASE_URL'))).toMatch(/is required \(expects PostgreSQL URL/);
     expect(lines.find((l) => l.startsWith('PORT'))).toMatch(/integer/);
   });
@@ -42,7 +50,10 @@ describe('configuration', () => {
       cwd: repoRoot,
       env: { PATH: process.env.PATH, DATABASE_URL: 'mysql://x' },
     });
-    const failure = await run.then(() => null, (err: { code: number; stderr: string }) => err);
+    const failure = await run.then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toMatch(/^ {2}DATABASE_URL: .*pattern/m);
     expect(failure?.stderr).toMatch(/^ {2}MASTER_KEY: is required/m);

@@ -22,13 +22,20 @@ describe('.env.example', () => {
 
   it('shows each default the schema applies, and nothing where there is none', () => {
     for (const [key, schema] of Object.entries(properties)) {
-      expect({ key, value: example.get(key) }).toEqual({ key, value: schema.default === undefined ? '' : String(schema.default) });
+      expect({ key, value: example.get(key) }).toEqual({
+        key,
+        value: schema.default === undefined ? '' : String(schema.default),
+      });
     }
   });
 
   it('parses once the required secrets are filled in', () => {
     const env = Object.fromEntries(example);
-    const config = parseConfig({ ...env, DATABASE_URL: 'postgres://app@localhost/vlinders', MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
+    const config = parseConfig({
+      ...env,
+      DATABASE_URL: 'postgres://app@localhost/vlinders',
+      MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
     expect(config.PORT).toBe(3000);
     expect(config.TEMPORAL_TLS).toBe(false);
   });

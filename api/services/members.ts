@@ -17,16 +17,19 @@ export interface MemberView {
   joinedAt: string;
 }
 
+/** What a member looks like to the API: membership joined with the user's public fields. */
+const memberColumns = {
+  userId: memberships.userId,
+  email: users.email,
+  displayName: users.displayName,
+  role: memberships.role,
+  joinedAt: memberships.createdAt,
+};
+
 export function listMembers(db: Db, orgId: string): Promise<MemberView[]> {
   return withTenant(db, orgId, async (tx) => {
     const rows = await tx
-      .select({
-        userId: memberships.userId,
-        email: users.email,
-        displayName: users.displayName,
-        role: memberships.role,
-        joinedAt: memberships.createdAt,
-      })
+      .select(memberColumns)
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))
       .where(eq(memberships.orgId, orgId))
@@ -109,13 +112,7 @@ export function changeMemberRole(
       });
     }
     const [row] = await tx
-      .select({
-        userId: memberships.userId,
-        email: users.email,
-        displayName: users.displayName,
-        role: memberships.role,
-        joinedAt: memberships.createdAt,
-      })
+      .select(memberColumns)
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))
       .where(and(eq(memberships.orgId, access.orgId), eq(memberships.userId, userId)));

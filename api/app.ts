@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import auth from './plugins/auth.js';
 import errors from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
+import security from './plugins/security.js';
 import services, { type AppServices } from './plugins/services.js';
 import health from './routes/health/index.js';
 import authRoutes from './routes/auth/index.js';
@@ -52,6 +53,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(services, deps);
   await app.register(errors);
   await app.register(metrics);
+  await app.register(security);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -59,7 +61,8 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: the docs page gets a CSP that allows exactly its own scripts and styles.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(health);

@@ -61,6 +61,10 @@ export const ConfigSchema = Type.Object({
     }),
   ),
 
+  CORS_ORIGINS: Type.Array(Type.String({ pattern: '^https?://[^/\\s,]+$' }), {
+    default: [],
+    description: 'comma-separated browser origins allowed to call the API (none by default)',
+  }),
   TEMPORAL_ADDRESS: Type.String({ default: 'localhost:7233', description: 'Temporal frontend host:port' }),
   TEMPORAL_NAMESPACE: Type.String({ default: 'default', description: 'Temporal namespace' }),
   TEMPORAL_TLS: Type.Boolean({
@@ -131,6 +135,7 @@ export class ConfigError extends Error {
 }
 
 const booleans = new Set(['TEMPORAL_TLS']);
+const lists = new Set(['CORS_ORIGINS']);
 
 /** Parses an environment (process.env by default). Throws ConfigError listing every bad key. */
 export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -138,7 +143,14 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   for (const key of Object.keys(ConfigSchema.properties)) {
     const value = env[key];
     if (value === undefined || value === '') continue;
-    raw[key] = booleans.has(key) ? value === 'true' || value === '1' : value;
+    raw[key] = booleans.has(key)
+      ? value === 'true' || value === '1'
+      : lists.has(key)
+        ? value
+            .split(',')
+            .map((item) => item.trim())
+            .filter(Boolean)
+        : value;
   }
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw));
   const problems = [...Value.Errors(ConfigSchema, converted)].map((e) => {

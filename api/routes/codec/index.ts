@@ -1,9 +1,7 @@
 // The codec endpoint the Temporal UI calls to show operators decoded payloads (and to encode what
 // they send). Only platform operators may use it: anyone else gets 401 (no or bad token) or 403
-// (a signed-in user who is not an operator). CORS is open to the configured UI origin only, and
-// only on these routes: register this plugin with the prefix '/codec', which also keeps the CORS
-// preflight route (OPTIONS /codec/*) from answering for the rest of the API.
-import cors from '@fastify/cors';
+// (a signed-in user who is not an operator). CORS for these routes (the Temporal UI origin only)
+// is set in api/plugins/security.ts; register this plugin with the prefix '/codec'.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Payload } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
@@ -38,15 +36,6 @@ export const operatorRole = 'operator';
 
 const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const codec = createPayloadCodec(app.config, app.db);
-
-  await app.register(cors, {
-    // A list (not a string) so other origins get no allow-origin header at all.
-    origin: [app.config.TEMPORAL_UI_ORIGIN],
-    methods: ['POST'],
-    allowedHeaders: ['authorization', 'content-type', 'x-namespace'],
-    credentials: true,
-    maxAge: 600,
-  });
 
   async function requireOperator(request: FastifyRequest): Promise<void> {
     if (request.method === 'OPTIONS') return; // CORS preflight carries no credentials

@@ -32,3 +32,13 @@ export class AppError extends Error {
     return this.code === 'UNAVAILABLE' || this.code === 'RATE_LIMITED';
   }
 }
+
+/** A 429 that tells the caller when to come back (sent as `retry-after`). */
+export class RateLimitError extends AppError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message?: string,
+  ) {
+    super('RATE_LIMITED', message);
+  }
+}

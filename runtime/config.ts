@@ -95,6 +95,21 @@ export const ConfigSchema = Type.Object({
     default: 2_592_000,
     description: 'refresh token lifetime',
   }),
+  AUTH_ATTEMPTS_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    default: 30,
+    description: 'sign-up, login and token requests allowed per client address per minute',
+  }),
+  LOGIN_MAX_FAILURES: Type.Integer({
+    minimum: 1,
+    default: 5,
+    description: 'failed logins after which an account is locked',
+  }),
+  LOGIN_LOCKOUT_SECONDS: Type.Integer({
+    minimum: 1,
+    default: 900,
+    description: 'how long a locked account refuses logins (counted from its first failure)',
+  }),
   INVITATION_TTL_HOURS: Type.Integer({
     minimum: 1,
     default: 168,

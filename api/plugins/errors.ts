@@ -2,7 +2,7 @@
 // OpenAI's shape so SDKs surface it. 5xx bodies never carry internal messages.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, errorCodes, type ErrorCode } from '../errors.js';
+import { AppError, RateLimitError, errorCodes, type ErrorCode } from '../errors.js';
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -43,6 +43,7 @@ const openAiTypes: Partial<Record<ErrorCode, string>> = {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   const message = error.status >= 500 ? errorCodes[error.code].message : error.message;
+  if (error instanceof RateLimitError) reply.header('retry-after', String(error.retryAfterSeconds));
   if (request.url.startsWith('/v1/')) {
     return reply.status(error.status).send({
       error: {

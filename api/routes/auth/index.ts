@@ -1,10 +1,13 @@
 // Sign-up, login, token refresh and logout; GET /api/me for the signed-in user.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { AppError } from '../../errors.js';
 import { currentUser, requireSignedIn } from '../../plugins/auth.js';
 import { LoginBody, RefreshBody, Session, SignUpBody, TokenPair, User } from '../../schemas/auth.js';
 import { errors } from '../../schemas/common.js';
 import { getUser, logIn, signUp, type SignedIn } from '../../services/accounts.js';
+import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from '../../services/auth-throttle.js';
 import { preparePasswordVerification } from '../../services/passwords.js';
 import { revokeRefreshToken, rotateRefreshToken } from '../../services/refresh-tokens.js';
 
@@ -13,6 +16,16 @@ const tags = ['auth'];
 const auth: FastifyPluginAsyncTypebox = async (app) => {
   const refreshTtl = app.config.REFRESH_TOKEN_TTL_SECONDS;
   await preparePasswordVerification();
+  const throttle = new AuthThrottle(
+    app.redis ? new RedisAttemptCounter(app.redis) : new MemoryAttemptCounter(),
+    {
+      attemptsPerMinutePerAddress: app.config.AUTH_ATTEMPTS_PER_MINUTE,
+      maxFailedLogins: app.config.LOGIN_MAX_FAILURES,
+      lockoutSeconds: app.config.LOGIN_LOCKOUT_SECONDS,
+    },
+  );
+  // Every unauthenticated endpoint here spends the caller's per-address budget.
+  const admitAddress = async (request: FastifyRequest) => throttle.admitAddress(request.ip);
   const session = async (signedIn: SignedIn) => ({
     user: signedIn.user,
     refreshToken: signedIn.refreshToken,
@@ -22,20 +35,40 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/auth/signup',
-    { schema: { tags, body: SignUpBody, response: { 201: Session, ...errors(400, 409) } } },
+    {
+      preHandler: admitAddress,
+      schema: { tags, body: SignUpBody, response: { 201: Session, ...errors(400, 409, 429) } },
+    },
     async (request, reply) =>
       reply.code(201).send(await session(await signUp(app.db, request.body, refreshTtl, request.ip))),
   );
 
   app.post(
     '/api/auth/login',
-    { schema: { tags, body: LoginBody, response: { 200: Session, ...errors(400, 401) } } },
-    async (request) => session(await logIn(app.db, request.body, refreshTtl, request.ip)),
+    {
+      preHandler: admitAddress,
+      schema: { tags, body: LoginBody, response: { 200: Session, ...errors(400, 401, 429) } },
+    },
+    async (request) => {
+      const { email } = request.body;
+      await throttle.admitAccount(email);
+      try {
+        const signedIn = await logIn(app.db, request.body, refreshTtl, request.ip);
+        await throttle.loginSucceeded(email);
+        return session(signedIn);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'INVALID_CREDENTIALS') await throttle.loginFailed(email);
+        throw err;
+      }
+    },
   );
 
   app.post(
     '/api/auth/refresh',
-    { schema: { tags, body: RefreshBody, response: { 200: TokenPair, ...errors(400, 401) } } },
+    {
+      preHandler: admitAddress,
+      schema: { tags, body: RefreshBody, response: { 200: TokenPair, ...errors(400, 401, 429) } },
+    },
     async (request) => {
       const { userId, refreshToken } = await rotateRefreshToken(
         app.db,
@@ -49,7 +82,10 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/auth/logout',
-    { schema: { tags, body: RefreshBody, response: { 204: Type.Null(), ...errors(400) } } },
+    {
+      preHandler: admitAddress,
+      schema: { tags, body: RefreshBody, response: { 204: Type.Null(), ...errors(400, 429) } },
+    },
     async (request, reply) => {
       await revokeRefreshToken(app.db, request.body.refreshToken, request.ip);
       return reply.code(204).send(null);

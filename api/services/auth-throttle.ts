@@ -1,0 +1,128 @@
+// Brute-force protection for the authentication endpoints: a per-address budget of attempts per
+// minute, and a lockout of an account (by email, whether or not it exists, so the answer reveals
+// nothing) after repeated failed logins. Counters live in Redis when it is configured, so every API
+// replica shares them; otherwise in this process (single instance only).
+import type { Redis } from 'ioredis';
+import { RateLimitError } from '../errors.js';
+
+/** Fixed-window counters: `hit` adds one and says the count and the seconds left in the window. */
+export interface AttemptCounter {
+  hit(key: string, windowSeconds: number): Promise<{ count: number; ttlSeconds: number }>;
+  peek(key: string): Promise<{ count: number; ttlSeconds: number }>;
+  reset(key: string): Promise<void>;
+}
+
+// INCR and EXPIRE in one step, so a crash between them cannot leave a counter without expiry.
+const hitScript = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('TTL', KEYS[1])}
+`;
+
+export class RedisAttemptCounter implements AttemptCounter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'vlinders:auth:',
+  ) {}
+
+  async hit(key: string, windowSeconds: number) {
+    const [count, ttl] = (await this.redis.eval(hitScript, 1, this.prefix + key, windowSeconds)) as [
+      number,
+      number,
+    ];
+    return { count, ttlSeconds: Math.max(ttl, 1) };
+  }
+
+  async peek(key: string) {
+    const [count, ttl] = await Promise.all([
+      this.redis.get(this.prefix + key),
+      this.redis.ttl(this.prefix + key),
+    ]);
+    return { count: Number(count ?? 0), ttlSeconds: Math.max(ttl, 1) };
+  }
+
+  async reset(key: string) {
+    await this.redis.del(this.prefix + key);
+  }
+}
+
+export class MemoryAttemptCounter implements AttemptCounter {
+  private readonly windows = new Map<string, { count: number; expiresAt: number }>();
+
+  /** Drops expired windows once the map grows, so many distinct keys cannot grow it forever. */
+  private sweep() {
+    if (this.windows.size < 10_000) return;
+    const now = Date.now();
+    for (const [key, entry] of this.windows) if (entry.expiresAt <= now) this.windows.delete(key);
+  }
+
+  private live(key: string) {
+    const entry = this.windows.get(key);
+    if (entry && entry.expiresAt <= Date.now()) {
+      this.windows.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  async hit(key: string, windowSeconds: number) {
+    const entry = this.live(key) ?? { count: 0, expiresAt: Date.now() + windowSeconds * 1000 };
+    entry.count += 1;
+    this.sweep();
+    this.windows.set(key, entry);
+    return { count: entry.count, ttlSeconds: Math.max(1, Math.ceil((entry.expiresAt - Date.now()) / 1000)) };
+  }
+
+  async peek(key: string) {
+    const entry = this.live(key);
+    return {
+      count: entry?.count ?? 0,
+      ttlSeconds: entry ? Math.ceil((entry.expiresAt - Date.now()) / 1000) : 0,
+    };
+  }
+
+  async reset(key: string) {
+    this.windows.delete(key);
+  }
+}
+
+export interface ThrottleLimits {
+  attemptsPerMinutePerAddress: number;
+  maxFailedLogins: number;
+  lockoutSeconds: number;
+}
+
+export class AuthThrottle {
+  constructor(
+    private readonly counter: AttemptCounter,
+    private readonly limits: ThrottleLimits,
+  ) {}
+
+  /** Counts one attempt from this address; refuses it past the per-minute budget. */
+  async admitAddress(ip: string): Promise<void> {
+    const { count, ttlSeconds } = await this.counter.hit(`ip:${ip}`, 60);
+    if (count > this.limits.attemptsPerMinutePerAddress) {
+      throw new RateLimitError(ttlSeconds, 'Too many attempts from this address; try again later.');
+    }
+  }
+
+  /** Refuses a login for an account locked by earlier failures. */
+  async admitAccount(email: string): Promise<void> {
+    const { count, ttlSeconds } = await this.counter.peek(accountKey(email));
+    if (count >= this.limits.maxFailedLogins) {
+      throw new RateLimitError(ttlSeconds, 'Too many failed logins; try again later.');
+    }
+  }
+
+  async loginFailed(email: string): Promise<void> {
+    await this.counter.hit(accountKey(email), this.limits.lockoutSeconds);
+  }
+
+  async loginSucceeded(email: string): Promise<void> {
+    await this.counter.reset(accountKey(email));
+  }
+}
+
+function accountKey(email: string): string {
+  return `account:${email.trim().toLowerCase()}`;
+}

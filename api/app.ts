@@ -24,11 +24,18 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface BuildOptions {
   logger?: FastifyBaseLogger | undefined;
+  /** Certificate and key (PEM) to serve HTTPS directly; without them the API speaks plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
 export async function buildApp(deps: AppServices, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const tls = options.tls;
   const app = Fastify({
     loggerInstance: options.logger,
+    // TLS usually ends at the ingress; given a certificate, the API serves HTTPS itself. Fastify's
+    // types tie the server kind to the instance type; routes and hooks are the same for both, so
+    // the option is passed untyped and the instance keeps its HTTP typing.
+    ...(tls ? ({ https: tls } as object) : {}),
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: (req) => {

@@ -24,7 +24,12 @@ const redis = config.REDIS_URL
   : undefined;
 const temporal = await createTemporalClient(config, db);
 
-const app = await buildApp({ config, pool, db, temporal, redis }, { logger });
+const { readFile } = await import('node:fs/promises');
+const tls =
+  config.TLS_CERT_PATH && config.TLS_KEY_PATH
+    ? { cert: await readFile(config.TLS_CERT_PATH), key: await readFile(config.TLS_KEY_PATH) }
+    : undefined;
+const app = await buildApp({ config, pool, db, temporal, redis }, { logger, tls });
 
 let closing = false;
 async function shutdown(signal: string) {

@@ -16,6 +16,12 @@ export const ConfigSchema = Type.Object({
     default: 'http://localhost:3000',
     description: 'external URL of the API; the token issuer',
   }),
+  TLS_CERT_PATH: Type.Optional(
+    Type.String({ description: 'PEM certificate (chain) to serve HTTPS directly; set with TLS_KEY_PATH' }),
+  ),
+  TLS_KEY_PATH: Type.Optional(
+    Type.String({ description: 'PEM private key to serve HTTPS directly; set with TLS_CERT_PATH' }),
+  ),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
@@ -175,6 +181,9 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       (ConfigSchema.properties as Record<string, { description?: string }>)[key]?.description ?? '';
     return `${key}: ${missing ? 'is required' : e.message}${expects ? ` (expects ${expects})` : ''}`;
   });
+  const { TLS_CERT_PATH, TLS_KEY_PATH } = converted as Partial<Config>;
+  const tlsPaths = [TLS_CERT_PATH, TLS_KEY_PATH].filter(Boolean).length;
+  if (tlsPaths === 1) problems.push('TLS_CERT_PATH, TLS_KEY_PATH: set both or neither');
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return converted as Config;
 }

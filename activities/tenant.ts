@@ -6,6 +6,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { auditLog, memberships, organizations } from '../db/schema/index.js';
 import { withTenant } from '../db/tenant.js';
+import { emitAuditEvent } from '../runtime/audit-log.js';
 
 /** Settings every new organization starts with; keys the org already has are kept. */
 export const defaultOrgSettings = {
@@ -121,7 +122,20 @@ export function createTenantActivities({ db }: { db: Db }) {
           .onConflictDoNothing({ target: auditLog.idempotencyKey })
           .returning({ id: auditLog.id }),
       );
-      return { orgId: entry.orgId, recorded: inserted.length > 0 };
+      const row = inserted[0];
+      if (row) {
+        emitAuditEvent({
+          id: row.id,
+          orgId: entry.orgId,
+          actorId: entry.actorId,
+          ip: null,
+          action: entry.action,
+          targetType: entry.targetType,
+          targetId: entry.targetId,
+          details: entry.details ?? {},
+        });
+      }
+      return { orgId: entry.orgId, recorded: row !== undefined };
     },
 
     async markOrgActive({ orgId }: OrgRef): Promise<OrgRef> {

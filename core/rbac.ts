@@ -19,6 +19,7 @@ export const actions = [
   'teams.delete',
   'teams.members.manage',
   'audit.read',
+  'audit.verify',
   'billing.read',
   'billing.manage',
 ] as const;
@@ -42,6 +43,7 @@ export const permissions: Readonly<Record<Action, readonly Role[]>> = {
   'teams.delete': managers,
   'teams.members.manage': managers,
   'audit.read': managers,
+  'audit.verify': managers,
   'billing.read': ['owner', 'admin', 'billing'],
   'billing.manage': ['owner', 'billing'],
 };

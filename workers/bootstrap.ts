@@ -9,6 +9,7 @@ import { createActivities } from '../activities/index.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
+import { setAuditSink } from '../runtime/audit-log.js';
 import type { Config } from '../runtime/config.js';
 import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
 import { taskQueues, temporalConnection } from '../temporal.config.js';
@@ -54,6 +55,8 @@ export async function runTenantsWorker(config: Config, logger: Logger): Promise<
     applicationName: 'vlinders-worker-tenants',
   });
   const db = createDb(pool);
+  // Audit entries the activities write are also logged, one line each, with `audit: true`.
+  setAuditSink(logger);
   const settings = await temporalConnection(config);
   const connection = await NativeConnection.connect({
     address: settings.address,

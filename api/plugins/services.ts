@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Db } from '../../db/client.js';
+import { setAuditSink } from '../../runtime/audit-log.js';
 import type { Config } from '../../runtime/config.js';
 
 export interface AppServices {
@@ -27,6 +28,8 @@ export default fp(
     app.decorate('db', services.db);
     app.decorate('temporal', services.temporal);
     app.decorate('redis', services.redis);
+    // Audit entries written by this app are also logged, one line each, with `audit: true`.
+    setAuditSink(app.log);
   },
   { name: 'services' },
 );

@@ -29,3 +29,12 @@ export const AuditPage = Type.Object({
   items: Type.Array(AuditEntry),
   nextCursor: Type.Union([Type.Integer(), Type.Null()]),
 });
+
+export const AuditChainReport = Type.Object({
+  ok: Type.Boolean({ description: 'true when every link of the chain holds' }),
+  checked: Type.Integer({ description: 'entries checked, up to and including the first broken one' }),
+  firstBrokenId: Type.Optional(
+    Type.Integer({ description: 'id of the first entry whose link does not hold' }),
+  ),
+  reason: Type.Optional(Type.String({ description: 'why that link does not hold' })),
+});

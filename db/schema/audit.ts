@@ -1,4 +1,9 @@
-// Append-only: the app role may insert and read, never update or delete (grants in migrations).
+// Append-only: the app role may insert and read, never update or delete (grants in migrations), and
+// a trigger refuses UPDATE, DELETE and TRUNCATE for every role. Each row is also linked into its
+// org's hash chain (platform rows, org null, form their own) by the insert trigger of
+// db/migrations/0004_audit_chain.sql, which sets the columns prev_hash and hash (bytea) and keeps
+// the chain heads in audit_chain_heads; they are left out of this schema on purpose so no writer
+// can set them. core/audit-chain.ts defines the canonical row and recomputes the chain.
 import { bigserial, index, inet, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { createdAt } from './columns.js';
 

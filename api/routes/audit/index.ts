@@ -1,8 +1,9 @@
-// An org's audit log, newest first, paged by cursor.
+// An org's audit log, newest first, paged by cursor, and the verification of its hash chain.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireSignedIn } from '../../plugins/auth.js';
-import { AuditPage, AuditQuery } from '../../schemas/audit.js';
+import { AuditChainReport, AuditPage, AuditQuery } from '../../schemas/audit.js';
 import { errors, OrgParams } from '../../schemas/common.js';
+import { verifyOrgAuditChain } from '../../services/audit-chain.js';
 import { listAuditLog } from '../../services/audit-log.js';
 
 const audit: FastifyPluginAsyncTypebox = async (app) => {
@@ -27,6 +28,21 @@ const audit: FastifyPluginAsyncTypebox = async (app) => {
         before: before ? Number(before) : undefined,
       });
     },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/audit-log/verify',
+    {
+      config: { access: 'audit.verify' },
+      schema: {
+        tags: ['audit'],
+        summary: "Recompute the org's audit hash chain and report the first broken link",
+        security: [{ bearer: [] }],
+        params: OrgParams,
+        response: { 200: AuditChainReport, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => verifyOrgAuditChain(app.db, request.params.orgId),
   );
 };
 

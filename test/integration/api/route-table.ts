@@ -171,6 +171,7 @@ export const routeTable: RouteRow[] = [
   },
 
   { method: 'GET', url: (i) => `${org(i)}/audit-log`, scope: 'org', denied: nonManagers },
+  { method: 'GET', url: (i) => `${org(i)}/audit-log/verify`, scope: 'org', denied: nonManagers },
 ];
 
 /** A readable name for a row: its method and path pattern. */

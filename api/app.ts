@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import apiKeys from './plugins/api-keys.js';
 import auth from './plugins/auth.js';
 import errors from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
@@ -19,6 +20,7 @@ import members from './routes/members/index.js';
 import teams from './routes/teams/index.js';
 import auditLog from './routes/audit/index.js';
 import codecRoutes from './routes/codec/index.js';
+import apiKeyRoutes from './routes/api-keys/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -73,6 +75,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(health);
+  await app.register(apiKeys);
   await app.register(auth);
   await app.register(jwks);
   await app.register(authRoutes);
@@ -81,6 +84,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(members);
   await app.register(teams);
   await app.register(auditLog);
+  await app.register(apiKeyRoutes);
   await app.register(codecRoutes, { prefix: '/codec' });
 
   return app;

@@ -22,6 +22,9 @@ export const actions = [
   'audit.verify',
   'billing.read',
   'billing.manage',
+  'api-keys.read',
+  'api-keys.create',
+  'api-keys.manage',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -46,7 +49,18 @@ export const permissions: Readonly<Record<Action, readonly Role[]>> = {
   'audit.verify': managers,
   'billing.read': ['owner', 'admin', 'billing'],
   'billing.manage': ['owner', 'billing'],
+  // API keys. Members may create keys for their own apps and see the keys they created (the
+  // service narrows their list to those); the scopes they may give a key are capped by
+  // `apiKeyScopesFor`. Rotating and revoking any key of the org is for managers. Billing and viewer
+  // roles never touch keys: a key is a credential that can spend the org's money.
+  'api-keys.read': ['owner', 'admin', 'member'],
+  'api-keys.create': ['owner', 'admin', 'member'],
+  'api-keys.manage': managers,
 };
+
+/** The closed set of scopes an API key can carry. */
+export const apiKeyScopes = ['inference', 'models:read', 'usage:read', 'admin'] as const;
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
 
 export function can(role: Role, action: Action): boolean {
   return permissions[action].includes(role);
@@ -55,6 +69,18 @@ export function can(role: Role, action: Action): boolean {
 /** Only an owner may hand out (or take away) the owner role; managers handle every other role. */
 export function canAssignRole(actor: Role, target: Role): boolean {
   return target === 'owner' ? actor === 'owner' : can(actor, 'members.update');
+}
+
+/**
+ * The API-key scopes a role may put on a key it creates: a key never carries more than its creator
+ * may do. Owners and admins may create any scope, `admin` included; a member only keys that call
+ * models (`inference`, `models:read`) — never `usage:read` (billing data) nor `admin`. Other roles
+ * create no keys at all.
+ */
+export function apiKeyScopesFor(role: Role): readonly ApiKeyScope[] {
+  if (role === 'owner' || role === 'admin') return apiKeyScopes;
+  if (role === 'member') return ['inference', 'models:read'];
+  return [];
 }
 
 export function isRole(value: string): value is Role {

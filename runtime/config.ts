@@ -121,6 +121,17 @@ export const ConfigSchema = Type.Object({
     default: 168,
     description: 'how long an invitation can be accepted',
   }),
+  API_KEY_ENV: Type.String({
+    pattern: '^[a-z0-9]{1,16}$',
+    default: 'live',
+    description: 'environment segment of the API keys this deployment issues and accepts (vl_<env>_…)',
+  }),
+  API_KEY_ROTATION_GRACE_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 2_592_000,
+    default: 86_400,
+    description: "how long a rotated API key's previous secret keeps working",
+  }),
 
   MAIL_DIR: Type.String({
     minLength: 1,

@@ -2,7 +2,9 @@
 // access-token service and two hooks; route plugins that need a signed-in user add
 // `authenticate` as an encapsulated onRequest hook, and `authorizeOrg` as a preHandler that
 // checks the caller's membership role against the action the route declares in its config.
-// API keys (another credential) and ABAC conditions plug in here without touching the routes.
+// `authenticate` takes either credential: a JWT (a user) or an API key (`vl_…`, verified by the
+// api-keys plugin). Routes that take keys declare the access 'api-key'; every other route needs a
+// user and answers 401 to a key. ABAC conditions plug in here without touching the routes.
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -12,6 +14,8 @@ import { withTenant } from '../../db/tenant.js';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
 import { AppError } from '../errors.js';
 import { AccessTokens } from '../services/access-tokens.js';
+import { looksLikeApiKey } from '../services/api-key-secrets.js';
+import type { VerifiedKey } from '../services/api-key-verifier.js';
 import type { UserActor } from '../services/audit.js';
 
 export interface AuthenticatedUser {
@@ -24,10 +28,11 @@ export interface OrgAccess {
 }
 
 /**
- * What a route needs: an org action checked against the caller's role in `params.orgId`, or just
- * a signed-in user ('signed-in') for routes outside any org's scope or that check access themselves.
+ * What a route needs: an org action checked against the caller's role in `params.orgId`, just
+ * a signed-in user ('signed-in') for routes outside any org's scope or that check access themselves,
+ * or an API key ('api-key') for routes that API clients call.
  */
-export type RouteAccess = Action | 'signed-in';
+export type RouteAccess = Action | 'signed-in' | 'api-key';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,6 +42,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     user: AuthenticatedUser | null;
+    apiKey: VerifiedKey | null;
     orgAccess: OrgAccess | null;
   }
   interface FastifyContextConfig {
@@ -73,10 +79,18 @@ export default fp(
     await tokens.start();
     app.decorate('accessTokens', tokens);
     app.decorateRequest('user', null);
+    app.decorateRequest('apiKey', null);
     app.decorateRequest('orgAccess', null);
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
-      const { userId } = await tokens.verify(bearerToken(request));
+      const credential = bearerToken(request);
+      if (looksLikeApiKey(credential)) {
+        const key = await app.apiKeyVerifier.verify(credential, request.ip);
+        if (!key) throw new AppError('INVALID_TOKEN', 'The API key is invalid, expired or revoked.');
+        request.apiKey = key;
+        return;
+      }
+      const { userId } = await tokens.verify(credential);
       request.user = { id: userId };
     });
 
@@ -84,6 +98,12 @@ export default fp(
       const access = request.routeOptions.config.access;
       // Fail closed: a route behind this hook that forgot to declare its access is a bug.
       if (!access) throw new Error(`route ${request.routeOptions.url ?? request.url} declares no access`);
+      if (access === 'api-key') {
+        if (!request.apiKey) throw new AppError('UNAUTHENTICATED', 'This route takes an API key.');
+        return;
+      }
+      if (!request.user)
+        throw new AppError('UNAUTHENTICATED', 'This route takes a user token, not an API key.');
       if (access === 'signed-in') return;
       const user = currentUser(request);
       const orgId = (request.params as { orgId?: unknown }).orgId;
@@ -100,13 +120,19 @@ export default fp(
       request.orgAccess = { orgId, role: membership.role };
     });
   },
-  { name: 'auth', dependencies: ['services'] },
+  { name: 'auth', dependencies: ['services', 'api-keys'] },
 );
 
 /** Adds the authentication and authorization hooks to an (encapsulated) route plugin. */
 export function requireSignedIn(app: FastifyInstance): void {
   app.addHook('onRequest', app.authenticate);
   app.addHook('preHandler', app.authorizeOrg);
+}
+
+/** The verified API key; only for handlers whose route declares the access 'api-key'. */
+export function currentApiKey(request: FastifyRequest): VerifiedKey {
+  if (!request.apiKey) throw new AppError('UNAUTHENTICATED');
+  return request.apiKey;
 }
 
 /** The caller's role in the route's org; only for handlers whose route declares an org action. */

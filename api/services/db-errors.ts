@@ -16,3 +16,8 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   }
   return false;
 }
+
+/** A value PostgreSQL could not parse for its column type (e.g. a CIDR with host bits set). */
+export function isInvalidTextRepresentation(err: unknown): boolean {
+  return pgCode(err) === '22P02';
+}

@@ -2,3 +2,4 @@ export * from './identity.js';
 export * from './tenancy.js';
 export * from './audit.js';
 export * from './outbox.js';
+export * from './api-keys.js';

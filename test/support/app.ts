@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { Redis } from 'ioredis';
-import { buildApp } from '../../api/app.js';
+import { buildApp, type BuildOptions } from '../../api/app.js';
 import { createDb, createPool } from '../../db/client.js';
 import type { Config } from '../../runtime/config.js';
 import { createTemporalClient } from '../../runtime/temporal-client.js';
@@ -14,14 +14,17 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function buildTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp(
+  overrides: Record<string, string> = {},
+  options: BuildOptions = {},
+): Promise<TestApp> {
   const config = testConfig(overrides);
   const pool = createPool({ url: config.DATABASE_URL, size: 5, applicationName: 'vlinders-test' });
   const db = createDb(pool);
   // The API's own client: payloads are encrypted with the tenant's data key, as in production.
   const temporal = await createTemporalClient(config, db);
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL) : undefined;
-  const app = await buildApp({ config, pool, db, temporal, redis });
+  const app = await buildApp({ config, pool, db, temporal, redis }, options);
   await app.ready();
   return {
     app,

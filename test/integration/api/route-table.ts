@@ -13,6 +13,8 @@ export interface Ids {
   invitationToken: string;
   /** A plain member of the org: the target of member and team-member routes. */
   userId: string;
+  /** An API key of the org (created by its owner). */
+  apiKeyId: string;
 }
 
 export function idsOf(tenant: Tenant): Ids {
@@ -22,6 +24,7 @@ export function idsOf(tenant: Tenant): Ids {
     invitationId: tenant.invitationId,
     invitationToken: tenant.invitationToken,
     userId: tenant.target.id,
+    apiKeyId: tenant.apiKeyId,
   };
 }
 
@@ -34,9 +37,9 @@ export interface RouteRow {
   optional?: string[];
   /**
    * 'public': no credential needed (sign-up, login, token exchange). 'user': any signed-in user, no org in the path. 'org': org members only (others get 404).
-   * 'invitee': the invitation token, not membership, grants access.
+   * 'invitee': the invitation token, not membership, grants access. 'key': an API key, never a user token.
    */
-  scope: 'public' | 'user' | 'org' | 'invitee';
+  scope: 'public' | 'user' | 'org' | 'invitee' | 'key';
   /** Roles that get 403 in the org; every other role may call the route. */
   denied?: Role[];
   /** The path names sub-resources: another tenant's ids under the caller's own org must be 404. */
@@ -44,6 +47,7 @@ export interface RouteRow {
 }
 
 const nonManagers: Role[] = ['member', 'billing', 'viewer'];
+const noKeyRoles: Role[] = ['billing', 'viewer'];
 const org = (ids: Ids) => `/api/orgs/${ids.orgId}`;
 
 export const routeTable: RouteRow[] = [
@@ -73,6 +77,7 @@ export const routeTable: RouteRow[] = [
     scope: 'public',
   },
   { method: 'GET', url: () => '/api/me', scope: 'user' },
+  { method: 'GET', url: () => '/api/auth/key', scope: 'key' },
   {
     method: 'POST',
     url: () => '/api/orgs',
@@ -171,6 +176,36 @@ export const routeTable: RouteRow[] = [
   },
 
   { method: 'GET', url: (i) => `${org(i)}/audit-log`, scope: 'org', denied: nonManagers },
+
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/api-keys`,
+    body: () => ({ name: 'ci key', scopes: ['inference'] }),
+    scope: 'org',
+    denied: noKeyRoles,
+  },
+  { method: 'GET', url: (i) => `${org(i)}/api-keys`, scope: 'org', denied: noKeyRoles },
+  {
+    method: 'GET',
+    url: (i) => `${org(i)}/api-keys/${i.apiKeyId}`,
+    scope: 'org',
+    denied: noKeyRoles,
+    crossIds: true,
+  },
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/api-keys/${i.apiKeyId}/rotate`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
+  {
+    method: 'DELETE',
+    url: (i) => `${org(i)}/api-keys/${i.apiKeyId}`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
   { method: 'GET', url: (i) => `${org(i)}/audit-log/verify`, scope: 'org', denied: nonManagers },
 ];
 
@@ -182,6 +217,7 @@ export function routeName(row: RouteRow): string {
     invitationId: ':invitationId',
     invitationToken: ':token',
     userId: ':userId',
+    apiKeyId: ':keyId',
   };
   return `${row.method} ${row.url(pattern)}`;
 }

@@ -80,6 +80,13 @@ describe.each(guarded.map((row) => [routeName(row), row] as const))('%s', (_name
     });
   }
 
+  if (row.scope === 'key') {
+    it("answers 401 to a user's valid token", async () => {
+      const res = await callUnchanged(row, idsOf(world.a), bearer(world.a.users.owner));
+      expect(res.statusCode).toBe(401);
+    });
+  }
+
   if (row.crossIds) {
     it("answers 404 for another tenant's ids under the caller's own org", async () => {
       const ids = { ...idsOf(world.a), orgId: world.b.orgId };

@@ -37,6 +37,7 @@ const placeholder: Ids = {
   invitationId: '00000000-0000-4000-8000-000000000003',
   invitationToken: 'token',
   userId: '00000000-0000-4000-8000-000000000004',
+  apiKeyId: '00000000-0000-4000-8000-000000000005',
 };
 
 function wrongTypeFor(value: unknown): unknown {
@@ -80,7 +81,7 @@ function badRequests(row: RouteRow): BadRequest[] {
     cases.push({ name: 'body that is not an object', url: row.url, payload: () => ['array'] });
     cases.push({ name: 'no body', url: row.url });
   }
-  for (const key of ['orgId', 'teamId', 'invitationId', 'userId'] as const) {
+  for (const key of ['orgId', 'teamId', 'invitationId', 'userId', 'apiKeyId'] as const) {
     const url = (ids: Ids) => row.url({ ...ids, [key]: 'not-a-uuid' });
     if (url(placeholder) !== row.url(placeholder))
       cases.push({ name: `${key} that is not a uuid`, url, payload: body });

@@ -17,6 +17,7 @@ export interface Tenant {
   /** The pending invitation's one-time token, issued to `invitee`. */
   invitationToken: string;
   invitee: TestUser;
+  apiKeyId: string;
 }
 
 export interface World {
@@ -52,6 +53,13 @@ export async function buildTenant(app: FastifyInstance, admin: pg.Pool, label: s
   });
   expect(invitation.statusCode, invitation.body).toBe(201);
   const inv = invitation.json<{ id: string; token: string }>();
+  const apiKey = await app.inject({
+    method: 'POST',
+    url: `/api/orgs/${orgId}/api-keys`,
+    headers: bearer(owner),
+    payload: { name: `key-${label}`, scopes: ['inference'] },
+  });
+  expect(apiKey.statusCode, apiKey.body).toBe(201);
   return {
     orgId,
     users,
@@ -60,6 +68,7 @@ export async function buildTenant(app: FastifyInstance, admin: pg.Pool, label: s
     invitationId: inv.id,
     invitationToken: inv.token,
     invitee,
+    apiKeyId: apiKey.json<{ id: string }>().id,
   };
 }
 

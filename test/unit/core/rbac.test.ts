@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   actions,
+  apiKeyScopesFor,
   can,
   canAssignRole,
   isRole,
@@ -14,7 +15,7 @@ import {
 const expected: Record<Role, Action[]> = {
   owner: [...actions],
   admin: actions.filter((a) => a !== 'billing.manage'),
-  member: ['org.read', 'members.read', 'teams.read'],
+  member: ['org.read', 'members.read', 'teams.read', 'api-keys.read', 'api-keys.create'],
   billing: ['org.read', 'members.read', 'teams.read', 'billing.read', 'billing.manage'],
   viewer: ['org.read', 'members.read', 'teams.read'],
 };
@@ -29,6 +30,14 @@ describe('rbac', () => {
       expect(permissions[action].length).toBeGreaterThan(0);
       expect(permissions[action].every(isRole)).toBe(true);
     }
+  });
+
+  it('caps the API-key scopes a role may create: members never usage:read or admin', () => {
+    expect(apiKeyScopesFor('owner')).toEqual(['inference', 'models:read', 'usage:read', 'admin']);
+    expect(apiKeyScopesFor('admin')).toEqual(['inference', 'models:read', 'usage:read', 'admin']);
+    expect(apiKeyScopesFor('member')).toEqual(['inference', 'models:read']);
+    expect(apiKeyScopesFor('billing')).toEqual([]);
+    expect(apiKeyScopesFor('viewer')).toEqual([]);
   });
 
   it('only an owner may hand out or take away the owner role', () => {

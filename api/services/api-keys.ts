@@ -1,0 +1,279 @@
+// Management of API keys: create (the key is shown once), list and show (never secrets or hashes),
+// rotate (new secret; the previous one works for a grace period) and revoke. Every change writes an
+// audit row — the prefix and settings, never the secret — in the same transaction.
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { apiKeyScopesFor, can, type ApiKeyScope, type Role } from '../../core/rbac.js';
+import type { Db, Tx } from '../../db/client.js';
+import { apiKeys, teamMembers, teams } from '../../db/schema/index.js';
+import { withTenant } from '../../db/tenant.js';
+import { AppError } from '../errors.js';
+import { generateKey, hashSecret } from './api-key-secrets.js';
+import { recordAudit, type UserActor } from './audit.js';
+import { isInvalidTextRepresentation } from './db-errors.js';
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  teamId: string | null;
+  createdBy: string;
+  scopes: ApiKeyScope[];
+  expiresAt: string | null;
+  allowedModels: string[] | null;
+  allowedIps: string[] | null;
+  lastUsedAt: string | null;
+  previousValidUntil: string | null;
+  revokedAt: string | null;
+  createdAt: string;
+}
+
+export interface CreateApiKeyInput {
+  name: string;
+  scopes: ApiKeyScope[];
+  teamId?: string | undefined;
+  expiresAt?: string | undefined;
+  allowedModels?: string[] | undefined;
+  allowedIps?: string[] | undefined;
+}
+
+export interface KeyIssuer {
+  pepper: Buffer;
+  env: string;
+  /** Called after a change commits, so every replica drops the key from its cache. */
+  invalidate: (prefix: string) => Promise<void>;
+}
+
+/** The caller: who they are and their role in the org (from the route's authorization). */
+export interface KeyActor extends UserActor {
+  role: Role;
+}
+
+// Every column but the secret hashes; cidr[] read as text[] (node-pg parses that).
+const viewColumns = {
+  id: apiKeys.id,
+  name: apiKeys.name,
+  prefix: apiKeys.prefix,
+  teamId: apiKeys.teamId,
+  createdBy: apiKeys.createdBy,
+  scopes: apiKeys.scopes,
+  expiresAt: apiKeys.expiresAt,
+  allowedModels: apiKeys.allowedModels,
+  allowedIps: sql<string[] | null>`${apiKeys.allowedIps}::text[]`,
+  lastUsedAt: apiKeys.lastUsedAt,
+  previousValidUntil: apiKeys.previousValidUntil,
+  revokedAt: apiKeys.revokedAt,
+  createdAt: apiKeys.createdAt,
+};
+
+interface ViewRow {
+  id: string;
+  name: string;
+  prefix: string;
+  teamId: string | null;
+  createdBy: string;
+  scopes: ApiKeyScope[];
+  expiresAt: Date | null;
+  allowedModels: string[] | null;
+  allowedIps: string[] | null;
+  lastUsedAt: Date | null;
+  previousValidUntil: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function toView(row: ViewRow): ApiKeyView {
+  return {
+    ...row,
+    expiresAt: iso(row.expiresAt),
+    lastUsedAt: iso(row.lastUsedAt),
+    previousValidUntil: iso(row.previousValidUntil),
+    revokedAt: iso(row.revokedAt),
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+const notFound = () => new AppError('NOT_FOUND', 'The API key does not exist.');
+
+/** Managers see every key of the org; members only the keys they created. */
+function visibleTo(actor: KeyActor, orgId: string) {
+  const inOrg = eq(apiKeys.orgId, orgId);
+  return can(actor.role, 'api-keys.manage') ? inOrg : and(inOrg, eq(apiKeys.createdBy, actor.userId));
+}
+
+async function findKey(tx: Tx, actor: KeyActor, orgId: string, keyId: string): Promise<ViewRow> {
+  const [row] = await tx
+    .select(viewColumns)
+    .from(apiKeys)
+    .where(and(visibleTo(actor, orgId), eq(apiKeys.id, keyId)));
+  if (!row) throw notFound();
+  return row;
+}
+
+/**
+ * The privilege-escalation guard: a key never carries more than its creator may do. The scopes
+ * must be within what the creator's role may grant (`apiKeyScopesFor`); a member may bind a key only
+ * to a team they belong to; the team must be one of the org's (another org's team id is 404).
+ */
+async function checkGrant(tx: Tx, actor: KeyActor, orgId: string, input: CreateApiKeyInput): Promise<void> {
+  const grantable = apiKeyScopesFor(actor.role);
+  const excess = input.scopes.filter((s) => !grantable.includes(s));
+  if (excess.length > 0) {
+    throw new AppError('FORBIDDEN', 'A key cannot carry scopes beyond its creator’s.', { scopes: excess });
+  }
+  if (input.teamId) {
+    const [team] = await tx
+      .select({ id: teams.id })
+      .from(teams)
+      .where(and(eq(teams.orgId, orgId), eq(teams.id, input.teamId)));
+    if (!team) throw new AppError('NOT_FOUND', 'The team does not exist.');
+    if (!can(actor.role, 'api-keys.manage')) {
+      const [membership] = await tx
+        .select({ userId: teamMembers.userId })
+        .from(teamMembers)
+        .where(and(eq(teamMembers.teamId, input.teamId), eq(teamMembers.userId, actor.userId)));
+      if (!membership) throw new AppError('FORBIDDEN', 'Only members of the team may create its keys.');
+    }
+  }
+  if (input.expiresAt && Date.parse(input.expiresAt) <= Date.now()) {
+    throw new AppError('VALIDATION', 'expiresAt must be in the future.', { field: 'expiresAt' });
+  }
+}
+
+export async function createApiKey(
+  db: Db,
+  issuer: KeyIssuer,
+  actor: KeyActor,
+  orgId: string,
+  input: CreateApiKeyInput,
+): Promise<ApiKeyView & { key: string }> {
+  const generated = generateKey(issuer.env);
+  try {
+    const view = await withTenant(db, orgId, async (tx) => {
+      await checkGrant(tx, actor, orgId, input);
+      const [inserted] = await tx
+        .insert(apiKeys)
+        .values({
+          orgId,
+          teamId: input.teamId ?? null,
+          createdBy: actor.userId,
+          name: input.name.trim(),
+          prefix: generated.prefix,
+          secretHash: hashSecret(issuer.pepper, generated.secret).toString('base64url'),
+          scopes: input.scopes,
+          expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
+          allowedModels: input.allowedModels ?? null,
+          allowedIps: input.allowedIps ?? null,
+        })
+        .returning({ id: apiKeys.id });
+      if (!inserted) throw new Error('insert returned no row');
+      const row = await findKey(tx, actor, orgId, inserted.id);
+      await recordAudit(tx, actor, {
+        orgId,
+        action: 'api-key.create',
+        targetType: 'api-key',
+        targetId: row.id,
+        details: {
+          name: row.name,
+          prefix: row.prefix,
+          scopes: row.scopes,
+          teamId: row.teamId,
+          expiresAt: iso(row.expiresAt),
+          allowedModels: row.allowedModels,
+          allowedIps: row.allowedIps,
+        },
+      });
+      return toView(row);
+    });
+    // A replica may have cached this (random, so practically never seen) prefix as unknown.
+    await issuer.invalidate(generated.prefix);
+    return { ...view, key: generated.key };
+  } catch (err) {
+    if (isInvalidTextRepresentation(err)) {
+      throw new AppError('VALIDATION', 'allowedIps must be CIDR networks (no host bits set).', {
+        field: 'allowedIps',
+      });
+    }
+    throw err;
+  }
+}
+
+export function listApiKeys(db: Db, actor: KeyActor, orgId: string): Promise<ApiKeyView[]> {
+  return withTenant(db, orgId, async (tx) => {
+    const rows = await tx
+      .select(viewColumns)
+      .from(apiKeys)
+      .where(visibleTo(actor, orgId))
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+    return rows.map(toView);
+  });
+}
+
+export function getApiKey(db: Db, actor: KeyActor, orgId: string, keyId: string): Promise<ApiKeyView> {
+  return withTenant(db, orgId, async (tx) => toView(await findKey(tx, actor, orgId, keyId)));
+}
+
+/** A new secret under the same prefix; the current one keeps working for `graceSeconds`. */
+export async function rotateApiKey(
+  db: Db,
+  issuer: KeyIssuer,
+  actor: KeyActor,
+  orgId: string,
+  keyId: string,
+  graceSeconds: number,
+): Promise<ApiKeyView & { key: string }> {
+  const view = await withTenant(db, orgId, async (tx) => {
+    const key = await findKey(tx, actor, orgId, keyId);
+    if (key.revokedAt) throw new AppError('CONFLICT', 'A revoked key cannot be rotated.');
+    const generated = generateKey(issuer.env);
+    const [row] = await tx
+      .update(apiKeys)
+      .set({
+        previousSecretHash: apiKeys.secretHash,
+        previousValidUntil: sql`now() + make_interval(secs => ${graceSeconds})`,
+        secretHash: hashSecret(issuer.pepper, generated.secret).toString('base64url'),
+      })
+      .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.id, keyId)))
+      .returning({ id: apiKeys.id });
+    if (!row) throw new Error('api key vanished inside its transaction');
+    const rotated = await findKey(tx, actor, orgId, keyId);
+    await recordAudit(tx, actor, {
+      orgId,
+      action: 'api-key.rotate',
+      targetType: 'api-key',
+      targetId: keyId,
+      details: { prefix: rotated.prefix, previousValidUntil: iso(rotated.previousValidUntil) },
+    });
+    return { ...toView(rotated), key: `vl_${issuer.env}_${rotated.prefix}_${generated.secret}` };
+  });
+  await issuer.invalidate(view.prefix);
+  return view;
+}
+
+/** Revokes a key (idempotent: revoking a revoked key changes nothing). */
+export async function revokeApiKey(
+  db: Db,
+  issuer: KeyIssuer,
+  actor: KeyActor,
+  orgId: string,
+  keyId: string,
+): Promise<void> {
+  const prefix = await withTenant(db, orgId, async (tx) => {
+    const key = await findKey(tx, actor, orgId, keyId);
+    if (key.revokedAt) return key.prefix;
+    await tx
+      .update(apiKeys)
+      .set({ revokedAt: sql`now()` })
+      .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.id, keyId)));
+    await recordAudit(tx, actor, {
+      orgId,
+      action: 'api-key.revoke',
+      targetType: 'api-key',
+      targetId: keyId,
+      details: { prefix: key.prefix },
+    });
+    return key.prefix;
+  });
+  await issuer.invalidate(prefix);
+}

@@ -1,18 +1,20 @@
 // The hot path: verifies a presented API key. parse → find the row by prefix (cached in memory for
 // at most 5 s, unknown prefixes cached too) → constant-time compare of the secret's HMAC → revoked,
 // expired, IP allow-list → the key's identity. last_used_at is written off the request path, at most
-// once per key per minute per replica.
+// once per key per minute per replica. A key's scopes are narrowed to what its creator's current
+// role may grant, so it never outlives its creator's privileges (a creator who left the org, or was
+// demoted to a role that creates no keys, leaves a key that verifies to nothing and is refused).
 //
 // Revocation reaches every replica within 5 s: a change publishes the key's prefix on Redis pub/sub
 // (when REDIS_URL is set) and every replica drops it from its cache; without Redis the cache TTL
 // (never above 5 s) bounds how long a revoked key can still be accepted.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { ApiKeyScope } from '../../core/rbac.js';
+import { apiKeyScopesFor, type ApiKeyScope } from '../../core/rbac.js';
 import type { Db } from '../../db/client.js';
-import { apiKeys } from '../../db/schema/index.js';
+import { apiKeys, memberships } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import { hashesEqual, hashSecret, parseKey } from './api-key-secrets.js';
 
@@ -128,6 +130,7 @@ export class ApiKeyVerifier {
       now < record.previousValidUntil &&
       hashesEqual(presented, record.previousSecretHash);
     if (!current && !previous) return null;
+    if (record.scopes.length === 0) return null;
     if (record.revokedAt !== null && record.revokedAt <= now) return null;
     if (record.expiresAt && record.expiresAt.getTime() <= now) return null;
     if (!ipAllowed(record.allowedIps, ip)) return null;
@@ -162,9 +165,9 @@ export class ApiKeyVerifier {
 
   /** Reads one key by prefix before its tenant is known: the RLS lookup policy shows only that row. */
   private async load(prefix: string): Promise<KeyRecord | null> {
-    const [row] = await this.options.db.transaction(async (tx) => {
+    const found = await this.options.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT set_config('app.api_key_prefix', ${prefix}, true)`);
-      return tx
+      const [key] = await tx
         .select({
           id: apiKeys.id,
           orgId: apiKeys.orgId,
@@ -177,16 +180,28 @@ export class ApiKeyVerifier {
           previousValidUntil: apiKeys.previousValidUntil,
           expiresAt: apiKeys.expiresAt,
           revokedAt: apiKeys.revokedAt,
+          createdBy: apiKeys.createdBy,
         })
         .from(apiKeys)
         .where(eq(apiKeys.prefix, prefix));
+      if (!key) return null;
+      // The creator's role today, in the key's org: a demoted or removed creator takes the key's
+      // power down with them (within the cache TTL).
+      await tx.execute(sql`SELECT set_config('app.org_id', ${key.orgId}, true)`);
+      const [membership] = await tx
+        .select({ role: memberships.role })
+        .from(memberships)
+        .where(and(eq(memberships.orgId, key.orgId), eq(memberships.userId, key.createdBy)));
+      return { key, creatorRole: membership?.role ?? null };
     });
-    if (!row) return null;
+    if (!found) return null;
+    const { key: row, creatorRole } = found;
+    const grantable = creatorRole ? apiKeyScopesFor(creatorRole) : [];
     return {
       id: row.id,
       orgId: row.orgId,
       teamId: row.teamId,
-      scopes: row.scopes,
+      scopes: row.scopes.filter((scope) => grantable.includes(scope)),
       allowedModels: row.allowedModels,
       allowedIps: blockListOf(row.allowedIps),
       secretHash: Buffer.from(row.secretHash, 'base64url'),

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { maxCacheTtlMs } from '../../../api/services/api-key-verifier.js';
 import { loggerOptions } from '../../../runtime/logger.js';
 import { buildTestApp, useTestApp, type TestApp } from '../../support/app.js';
 import {
@@ -374,6 +375,42 @@ describe('API keys', () => {
       (await t.app.inject({ method: 'DELETE', url: `${base}/${mine.id}`, headers: bearer(member) }))
         .statusCode,
     ).toBe(403);
+  });
+
+  it("a key never outlives its creator's privileges: demotion narrows it, removal refuses it (within 5 s)", async () => {
+    const { owner, orgId, base } = await orgWithOwner();
+    const adminUser = await signUp(t.app, 'key-admin');
+    await addMember(admin, orgId, adminUser.id, 'admin');
+    const member = await signUp(t.app, 'key-member2');
+    await addMember(admin, orgId, member.id, 'member');
+    const adminKey = await createKey(t.app, base, adminUser, { scopes: ['admin', 'inference'] });
+    const memberKey = await createKey(t.app, base, member, { scopes: ['inference'] });
+    expect((await introspect(t.app, adminKey.key)).json<{ scopes: string[] }>().scopes).toEqual([
+      'admin',
+      'inference',
+    ]);
+    expect((await introspect(t.app, memberKey.key)).statusCode).toBe(200);
+
+    const members = `/api/orgs/${orgId}/members`;
+    const demoted = await t.app.inject({
+      method: 'PATCH',
+      url: `${members}/${adminUser.id}`,
+      headers: bearer(owner),
+      payload: { role: 'member' },
+    });
+    expect(demoted.statusCode, demoted.body).toBe(200);
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `${members}/${member.id}`,
+      headers: bearer(owner),
+    });
+    expect(removed.statusCode, removed.body).toBe(204);
+
+    await sleep(maxCacheTtlMs + 100);
+    const narrowed = await introspect(t.app, adminKey.key);
+    expect(narrowed.statusCode).toBe(200);
+    expect(narrowed.json<{ scopes: string[] }>().scopes).toEqual(['inference']);
+    expect((await introspect(t.app, memberKey.key)).statusCode).toBe(401);
   });
 
   it('every change is audited without the secret; the secret is in no row of api_keys or audit_log', async () => {

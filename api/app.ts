@@ -7,7 +7,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import apiKeys from './plugins/api-keys.js';
 import auth from './plugins/auth.js';
-import errors from './plugins/errors.js';
+import { AppError } from './errors.js';
+import errors, { sendError } from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
 import security from './plugins/security.js';
 import services, { type AppServices } from './plugins/services.js';
@@ -45,6 +46,10 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
       return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
     },
     return503OnClosing: true,
+    // Malformed URLs and over-long path parameters get the same JSON 400 as any other bad input.
+    frameworkErrors: (error, request, reply) => {
+      void sendError(request, reply, new AppError('VALIDATION', `The URL is invalid: ${error.message}`));
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

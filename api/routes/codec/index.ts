@@ -11,6 +11,7 @@ import { createPayloadCodec } from '../../../runtime/codec.js';
 import { DataKeyUnavailableError } from '../../../runtime/data-keys.js';
 import { AppError } from '../../errors.js';
 import { CodecBody, CodecHeaders } from '../../schemas/codec.js';
+import { errors } from '../../schemas/common.js';
 
 type WirePayload = { metadata?: Record<string, string>; data?: string };
 
@@ -57,7 +58,7 @@ const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     security: [{ bearer: [] }],
     headers: CodecHeaders,
     body: CodecBody,
-    response: { 200: CodecBody },
+    response: { 200: CodecBody, ...errors(400, 401, 403) },
   });
 
   app.post('/encode', { schema: schema('Encrypt payloads (Temporal codec server)') }, async (request) => {

@@ -86,6 +86,14 @@ describe('errors', () => {
     expect(large.statusCode).toBe(413);
     expect(large.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
   });
+
+  it('answers an over-long path parameter or a malformed URL with the same JSON 400', async () => {
+    for (const url of [`/api/orgs/${'x'.repeat(2000)}`, '/api/orgs/%E0%A4%A']) {
+      const res = await t.app.inject(url);
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ error: { code: 'VALIDATION' } });
+    }
+  });
 });
 
 describe('request ids', () => {

@@ -1,6 +1,7 @@
 // Cost of verifying an API key in the API process (the hot path's first step), in µs per
 // verification: with a warm in-memory cache (parse + HMAC-SHA-256 + constant-time compare + checks)
-// and with the cache disabled (the same plus the prefix lookup in Postgres under RLS).
+// and with the cache disabled (the same plus, in one transaction under RLS, the prefix lookup and
+// the creator's current role).
 // It seeds a user, an org and a key, so point it at a scratch database:
 //   npx tsx bench/api-key-verify.ts --database-url postgres://… [--app-role vlinders_app]
 //     [--migrate] [--warm 200000] [--cold 5000]
@@ -12,7 +13,7 @@ import { ApiKeyVerifier } from '../api/services/api-key-verifier.js';
 import { createApiKey } from '../api/services/api-keys.js';
 import { createDb, createPool } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
-import { organizations, users } from '../db/schema/index.js';
+import { memberships, organizations, users } from '../db/schema/index.js';
 import { withTenant } from '../db/tenant.js';
 
 const { values } = parseArgs({
@@ -44,9 +45,12 @@ await db.insert(users).values({
   passwordHash: 'x',
   displayName: 'bench',
 });
-await withTenant(db, orgId, (tx) =>
-  tx.insert(organizations).values({ id: orgId, name: 'Bench', slug: `bench-${orgId}`, createdBy: userId }),
-);
+await withTenant(db, orgId, async (tx) => {
+  await tx
+    .insert(organizations)
+    .values({ id: orgId, name: 'Bench', slug: `bench-${orgId}`, createdBy: userId });
+  await tx.insert(memberships).values({ orgId, userId, role: 'owner' });
+});
 const issuer = { pepper, env, invalidate: async () => undefined };
 const actor = { userId, ip: null, role: 'owner' as const };
 const { key } = await createApiKey(db, issuer, actor, orgId, {

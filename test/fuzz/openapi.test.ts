@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/app.js';
@@ -40,7 +40,8 @@ describe('OpenAPI fuzz (schemathesis)', () => {
         '--seed',
         '1',
       ],
-      { maxBuffer: 16 * 1024 * 1024 },
+      // Its own cache (.schemathesis/) goes to the scratch folder, not the checkout.
+      { maxBuffer: 16 * 1024 * 1024, cwd: dirname(configFile) },
     ).catch((err: { stdout: string; stderr: string; code: number }) => err);
     // The summary (operations, cases generated, failures) belongs in the test output either way.
     console.log(run.stdout.slice(run.stdout.lastIndexOf('SUMMARY') - 40), 'code' in run ? run.stderr : '');

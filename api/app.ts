@@ -10,6 +10,7 @@ import auth from './plugins/auth.js';
 import { AppError } from './errors.js';
 import errors, { sendError } from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
+import noNul from './plugins/no-nul.js';
 import security from './plugins/security.js';
 import services, { type AppServices } from './plugins/services.js';
 import health from './routes/health/index.js';
@@ -68,6 +69,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(errors);
   await app.register(metrics);
   await app.register(security);
+  await app.register(noNul);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

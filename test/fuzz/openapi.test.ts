@@ -43,8 +43,12 @@ describe('OpenAPI fuzz (schemathesis)', () => {
       // Its own cache (.schemathesis/) goes to the scratch folder, not the checkout.
       { maxBuffer: 16 * 1024 * 1024, cwd: dirname(configFile) },
     ).catch((err: { stdout: string; stderr: string; code: number }) => err);
-    // The summary (operations, cases generated, failures) belongs in the test output either way.
-    console.log(run.stdout.slice(run.stdout.lastIndexOf('SUMMARY') - 40), 'code' in run ? run.stderr : '');
+    // The summary (operations, cases generated) belongs in the test output; on failure, all of it.
+    console.log(
+      'code' in run
+        ? `${run.stdout}\n${run.stderr}`
+        : run.stdout.slice(run.stdout.lastIndexOf('SUMMARY') - 40),
+    );
     expect('code' in run ? run.code : 0).toBe(0);
   });
 });

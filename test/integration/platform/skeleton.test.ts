@@ -96,6 +96,23 @@ describe('errors', () => {
   });
 });
 
+describe('NUL characters', () => {
+  it('refuses U+0000 in a body, query or path string with a 400 naming where it is', async () => {
+    const body = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: 'a@example.test', password: 'twelve chars\u0000!' },
+    });
+    expect(body.statusCode).toBe(400);
+    expect(body.json()).toMatchObject({
+      error: { code: 'VALIDATION', message: expect.stringContaining('body.password') },
+    });
+    const query = await t.app.inject('/healthz?x=%00');
+    expect(query.statusCode).toBe(400);
+    expect(query.json()).toMatchObject({ error: { message: expect.stringContaining('query.x') } });
+  });
+});
+
 describe('request ids', () => {
   it('echoes a well-formed x-request-id and replaces a malformed one', async () => {
     const kept = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'trace-abc.123' } });

@@ -65,21 +65,10 @@ const viewColumns = {
   createdAt: apiKeys.createdAt,
 };
 
-interface ViewRow {
-  id: string;
-  name: string;
-  prefix: string;
-  teamId: string | null;
-  createdBy: string;
-  scopes: ApiKeyScope[];
-  expiresAt: Date | null;
-  allowedModels: string[] | null;
-  allowedIps: string[] | null;
-  lastUsedAt: Date | null;
-  previousValidUntil: Date | null;
-  revokedAt: Date | null;
-  createdAt: Date;
-}
+/** A key as the database answers it: the view with its timestamps still Dates. */
+type NullableTimestamp = 'expiresAt' | 'lastUsedAt' | 'previousValidUntil' | 'revokedAt';
+type ViewRow = Omit<ApiKeyView, NullableTimestamp | 'createdAt'> &
+  Record<NullableTimestamp, Date | null> & { createdAt: Date };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

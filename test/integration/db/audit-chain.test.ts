@@ -8,20 +8,11 @@ import { canonicalRow, GENESIS_HASH, linkHash } from '../../../core/audit-chain.
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import { withTenant } from '../../../db/tenant.js';
 import { adminChain, adminVerify } from './audit-chain-support.js';
+import { dbError } from '../../support/db-errors.js';
 
 let pool: pg.Pool;
 let db: Db;
 let admin: pg.Pool;
-
-/** The database's own error message, beneath drizzle's "Failed query" wrapper. */
-async function dbError(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-  } catch (err) {
-    return err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-  }
-  return 'no error';
-}
 
 async function seedOrg(): Promise<string> {
   const org = randomUUID();

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, createPool, type Db, type Tx } from '../../../db/client.js';
 import { withTenant } from '../../../db/tenant.js';
+import { dbError } from '../../support/db-errors.js';
 
 const tenantTables = [
   'organizations',
@@ -23,16 +24,6 @@ let pool: pg.Pool;
 let db: Db;
 const a = { org: randomUUID(), user: randomUUID(), team: randomUUID() };
 const b = { org: randomUUID(), user: randomUUID(), team: randomUUID() };
-
-/** The database's own error message, beneath drizzle's "Failed query" wrapper. */
-async function dbError(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-  } catch (err) {
-    return err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-  }
-  return 'no error';
-}
 
 async function rows(tx: Tx, query: ReturnType<typeof sql>): Promise<Record<string, unknown>[]> {
   return (await tx.execute(query)).rows;

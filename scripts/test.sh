@@ -7,6 +7,8 @@ cd "$root"
 bash scripts/ensure-node-modules.sh
 bash scripts/install-tools.sh
 mkdir -p .data
+# Plain text output: CI logs are read by people and by tools that do not strip colour codes.
+export NO_COLOR=1
 
 echo "== lint and format" >&2
 npx eslint . --max-warnings 0

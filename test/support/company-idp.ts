@@ -26,17 +26,24 @@ export interface CompanyIdp {
   clientSecret: string;
   /** Accounts by subject; tests add accounts and change their groups. */
   accounts: Map<string, CompanyAccount>;
+  /** The public half of the provider's signing key (as published in its JWKS). */
+  publicKey: CryptoKey;
+  /** The `kid` of the provider's signing key. */
+  kid: string;
   /** How many times the JWKS was fetched. */
   jwksFetches(): number;
   /** Signs a JWT with the provider's own key, as if the provider had issued it. */
-  sign(claims: JWTPayload, options?: { expiresIn?: string; kid?: string; key?: CryptoKey }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    options?: { expiresIn?: string | null; kid?: string; key?: CryptoKey },
+  ): Promise<string>;
   /** Follows an authorization URL through the provider; answers the redirect back to the client. */
   authorize(authorizationUrl: string, choice: LoginChoice): Promise<URL>;
   close(): Promise<void>;
 }
 
 export async function startCompanyIdp(options: { redirectUri: string }): Promise<CompanyIdp> {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = `company-${randomUUID().slice(0, 8)}`;
   const signingJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
   const clientId = `vlinders-${randomUUID().slice(0, 8)}`;
@@ -69,7 +76,14 @@ export async function startCompanyIdp(options: { redirectUri: string }): Promise
       groups: ['groups'],
     },
     pkce: { required: () => true },
-    ttl: { AccessToken: 300, AuthorizationCode: 60, Grant: 600, IdToken: 300, Interaction: 600, Session: 600 },
+    ttl: {
+      AccessToken: 300,
+      AuthorizationCode: 60,
+      Grant: 600,
+      IdToken: 300,
+      Interaction: 600,
+      Session: 600,
+    },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: (_ctx, sub) => {
@@ -129,14 +143,19 @@ export async function startCompanyIdp(options: { redirectUri: string }): Promise
     clientId,
     clientSecret,
     accounts,
+    publicKey,
+    kid,
     jwksFetches: () => jwksFetches,
-    sign: (claims, signOptions = {}) =>
-      new SignJWT(claims)
+    sign: (claims, signOptions = {}) => {
+      const jwt = new SignJWT(claims)
         .setProtectedHeader({ alg: 'RS256', kid: signOptions.kid ?? kid, typ: 'JWT' })
         .setIssuer(issuer)
-        .setIssuedAt()
-        .setExpirationTime(signOptions.expiresIn ?? '5m')
-        .sign(signOptions.key ?? privateKey),
+        .setIssuedAt();
+      // An explicit exp claim wins; null leaves the token without one.
+      if (signOptions.expiresIn !== null && claims.exp === undefined)
+        jwt.setExpirationTime(signOptions.expiresIn ?? '5m');
+      return jwt.sign(signOptions.key ?? privateKey);
+    },
     authorize: async (authorizationUrl, choice) => {
       const jar = new Map<string, string>();
       let next = new URL(authorizationUrl);

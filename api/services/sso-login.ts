@@ -105,7 +105,10 @@ async function consumeLogin(db: Db, state: string): Promise<typeof ssoLogins.$in
   return login;
 }
 
-/** Maps openid-client's failures: the identity provider said no (401) or could not be reached (503). */
+/**
+ * Maps openid-client's failures: the identity provider said no or answered something invalid (401),
+ * or could not be reached (503). Anything else is a bug and is rethrown.
+ */
 function idpFailure(err: unknown): AppError {
   if (err instanceof oidc.AuthorizationResponseError)
     return new AppError('UNAUTHENTICATED', `The identity provider refused the sign-in: ${err.error}.`);

@@ -25,6 +25,7 @@ export const actions = [
   'api-keys.read',
   'api-keys.create',
   'api-keys.manage',
+  'sso.manage',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -56,6 +57,8 @@ export const permissions: Readonly<Record<Action, readonly Role[]>> = {
   'api-keys.read': ['owner', 'admin', 'member'],
   'api-keys.create': ['owner', 'admin', 'member'],
   'api-keys.manage': managers,
+  // Single sign-on decides who may join the org and with which role: managers only.
+  'sso.manage': managers,
 };
 
 /** The closed set of scopes an API key can carry. */

@@ -133,6 +133,23 @@ export const ConfigSchema = Type.Object({
     description: "how long a rotated API key's previous secret keeps working",
   }),
 
+  SSO_ALLOW_HTTP_ISSUERS: Type.Boolean({
+    default: false,
+    description: 'accept http:// SSO issuers (local development and tests only; production IdPs use https)',
+  }),
+  SSO_CLOCK_TOLERANCE_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 300,
+    default: 30,
+    description: "clock skew allowed on exp and nbf of tokens from an org's identity provider",
+  }),
+  SSO_JWKS_COOLDOWN_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 3600,
+    default: 30,
+    description: "least time between two fetches of an identity provider's JWKS (on an unknown kid)",
+  }),
+
   MAIL_DIR: Type.String({
     minLength: 1,
     default: '.data/mail',
@@ -166,7 +183,7 @@ export class ConfigError extends Error {
   }
 }
 
-const booleans = new Set(['TEMPORAL_TLS']);
+const booleans = new Set(['TEMPORAL_TLS', 'SSO_ALLOW_HTTP_ISSUERS']);
 const lists = new Set(['CORS_ORIGINS']);
 
 /** Parses an environment (process.env by default). Throws ConfigError listing every bad key. */

@@ -2,9 +2,10 @@
 // access-token service and two hooks; route plugins that need a signed-in user add
 // `authenticate` as an encapsulated onRequest hook, and `authorizeOrg` as a preHandler that
 // checks the caller's membership role against the action the route declares in its config.
-// `authenticate` takes either credential: a JWT (a user) or an API key (`vl_…`, verified by the
-// api-keys plugin). Routes that take keys declare the access 'api-key'; every other route needs a
-// user and answers 401 to a key. ABAC conditions plug in here without touching the routes.
+// `authenticate` takes either credential: a JWT (a user: ours, or one from an org's identity
+// provider) or an API key (`vl_…`, verified by the api-keys plugin). Routes that take keys declare
+// the access 'api-key'; every other route needs a user and answers 401 to a key. ABAC conditions
+// plug in here without touching the routes.
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -16,6 +17,7 @@ import { AppError } from '../errors.js';
 import { AccessTokens } from '../services/access-tokens.js';
 import { looksLikeApiKey } from '../services/api-key-secrets.js';
 import type { VerifiedKey } from '../services/api-key-verifier.js';
+import { SsoTokenVerifier, unverifiedIssuer } from '../services/sso-tokens.js';
 import type { UserActor } from '../services/audit.js';
 
 export interface AuthenticatedUser {
@@ -78,6 +80,11 @@ export default fp(
     });
     await tokens.start();
     app.decorate('accessTokens', tokens);
+    const ssoTokens = new SsoTokenVerifier(app.db, {
+      allowHttp: app.config.SSO_ALLOW_HTTP_ISSUERS,
+      clockToleranceSeconds: app.config.SSO_CLOCK_TOLERANCE_SECONDS,
+      jwksCooldownSeconds: app.config.SSO_JWKS_COOLDOWN_SECONDS,
+    });
     app.decorateRequest('user', null);
     app.decorateRequest('apiKey', null);
     app.decorateRequest('orgAccess', null);
@@ -88,6 +95,12 @@ export default fp(
         const key = await app.apiKeyVerifier.verify(credential, request.ip);
         if (!key) throw new AppError('INVALID_TOKEN', 'The API key is invalid, expired or revoked.');
         request.apiKey = key;
+        return;
+      }
+      // A JWT from another issuer can only be an org's identity provider's (api/services/sso-tokens.ts).
+      const issuer = unverifiedIssuer(credential);
+      if (issuer !== undefined && issuer !== app.config.PUBLIC_URL) {
+        request.user = await ssoTokens.verify(credential);
         return;
       }
       const { userId } = await tokens.verify(credential);

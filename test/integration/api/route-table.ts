@@ -207,6 +207,25 @@ export const routeTable: RouteRow[] = [
     crossIds: true,
   },
   { method: 'GET', url: (i) => `${org(i)}/audit-log/verify`, scope: 'org', denied: nonManagers },
+
+  {
+    method: 'PUT',
+    url: (i) => `${org(i)}/sso`,
+    body: () => ({
+      issuer: 'https://idp.example.test',
+      clientId: 'vlinders',
+      clientSecret: 'client secret',
+      allowedDomains: ['example.test'],
+      roleMapping: { claim: 'groups', values: { admins: 'admin' }, default: 'member' },
+    }),
+    optional: ['clientSecret'],
+    scope: 'org',
+    denied: nonManagers,
+  },
+  { method: 'GET', url: (i) => `${org(i)}/sso`, scope: 'org', denied: nonManagers },
+  { method: 'DELETE', url: (i) => `${org(i)}/sso`, scope: 'org', denied: nonManagers },
+  { method: 'GET', url: (i) => `/api/sso/${i.orgId}/login`, scope: 'public' },
+  { method: 'GET', url: () => '/api/sso/callback', scope: 'public' },
 ];
 
 /** A readable name for a row: its method and path pattern. */

@@ -264,7 +264,7 @@ const properties = {
   'JWT-shaped garbage (alg none, foreign kid, real parts recombined)': () => authorizationHeader(jwtShaped()),
 };
 
-describe.each(targets)('$name', (target) => {
+describe.each(targets.map((target) => [target.name, target] as const))('%s', (_name, target) => {
   it.each(Object.entries(properties))('%s: always exactly 401, nothing written', async (_name, arbitrary) => {
     const address = freshAddress();
     const before = await attackSurface(admin, fx.orgId, address);

@@ -396,6 +396,9 @@ describe('the forging helpers (control)', () => {
     const token = await sign();
     expect((await present(context(), 'user', token)).statusCode).toBe(200);
     expect((await present(context(), 'org', token)).statusCode).toBe(200);
+    // Within the 30 s clock-skew allowance: a replica whose clock runs a little ahead.
+    const early = await sign({ claims: claims(fx.owner.id, { iat: now() + 10, nbf: now() + 10 }) });
+    expect((await present(context(), 'user', early)).statusCode).toBe(200);
     const { id, key } = await createKey();
     expect(await introspects(key)).toBe(200);
     // Let the off-path last-used write land now, not while a case below compares the org's rows.
@@ -493,8 +496,11 @@ describe('refresh tokens', () => {
     },
   ];
 
-  it.each(refreshCases)('$name: refused, no token issued', async ({ forge, expected = invalidToken }) => {
-    const token = await forge();
-    expectRefusal(await refresh(token), expected, token);
-  });
+  it.each(refreshCases.map((c) => [c.name, c] as const))(
+    '%s: refused, no token issued',
+    async (_name, { forge, expected = invalidToken }) => {
+      const token = await forge();
+      expectRefusal(await refresh(token), expected, token);
+    },
+  );
 });

@@ -55,9 +55,15 @@ export function present(
 export function describeTokenMatrix(title: string, context: () => MatrixContext, cases: TokenCase[]): void {
   describe(title, () => {
     const rows = cases.flatMap((c) =>
-      Object.entries(c.expected).map(([target, refusal]) => ({ c, target: target as Target, refusal })),
+      Object.entries(c.expected).map(
+        ([target, refusal]) =>
+          [
+            `${c.name}, on the ${target} route: ${refusal.status} ${refusal.code}`,
+            { c, target: target as Target, refusal },
+          ] as const,
+      ),
     );
-    it.each(rows)('$c.name, on the $target route: $refusal.status $refusal.code', async (row) => {
+    it.each(rows)('%s', async (_title, row) => {
       const ctx = context();
       const credential = await row.c.forge();
       const address = freshAddress();

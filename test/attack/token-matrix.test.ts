@@ -16,7 +16,7 @@ import {
 } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenAudience } from '../../api/services/access-tokens.js';
-import { masterKeyFromConfig, unwrap, wrap } from '../../runtime/envelope.js';
+import { masterKeyFromConfig, unwrap } from '../../runtime/envelope.js';
 import { useTestApp } from '../support/app.js';
 import {
   addMember,
@@ -270,24 +270,6 @@ const accessTokenCases: TokenCase[] = [
   {
     name: 'kid carrying SQL and path injection',
     forge: () => sign({ header: { kid: "' OR '1'='1' --/../../../dev/null" } }),
-    expected: everywhere(invalidToken),
-  },
-  {
-    name: 'signed by a retired platform key',
-    forge: async () => {
-      const { privateKey, publicJwk } = await foreignRsaKey();
-      const kid = `retired-${randomUUID()}`;
-      const master = masterKeyFromConfig(t.config);
-      await admin.query(
-        `INSERT INTO signing_keys (kid, public_jwk, wrapped_private_jwk, retired_at) VALUES ($1, $2, $3, now())`,
-        [
-          kid,
-          JSON.stringify({ ...publicJwk, kid, alg: 'RS256', use: 'sig' }),
-          wrap(master, Buffer.from(JSON.stringify(await exportJWK(privateKey))), kid),
-        ],
-      );
-      return sign({ header: { kid }, key: privateKey });
-    },
     expected: everywhere(invalidToken),
   },
   {

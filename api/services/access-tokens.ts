@@ -25,6 +25,8 @@ import {
 export const accessTokenAudience = 'vlinders-api';
 const reloadIntervalMs = 60_000;
 const unknownKidReloadMinMs = 5_000;
+/** Replicas' clocks may differ a little; a token issued or expiring within this margin is fine. */
+const clockSkewSeconds = 30;
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -71,7 +73,10 @@ export class AccessTokens {
     return { accessToken, expiresIn: this.settings.ttlSeconds };
   }
 
-  /** Verifies signature, issuer, audience and expiry; answers the user id or throws INVALID_TOKEN. */
+  /**
+   * Verifies signature, issuer, audience, expiry and issue time (nbf and iat may not lie in the
+   * future beyond the clock skew); answers the user id or throws INVALID_TOKEN.
+   */
   async verify(token: string): Promise<{ userId: string }> {
     try {
       const { payload } = await jwtVerify(token, (header) => this.keyFor(header), {
@@ -80,6 +85,9 @@ export class AccessTokens {
         algorithms: [signingAlgorithm],
         typ: 'at+jwt',
         requiredClaims: ['sub', 'exp', 'iat'],
+        // Also refuses an iat in the future: without it jose checks iat's type only.
+        maxTokenAge: this.settings.ttlSeconds,
+        clockTolerance: clockSkewSeconds,
       });
       if (!payload.sub) throw new AppError('INVALID_TOKEN');
       return { userId: payload.sub };

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { apiKeyPepper } from '../api/services/api-key-secrets.js';
 import { ApiKeyVerifier } from '../api/services/api-key-verifier.js';
 import { createApiKey } from '../api/services/api-keys.js';
+import { abilityFor } from '../core/policy.js';
 import { createDb, createPool } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { memberships, organizations, users } from '../db/schema/index.js';
@@ -52,7 +53,11 @@ await withTenant(db, orgId, async (tx) => {
   await tx.insert(memberships).values({ orgId, userId, role: 'owner' });
 });
 const issuer = { pepper, env, invalidate: async () => undefined };
-const actor = { userId, ip: null, role: 'owner' as const };
+const actor = {
+  userId,
+  ip: null,
+  ability: abilityFor({ kind: 'member', userId, orgId, role: 'owner', teamIds: [] }),
+};
 const { key } = await createApiKey(db, issuer, actor, orgId, {
   name: 'bench',
   scopes: ['inference'],

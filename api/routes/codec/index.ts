@@ -1,12 +1,10 @@
 // The codec endpoint the Temporal UI calls to show operators decoded payloads (and to encode what
-// they send). Only platform operators may use it: anyone else gets 401 (no or bad token) or 403
-// (a signed-in user who is not an operator). CORS for these routes (the Temporal UI origin only)
+// they send). Only platform operators may use it (the policy's 'codec.use'): anyone else gets 401
+// (no or bad token) or 403 (a signed-in user who is not an operator). CORS for these routes (the Temporal UI origin only)
 // is set in api/plugins/security.ts; register this plugin with the prefix '/codec'.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Payload } from '@temporalio/common';
-import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
-import { users } from '../../../db/schema/index.js';
 import { createPayloadCodec } from '../../../runtime/codec.js';
 import { DataKeyUnavailableError } from '../../../runtime/data-keys.js';
 import { AppError } from '../../errors.js';
@@ -33,25 +31,17 @@ function toWire(p: Payload): WirePayload {
   };
 }
 
-export const operatorRole = 'operator';
-
 const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const codec = createPayloadCodec(app.config, app.db);
 
-  async function requireOperator(request: FastifyRequest): Promise<void> {
-    if (request.method === 'OPTIONS') return; // CORS preflight carries no credentials
+  // The policy decides ('codec.use': platform operators); CORS preflights carry no credentials.
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.method === 'OPTIONS') return;
     await app.authenticate(request);
-    const userId = request.user?.id;
-    if (!userId) throw new AppError('UNAUTHENTICATED');
-    const [user] = await app.db
-      .select({ platformRole: users.platformRole })
-      .from(users)
-      .where(eq(users.id, userId));
-    if (user?.platformRole !== operatorRole)
-      throw new AppError('FORBIDDEN', 'Only platform operators may use the codec endpoint.');
-  }
-  app.addHook('onRequest', requireOperator);
+    await app.authorizeOrg(request);
+  });
 
+  const config = { access: 'codec.use' } as const;
   const schema = (summary: string) => ({
     tags: ['codec'],
     summary,
@@ -61,30 +51,38 @@ const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     response: { 200: CodecBody, ...errors(400, 401, 403) },
   });
 
-  app.post('/encode', { schema: schema('Encrypt payloads (Temporal codec server)') }, async (request) => {
-    try {
-      const encoded = await codec.encode(request.body.payloads.map(fromWire));
-      return { payloads: encoded.map(toWire) };
-    } catch (err) {
-      if (err instanceof DataKeyUnavailableError) throw new AppError('VALIDATION', err.message);
-      throw err;
-    }
-  });
+  app.post(
+    '/encode',
+    { config, schema: schema('Encrypt payloads (Temporal codec server)') },
+    async (request) => {
+      try {
+        const encoded = await codec.encode(request.body.payloads.map(fromWire));
+        return { payloads: encoded.map(toWire) };
+      } catch (err) {
+        if (err instanceof DataKeyUnavailableError) throw new AppError('VALIDATION', err.message);
+        throw err;
+      }
+    },
+  );
 
-  app.post('/decode', { schema: schema('Decrypt payloads (Temporal codec server)') }, async (request) => {
-    // One payload at a time: a shredded or damaged payload comes back as it was (still
-    // encrypted), so the rest of a history stays readable.
-    const payloads = await Promise.all(
-      request.body.payloads.map(async (wire) => {
-        const [decoded] = await codec.decode([fromWire(wire)]).catch((err: unknown) => {
-          request.log.warn({ err }, 'payload could not be decoded');
-          return [undefined];
-        });
-        return decoded ? toWire(decoded) : wire;
-      }),
-    );
-    return { payloads };
-  });
+  app.post(
+    '/decode',
+    { config, schema: schema('Decrypt payloads (Temporal codec server)') },
+    async (request) => {
+      // One payload at a time: a shredded or damaged payload comes back as it was (still
+      // encrypted), so the rest of a history stays readable.
+      const payloads = await Promise.all(
+        request.body.payloads.map(async (wire) => {
+          const [decoded] = await codec.decode([fromWire(wire)]).catch((err: unknown) => {
+            request.log.warn({ err }, 'payload could not be decoded');
+            return [undefined];
+          });
+          return decoded ? toWire(decoded) : wire;
+        }),
+      );
+      return { payloads };
+    },
+  );
 };
 
 export default codecRoutes;

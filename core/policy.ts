@@ -168,7 +168,7 @@ export const writableFields = {
 
 /** Every attribute of the entities with writable fields, for rules that name no fields. */
 const entityFields: Record<keyof typeof writableFields, readonly string[]> = {
-  Member: ['orgId', 'userId', 'role', 'plan', 'status'],
+  Member: ['orgId', 'userId', 'role'],
   Team: ['id', 'orgId', 'name', 'description'],
 };
 

@@ -1,7 +1,9 @@
 // Cost of verifying an API key in the API process (the hot path's first step), in µs per
-// verification: with a warm in-memory cache (parse + HMAC-SHA-256 + constant-time compare + checks)
-// and with the cache disabled (the same plus, in one transaction under RLS, the prefix lookup and
-// the creator's current role).
+// verification: with a warm in-memory cache (parse + HMAC-SHA-256 + constant-time compare + checks,
+// the IP allow-list asked of the policy), the same plus the gateway's policy decision
+// (`authorizeKey(key, 'invoke', { model, ip })`), and with the cache disabled (plus, in one
+// transaction under RLS, the prefix lookup and the creator's current role, and building the key's
+// policy ability).
 // It seeds a user, an org and a key, so point it at a scratch database:
 //   npx tsx bench/api-key-verify.ts --database-url postgres://… [--app-role vlinders_app]
 //     [--migrate] [--warm 200000] [--cold 5000]
@@ -11,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { apiKeyPepper } from '../api/services/api-key-secrets.js';
 import { ApiKeyVerifier } from '../api/services/api-key-verifier.js';
 import { createApiKey } from '../api/services/api-keys.js';
+import { abilityFor, authorizeKey } from '../core/policy.js';
 import { createDb, createPool } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { memberships, organizations, users } from '../db/schema/index.js';
@@ -52,7 +55,11 @@ await withTenant(db, orgId, async (tx) => {
   await tx.insert(memberships).values({ orgId, userId, role: 'owner' });
 });
 const issuer = { pepper, env, invalidate: async () => undefined };
-const actor = { userId, ip: null, role: 'owner' as const };
+const actor = {
+  userId,
+  ip: null,
+  ability: abilityFor({ kind: 'member', userId, orgId, role: 'owner', teamIds: [] }),
+};
 const { key } = await createApiKey(db, issuer, actor, orgId, {
   name: 'bench',
   scopes: ['inference'],
@@ -67,7 +74,13 @@ interface Row {
   'p99 µs': number;
 }
 
-async function measure(name: string, verifier: ApiKeyVerifier, n: number, sampleEvery: number): Promise<Row> {
+async function measure(
+  name: string,
+  verifier: ApiKeyVerifier,
+  n: number,
+  sampleEvery: number,
+  authorize = false,
+): Promise<Row> {
   for (let i = 0; i < Math.min(1000, n); i++) await verifier.verify(key, '127.0.0.1'); // warm-up (JIT, pool)
   const samples: number[] = [];
   const start = performance.now();
@@ -75,6 +88,8 @@ async function measure(name: string, verifier: ApiKeyVerifier, n: number, sample
     const t0 = i % sampleEvery === 0 ? performance.now() : 0;
     const verified = await verifier.verify(key, '127.0.0.1');
     if (!verified) throw new Error('the benchmark key did not verify');
+    if (authorize && !authorizeKey(verified, 'invoke', { model: 'bench-model', ip: '127.0.0.1' }))
+      throw new Error('the benchmark key may not invoke');
     if (t0) samples.push(performance.now() - t0);
   }
   const total = performance.now() - start;
@@ -93,6 +108,7 @@ const warm = new ApiKeyVerifier({ db, pepper, env });
 const cold = new ApiKeyVerifier({ db, pepper, env, cacheTtlMs: 0 });
 const results = [
   await measure('warm cache (in-memory, TTL 5 s)', warm, Number(values.warm), 10),
+  await measure('warm cache + authorizeKey(invoke)', warm, Number(values.warm), 10, true),
   await measure('cache disabled (Postgres lookup per verification)', cold, Number(values.cold), 1),
 ];
 await Promise.all([warm.close(), cold.close()]);

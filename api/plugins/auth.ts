@@ -1,16 +1,26 @@
-// Authentication and organization-scoped authorization. The plugin decorates the app with the
-// access-token service and two hooks; route plugins that need a signed-in user add
-// `authenticate` as an encapsulated onRequest hook, and `authorizeOrg` as a preHandler that
-// checks the caller's membership role against the action the route declares in its config.
-// `authenticate` takes either credential: a JWT (a user: ours, or one from an org's identity
+// Authentication and authorization. The plugin decorates the app with the access-token service
+// and two hooks; route plugins that need a signed-in user add `authenticate` as an encapsulated
+// onRequest hook, and `authorizeOrg` as a preHandler that asks the policy (core/policy.ts)
+// whether the caller may perform the action the route declares in its config: an org action
+// against the caller's membership in `params.orgId`, a platform action against their platform
+// role. `authenticate` takes either credential: a JWT (a user: ours, or one from an org's identity
 // provider) or an API key (`vl_…`, verified by the api-keys plugin). Routes that take keys declare
-// the access 'api-key'; every other route needs a user and answers 401 to a key. ABAC conditions
-// plug in here without touching the routes.
+// the access 'api-key'; every other route needs a user and answers 401 to a key.
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { can, type Action, type Role } from '../../core/rbac.js';
-import { memberships } from '../../db/schema/index.js';
+import {
+  abilityFor,
+  allows,
+  isPlatformAction,
+  refusedFields,
+  type Action,
+  type AppAbility,
+  type SubjectAttributes,
+  type writableFields,
+} from '../../core/policy.js';
+import { isPlatformRole, type Role } from '../../core/rbac.js';
+import { memberships, teamMembers, users } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
 import { AppError } from '../errors.js';
@@ -24,9 +34,11 @@ export interface AuthenticatedUser {
   id: string;
 }
 
+/** The caller in the route's org: their role and the ability the policy built for them. */
 export interface OrgAccess {
   orgId: string;
   role: Role;
+  ability: AppAbility;
 }
 
 /**
@@ -119,18 +131,39 @@ export default fp(
         throw new AppError('UNAUTHENTICATED', 'This route takes a user token, not an API key.');
       if (access === 'signed-in') return;
       const user = currentUser(request);
+      if (isPlatformAction(access)) {
+        const [row] = await app.db
+          .select({ platformRole: users.platformRole })
+          .from(users)
+          .where(eq(users.id, user.id));
+        const platformRole = row?.platformRole ?? null;
+        const ability = abilityFor({
+          kind: 'user',
+          userId: user.id,
+          platformRole: isPlatformRole(platformRole) ? platformRole : null,
+        });
+        if (!allows(ability, access)) throw new AppError('FORBIDDEN', 'This is for platform operators.');
+        return;
+      }
       const orgId = (request.params as { orgId?: unknown }).orgId;
       if (typeof orgId !== 'string' || !uuidPattern.test(orgId)) throw new AppError('NOT_FOUND');
-      const [membership] = await withTenant(app.db, orgId, (tx) =>
-        tx
+      const membership = await withTenant(app.db, orgId, async (tx) => {
+        const [member] = await tx
           .select({ role: memberships.role })
           .from(memberships)
-          .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, user.id))),
-      );
+          .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, user.id)));
+        if (!member) return null;
+        const teams = await tx
+          .select({ teamId: teamMembers.teamId })
+          .from(teamMembers)
+          .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.userId, user.id)));
+        return { role: member.role, teamIds: teams.map((t) => t.teamId) };
+      });
       // Not a member: the org is indistinguishable from one that does not exist.
       if (!membership) throw new AppError('NOT_FOUND', 'The organization does not exist.');
-      if (!can(membership.role, access)) throw new AppError('FORBIDDEN');
-      request.orgAccess = { orgId, role: membership.role };
+      const ability = abilityFor({ kind: 'member', userId: user.id, orgId, ...membership });
+      if (!allows(ability, access)) throw new AppError('FORBIDDEN');
+      request.orgAccess = { orgId, role: membership.role, ability };
     });
   },
   { name: 'auth', dependencies: ['services', 'api-keys'] },
@@ -152,4 +185,19 @@ export function currentApiKey(request: FastifyRequest): VerifiedKey {
 export function orgAccess(request: FastifyRequest): OrgAccess {
   if (!request.orgAccess) throw new Error('orgAccess read on a route without an org action');
   return request.orgAccess;
+}
+
+/**
+ * Property-level authorization of a body that updates an entity: every field it sets must be one
+ * the policy lets the caller write on this very entity (403 naming the refused fields otherwise).
+ */
+export function authorizeFields<K extends keyof typeof writableFields>(
+  request: FastifyRequest,
+  type: K,
+  entity: SubjectAttributes[K],
+  body: object,
+): void {
+  const refused = refusedFields(orgAccess(request).ability, type, entity, Object.keys(body));
+  if (refused.length > 0)
+    throw new AppError('FORBIDDEN', 'You may not change these fields.', { fields: refused });
 }

@@ -1,18 +1,19 @@
 // The hot path: verifies a presented API key. parse → find the row by prefix (cached in memory for
 // at most 5 s, unknown prefixes cached too) → constant-time compare of the secret's HMAC → revoked,
-// expired, IP allow-list → the key's identity. last_used_at is written off the request path, at most
-// once per key per minute per replica. A key's scopes are narrowed to what its creator's current
-// role may grant, so it never outlives its creator's privileges (a creator who left the org, or was
-// demoted to a role that creates no keys, leaves a key that verifies to nothing and is refused).
+// expired, IP allow-list (asked of the policy) → the key's identity and its policy ability, built
+// once per cache fill. last_used_at is written off the request path, at most once per key per minute
+// per replica. A key's scopes are narrowed to what the policy lets its creator's current role grant,
+// so it never outlives its creator's privileges (a creator who left the org, or was demoted to a
+// role that creates no keys, leaves a key that verifies to nothing and is refused).
 //
 // Revocation reaches every replica within 5 s: a change publishes the key's prefix on Redis pub/sub
 // (when REDIS_URL is set) and every replica drops it from its cache; without Redis the cache TTL
 // (never above 5 s) bounds how long a revoked key can still be accepted.
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import { apiKeyScopesFor, type ApiKeyScope } from '../../core/rbac.js';
+import { abilityFor, grantableScopes, keyUsableFrom, type AppAbility } from '../../core/policy.js';
+import type { ApiKeyScope } from '../../core/rbac.js';
 import type { Db } from '../../db/client.js';
 import { apiKeys, memberships } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
@@ -23,6 +24,7 @@ export const maxCacheTtlMs = 5_000;
 const lastUsedIntervalMs = 60_000;
 const maxCacheEntries = 50_000;
 
+/** A verified key; `authorizeKey(key, action, request)` (core/policy.ts) decides what it may do. */
 export interface VerifiedKey {
   keyId: string;
   orgId: string;
@@ -30,6 +32,7 @@ export interface VerifiedKey {
   scopes: ApiKeyScope[];
   allowedModels: string[] | null;
   expiresAt: Date | null;
+  ability: AppAbility;
 }
 
 interface KeyRecord {
@@ -38,7 +41,7 @@ interface KeyRecord {
   teamId: string | null;
   scopes: ApiKeyScope[];
   allowedModels: string[] | null;
-  allowedIps: BlockList | null;
+  ability: AppAbility;
   secretHash: Buffer;
   previousSecretHash: Buffer | null;
   previousValidUntil: number | null;
@@ -60,26 +63,6 @@ export interface VerifierOptions {
   redis?: Redis | undefined;
   logger?: FastifyBaseLogger | undefined;
   now?: () => number;
-}
-
-function blockListOf(cidrs: string[] | null): BlockList | null {
-  if (!cidrs) return null;
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [address = '', bits] = cidr.split('/');
-    const family = isIPv4(address) ? 'ipv4' : 'ipv6';
-    list.addSubnet(address, Number(bits ?? (family === 'ipv4' ? 32 : 128)), family);
-  }
-  return list;
-}
-
-function ipAllowed(list: BlockList | null, ip: string): boolean {
-  if (!list) return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
-  const address = mapped ?? ip;
-  if (isIPv4(address)) return list.check(address, 'ipv4');
-  if (isIPv6(address)) return list.check(address, 'ipv6');
-  return false;
 }
 
 export class ApiKeyVerifier {
@@ -133,7 +116,7 @@ export class ApiKeyVerifier {
     if (record.scopes.length === 0) return null;
     if (record.revokedAt !== null && record.revokedAt <= now) return null;
     if (record.expiresAt && record.expiresAt.getTime() <= now) return null;
-    if (!ipAllowed(record.allowedIps, ip)) return null;
+    if (!keyUsableFrom({ keyId: record.id, orgId: record.orgId, ability: record.ability }, ip)) return null;
     this.touch(record, now);
     return {
       keyId: record.id,
@@ -142,6 +125,7 @@ export class ApiKeyVerifier {
       scopes: record.scopes,
       allowedModels: record.allowedModels,
       expiresAt: record.expiresAt,
+      ability: record.ability,
     };
   }
 
@@ -196,14 +180,34 @@ export class ApiKeyVerifier {
     });
     if (!found) return null;
     const { key: row, creatorRole } = found;
-    const grantable = creatorRole ? apiKeyScopesFor(creatorRole) : [];
+    // What the creator may grant does not depend on their teams.
+    const grantable = creatorRole
+      ? grantableScopes(
+          abilityFor({
+            kind: 'member',
+            userId: row.createdBy,
+            orgId: row.orgId,
+            role: creatorRole,
+            teamIds: [],
+          }),
+        )
+      : [];
+    const scopes = row.scopes.filter((scope) => grantable.includes(scope));
     return {
       id: row.id,
       orgId: row.orgId,
       teamId: row.teamId,
-      scopes: row.scopes.filter((scope) => grantable.includes(scope)),
+      scopes,
       allowedModels: row.allowedModels,
-      allowedIps: blockListOf(row.allowedIps),
+      ability: abilityFor({
+        kind: 'api-key',
+        keyId: row.id,
+        orgId: row.orgId,
+        teamId: row.teamId,
+        scopes,
+        allowedModels: row.allowedModels,
+        allowedIps: row.allowedIps,
+      }),
       secretHash: Buffer.from(row.secretHash, 'base64url'),
       previousSecretHash: row.previousSecretHash ? Buffer.from(row.previousSecretHash, 'base64url') : null,
       previousValidUntil: row.previousValidUntil?.getTime() ?? null,

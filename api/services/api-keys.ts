@@ -2,9 +2,10 @@
 // rotate (new secret; the previous one works for a grace period) and revoke. Every change writes an
 // audit row — the prefix and settings, never the secret — in the same transaction.
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { apiKeyScopesFor, can, type ApiKeyScope, type Role } from '../../core/rbac.js';
+import { denial, grantableScopes, permits, type AppAbility } from '../../core/policy.js';
+import type { ApiKeyScope } from '../../core/rbac.js';
 import type { Db, Tx } from '../../db/client.js';
-import { apiKeys, teamMembers, teams } from '../../db/schema/index.js';
+import { apiKeys, teams } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../errors.js';
 import { generateKey, hashSecret } from './api-key-secrets.js';
@@ -43,9 +44,9 @@ export interface KeyIssuer {
   invalidate: (prefix: string) => Promise<void>;
 }
 
-/** The caller: who they are and their role in the org (from the route's authorization). */
+/** The caller: who they are and what the policy lets them do in the org (from the route's authorization). */
 export interface KeyActor extends UserActor {
-  role: Role;
+  ability: AppAbility;
 }
 
 // Every column but the secret hashes; cidr[] read as text[] (node-pg parses that).
@@ -85,28 +86,46 @@ function toView(row: ViewRow): ApiKeyView {
 
 const notFound = () => new AppError('NOT_FOUND', 'The API key does not exist.');
 
-/** Managers see every key of the org; members only the keys they created. */
-function visibleTo(actor: KeyActor, orgId: string) {
-  const inOrg = eq(apiKeys.orgId, orgId);
-  return can(actor.role, 'api-keys.manage') ? inOrg : and(inOrg, eq(apiKeys.createdBy, actor.userId));
-}
+/** A key as the policy sees it. */
+const asKey = (orgId: string, row: ViewRow) => ({
+  orgId,
+  id: row.id,
+  createdBy: row.createdBy,
+  teamId: row.teamId,
+  scopes: row.scopes,
+});
 
+/** Managers see every key of the org; members the keys they created and their teams' keys. */
 async function findKey(tx: Tx, actor: KeyActor, orgId: string, keyId: string): Promise<ViewRow> {
   const [row] = await tx
     .select(viewColumns)
     .from(apiKeys)
-    .where(and(visibleTo(actor, orgId), eq(apiKeys.id, keyId)));
-  if (!row) throw notFound();
+    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.id, keyId)));
+  if (!row || !permits(actor.ability, 'read', 'ApiKey', asKey(orgId, row))) throw notFound();
+  return row;
+}
+
+/** A key the actor may see and must also be allowed to `action` (rotate, revoke). */
+async function findKeyFor(
+  tx: Tx,
+  actor: KeyActor,
+  action: 'rotate' | 'revoke',
+  orgId: string,
+  keyId: string,
+): Promise<ViewRow> {
+  const row = await findKey(tx, actor, orgId, keyId);
+  const refusal = denial(actor.ability, action, 'ApiKey', asKey(orgId, row));
+  if (refusal) throw new AppError('FORBIDDEN', refusal);
   return row;
 }
 
 /**
  * The privilege-escalation guard: a key never carries more than its creator may do. The scopes
- * must be within what the creator's role may grant (`apiKeyScopesFor`); a member may bind a key only
- * to a team they belong to; the team must be one of the org's (another org's team id is 404).
+ * must be within what the policy lets the creator grant (`grantableScopes`); the team must be one
+ * of the org's (another org's team id is 404); the policy decides who may bind a key to it.
  */
 async function checkGrant(tx: Tx, actor: KeyActor, orgId: string, input: CreateApiKeyInput): Promise<void> {
-  const grantable = apiKeyScopesFor(actor.role);
+  const grantable = grantableScopes(actor.ability);
   const excess = input.scopes.filter((s) => !grantable.includes(s));
   if (excess.length > 0) {
     throw new AppError('FORBIDDEN', 'A key cannot carry scopes beyond its creator’s.', { scopes: excess });
@@ -117,14 +136,14 @@ async function checkGrant(tx: Tx, actor: KeyActor, orgId: string, input: CreateA
       .from(teams)
       .where(and(eq(teams.orgId, orgId), eq(teams.id, input.teamId)));
     if (!team) throw new AppError('NOT_FOUND', 'The team does not exist.');
-    if (!can(actor.role, 'api-keys.manage')) {
-      const [membership] = await tx
-        .select({ userId: teamMembers.userId })
-        .from(teamMembers)
-        .where(and(eq(teamMembers.teamId, input.teamId), eq(teamMembers.userId, actor.userId)));
-      if (!membership) throw new AppError('FORBIDDEN', 'Only members of the team may create its keys.');
-    }
   }
+  const refusal = denial(actor.ability, 'create', 'ApiKey', {
+    orgId,
+    createdBy: actor.userId,
+    teamId: input.teamId ?? null,
+    scopes: input.scopes,
+  });
+  if (refusal) throw new AppError('FORBIDDEN', refusal);
   if (input.expiresAt && Date.parse(input.expiresAt) <= Date.now()) {
     throw new AppError('VALIDATION', 'expiresAt must be in the future.', { field: 'expiresAt' });
   }
@@ -193,9 +212,9 @@ export function listApiKeys(db: Db, actor: KeyActor, orgId: string): Promise<Api
     const rows = await tx
       .select(viewColumns)
       .from(apiKeys)
-      .where(visibleTo(actor, orgId))
+      .where(eq(apiKeys.orgId, orgId))
       .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
-    return rows.map(toView);
+    return rows.filter((row) => permits(actor.ability, 'read', 'ApiKey', asKey(orgId, row))).map(toView);
   });
 }
 
@@ -213,7 +232,7 @@ export async function rotateApiKey(
   graceSeconds: number,
 ): Promise<ApiKeyView & { key: string }> {
   const view = await withTenant(db, orgId, async (tx) => {
-    const key = await findKey(tx, actor, orgId, keyId);
+    const key = await findKeyFor(tx, actor, 'rotate', orgId, keyId);
     if (key.revokedAt) throw new AppError('CONFLICT', 'A revoked key cannot be rotated.');
     const generated = generateKey(issuer.env);
     const [row] = await tx
@@ -249,7 +268,7 @@ export async function revokeApiKey(
   keyId: string,
 ): Promise<void> {
   const prefix = await withTenant(db, orgId, async (tx) => {
-    const key = await findKey(tx, actor, orgId, keyId);
+    const key = await findKeyFor(tx, actor, 'revoke', orgId, keyId);
     if (key.revokedAt) return key.prefix;
     await tx
       .update(apiKeys)

@@ -1,7 +1,8 @@
 // Invitations: a one-time token (shown once, stored hashed) mailed through the outbox, accepted
 // by the signed-in user whose email it was issued to.
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
-import { canAssignRole, type Role } from '../../core/rbac.js';
+import { denial } from '../../core/policy.js';
+import type { Role } from '../../core/rbac.js';
 import type { Db } from '../../db/client.js';
 import { invitations, memberships, organizations, outbox, users } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
@@ -54,8 +55,8 @@ export async function createInvitation(
   input: { email: string; role: Role },
   settings: InvitationSettings,
 ): Promise<InvitationView & { token: string }> {
-  if (!canAssignRole(access.role, input.role))
-    throw new AppError('FORBIDDEN', 'Only an owner may invite an owner.');
+  const refusal = denial(access.ability, 'create', 'Invitation', { orgId: access.orgId, role: input.role });
+  if (refusal) throw new AppError('FORBIDDEN', refusal);
   const email = normalizeEmail(input.email);
   const token = newSecret();
   return withTenant(db, access.orgId, async (tx) => {

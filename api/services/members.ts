@@ -1,7 +1,9 @@
 // Memberships of an org. Owners are protected: the last one can never be removed or demoted, and
-// only an owner may touch another owner or make someone owner. Nobody changes their own role.
+// (the policy's property-level rules) only an owner may touch another owner or make someone owner,
+// and nobody changes their own role.
 import { and, asc, eq, inArray, or } from 'drizzle-orm';
-import { can, canAssignRole, type Role } from '../../core/rbac.js';
+import { abilityFor, denial } from '../../core/policy.js';
+import type { Role } from '../../core/rbac.js';
 import type { Db, Tx } from '../../db/client.js';
 import { memberships, teamMembers, users } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
@@ -73,15 +75,33 @@ async function lockParties(tx: Tx, orgId: string, actorId: string, targetId: str
   };
 }
 
-function assertMayChange(parties: Parties, newRole: Role | null): void {
-  const allowed = can(parties.actorRole, newRole === null ? 'members.remove' : 'members.update');
-  if (
-    !allowed ||
-    !canAssignRole(parties.actorRole, parties.targetRole) ||
-    (newRole !== null && !canAssignRole(parties.actorRole, newRole))
-  ) {
-    throw new AppError('FORBIDDEN', 'Only an owner may grant or take away the owner role.');
-  }
+/**
+ * Asks the policy with the actor's role as locked (the hook's decision may be stale by now): the
+ * target as it is must be changeable, and, for a role change, as it would be (so `owner` can be
+ * neither taken nor granted by a non-owner).
+ */
+function assertMayChange(
+  orgId: string,
+  actorId: string,
+  targetId: string,
+  parties: Parties,
+  newRole: Role | null,
+): void {
+  // Member rules do not depend on teams.
+  const ability = abilityFor({
+    kind: 'member',
+    userId: actorId,
+    orgId,
+    role: parties.actorRole,
+    teamIds: [],
+  });
+  const member = (role: Role) => ({ orgId, userId: targetId, role });
+  const refusal =
+    newRole === null
+      ? denial(ability, 'delete', 'Member', member(parties.targetRole))
+      : (denial(ability, 'update', 'Member', member(parties.targetRole), 'role') ??
+        denial(ability, 'update', 'Member', member(newRole), 'role'));
+  if (refusal) throw new AppError('FORBIDDEN', refusal);
   const losesOwner = parties.targetRole === 'owner' && newRole !== 'owner';
   if (losesOwner && parties.owners <= 1)
     throw new AppError('CONFLICT', 'An organization keeps at least one owner.');
@@ -94,10 +114,9 @@ export function changeMemberRole(
   userId: string,
   role: Role,
 ): Promise<MemberView> {
-  if (userId === actor.userId) throw new AppError('FORBIDDEN', 'You cannot change your own role.');
   return withTenant(db, access.orgId, async (tx) => {
     const parties = await lockParties(tx, access.orgId, actor.userId, userId);
-    assertMayChange(parties, role);
+    assertMayChange(access.orgId, actor.userId, userId, parties, role);
     if (parties.targetRole !== role) {
       await tx
         .update(memberships)
@@ -125,7 +144,7 @@ export function changeMemberRole(
 export function removeMember(db: Db, actor: UserActor, access: OrgAccess, userId: string): Promise<void> {
   return withTenant(db, access.orgId, async (tx) => {
     const parties = await lockParties(tx, access.orgId, actor.userId, userId);
-    assertMayChange(parties, null);
+    assertMayChange(access.orgId, actor.userId, userId, parties, null);
     await tx
       .delete(teamMembers)
       .where(and(eq(teamMembers.orgId, access.orgId), eq(teamMembers.userId, userId)));

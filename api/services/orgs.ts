@@ -3,6 +3,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { abilityFor, permits } from '../../core/policy.js';
 import type { Role } from '../../core/rbac.js';
 import type { Db } from '../../db/client.js';
 import { memberships, organizations, users } from '../../db/schema/index.js';
@@ -133,7 +134,16 @@ export async function createOrganization(
 
 /** Members see an org; its creator also sees it while it onboards or after onboarding failed. */
 function visibleTo(userId: string, org: OrgRow, role: Role | null): boolean {
-  return role !== null || (org.createdBy === userId && org.status !== 'active');
+  const ability = abilityFor(
+    role
+      ? { kind: 'member', userId, orgId: org.id, role, teamIds: [] }
+      : { kind: 'user', userId, platformRole: null },
+  );
+  return permits(ability, 'read', 'Organization', {
+    id: org.id,
+    createdBy: org.createdBy,
+    status: org.status,
+  });
 }
 
 /** The orgs the user belongs to or created (to follow their onboarding), newest first. */

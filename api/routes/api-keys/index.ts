@@ -26,7 +26,7 @@ const tags = ['api-keys'];
 const security = [{ bearer: [] }];
 
 function keyActor(request: FastifyRequest): KeyActor {
-  return { ...actorOf(request), role: orgAccess(request).role };
+  return { ...actorOf(request), ability: orgAccess(request).ability };
 }
 
 const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -46,7 +46,14 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const key = currentApiKey(request);
-      return { ...key, expiresAt: key.expiresAt?.toISOString() ?? null };
+      return {
+        keyId: key.keyId,
+        orgId: key.orgId,
+        teamId: key.teamId,
+        scopes: key.scopes,
+        expiresAt: key.expiresAt?.toISOString() ?? null,
+        allowedModels: key.allowedModels,
+      };
     },
   );
 
@@ -100,7 +107,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/orgs/:orgId/api-keys/:keyId/rotate',
     {
-      config: { access: 'api-keys.manage' },
+      config: { access: 'api-keys.rotate' },
       schema: {
         tags,
         summary: 'A new secret; the previous one keeps working for API_KEY_ROTATION_GRACE_SECONDS',
@@ -123,7 +130,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/api/orgs/:orgId/api-keys/:keyId',
     {
-      config: { access: 'api-keys.manage' },
+      config: { access: 'api-keys.revoke' },
       schema: {
         tags,
         summary: 'Revoke a key: every replica refuses it within 5 seconds',

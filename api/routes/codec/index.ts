@@ -1,12 +1,10 @@
 // The codec endpoint the Temporal UI calls to show operators decoded payloads (and to encode what
-// they send). Only platform operators may use it: anyone else gets 401 (no or bad token) or 403
-// (a signed-in user who is not an operator). CORS for these routes (the Temporal UI origin only)
+// they send). Only platform operators may use it (the policy's action 'codec.use'): anyone else
+// gets 401 (no or bad token) or 403 (a signed-in user who is not an operator). CORS for these routes (the Temporal UI origin only)
 // is set in api/plugins/security.ts; register this plugin with the prefix '/codec'.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Payload } from '@temporalio/common';
-import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
-import { users } from '../../../db/schema/index.js';
 import { createPayloadCodec } from '../../../runtime/codec.js';
 import { DataKeyUnavailableError } from '../../../runtime/data-keys.js';
 import { AppError } from '../../errors.js';
@@ -33,35 +31,29 @@ function toWire(p: Payload): WirePayload {
   };
 }
 
-export const operatorRole = 'operator';
-
 const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const codec = createPayloadCodec(app.config, app.db);
 
-  async function requireOperator(request: FastifyRequest): Promise<void> {
-    if (request.method === 'OPTIONS') return; // CORS preflight carries no credentials
+  // The policy decides; a CORS preflight carries no credentials.
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.method === 'OPTIONS') return;
     await app.authenticate(request);
-    const userId = request.user?.id;
-    if (!userId) throw new AppError('UNAUTHENTICATED');
-    const [user] = await app.db
-      .select({ platformRole: users.platformRole })
-      .from(users)
-      .where(eq(users.id, userId));
-    if (user?.platformRole !== operatorRole)
-      throw new AppError('FORBIDDEN', 'Only platform operators may use the codec endpoint.');
-  }
-  app.addHook('onRequest', requireOperator);
-
-  const schema = (summary: string) => ({
-    tags: ['codec'],
-    summary,
-    security: [{ bearer: [] }],
-    headers: CodecHeaders,
-    body: CodecBody,
-    response: { 200: CodecBody, ...errors(400, 401, 403) },
+    await app.authorizeOrg(request);
   });
 
-  app.post('/encode', { schema: schema('Encrypt payloads (Temporal codec server)') }, async (request) => {
+  const route = (summary: string) => ({
+    config: { access: 'codec.use' as const },
+    schema: {
+      tags: ['codec'],
+      summary,
+      security: [{ bearer: [] }],
+      headers: CodecHeaders,
+      body: CodecBody,
+      response: { 200: CodecBody, ...errors(400, 401, 403) },
+    },
+  });
+
+  app.post('/encode', route('Encrypt payloads (Temporal codec server)'), async (request) => {
     try {
       const encoded = await codec.encode(request.body.payloads.map(fromWire));
       return { payloads: encoded.map(toWire) };
@@ -71,7 +63,7 @@ const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   });
 
-  app.post('/decode', { schema: schema('Decrypt payloads (Temporal codec server)') }, async (request) => {
+  app.post('/decode', route('Decrypt payloads (Temporal codec server)'), async (request) => {
     // One payload at a time: a shredded or damaged payload comes back as it was (still
     // encrypted), so the rest of a history stays readable.
     const payloads = await Promise.all(

@@ -51,7 +51,7 @@ const sso: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/orgs/:orgId/sso',
     {
-      config: { access: 'sso.manage' },
+      config: { access: 'sso.read' },
       schema: {
         tags,
         security,

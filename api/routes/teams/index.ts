@@ -1,7 +1,7 @@
 // Teams of an org and their members.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { actorOf, requireSignedIn } from '../../plugins/auth.js';
+import { actorOf, authorizeFields, requireSignedIn } from '../../plugins/auth.js';
 import { errors, OrgParams } from '../../schemas/common.js';
 import {
   CreateTeamBody,
@@ -80,8 +80,11 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Team, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) =>
-      updateTeam(app.db, actorOf(request), request.params.orgId, request.params.teamId, request.body),
+    async (request) => {
+      const { orgId, teamId } = request.params;
+      authorizeFields(request, 'Team', { orgId, id: teamId }, request.body);
+      return updateTeam(app.db, actorOf(request), orgId, teamId, request.body);
+    },
   );
 
   app.delete(

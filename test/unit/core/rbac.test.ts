@@ -1,58 +1,61 @@
 import { describe, expect, it } from 'vitest';
 import {
-  actions,
-  apiKeyScopesFor,
-  can,
-  canAssignRole,
-  isRole,
-  permissions,
-  roles,
-  type Action,
-  type Role,
-} from '../../../core/rbac.js';
+  abilityFor,
+  allows,
+  denial,
+  grantableScopes,
+  orgActions,
+  type OrgAction,
+} from '../../../core/policy.js';
+import { isPlatformRole, isRole, roles, type Role } from '../../../core/rbac.js';
 
-// The expected matrix written out in full, so a change to the table is a visible, reviewed change here.
-const expected: Record<Role, Action[]> = {
-  owner: [...actions],
-  admin: actions.filter((a) => a !== 'billing.manage'),
+const orgId = 'org-1';
+const ability = (role: Role) => abilityFor({ kind: 'member', userId: 'actor', orgId, role, teamIds: [] });
+const assignable = (actor: Role, target: Role) =>
+  denial(ability(actor), 'update', 'Member', { orgId, userId: 'someone', role: target }, 'role') === null;
+
+// The expected matrix written out in full, so a change to the policy is a visible, reviewed change here.
+const expected: Record<Role, OrgAction[]> = {
+  owner: [...orgActions],
+  admin: orgActions.filter((a) => a !== 'billing.manage'),
   member: ['org.read', 'members.read', 'teams.read', 'api-keys.read', 'api-keys.create'],
   billing: ['org.read', 'members.read', 'teams.read', 'billing.read', 'billing.manage'],
   viewer: ['org.read', 'members.read', 'teams.read'],
 };
 
-describe('rbac', () => {
+describe('rbac (roles as the policy grants them)', () => {
   it.each(roles)('%s may do exactly its listed actions', (role) => {
-    expect(actions.filter((a) => can(role, a))).toEqual(expected[role]);
+    expect(orgActions.filter((a) => allows(ability(role), a))).toEqual(expected[role]);
   });
 
-  it('every action names at least one role, and only known roles', () => {
-    for (const action of actions) {
-      expect(permissions[action].length).toBeGreaterThan(0);
-      expect(permissions[action].every(isRole)).toBe(true);
-    }
+  it('every action names at least one role', () => {
+    for (const action of orgActions) expect(roles.some((role) => allows(ability(role), action))).toBe(true);
   });
 
   it('caps the API-key scopes a role may create: members never usage:read or admin', () => {
-    expect(apiKeyScopesFor('owner')).toEqual(['inference', 'models:read', 'usage:read', 'admin']);
-    expect(apiKeyScopesFor('admin')).toEqual(['inference', 'models:read', 'usage:read', 'admin']);
-    expect(apiKeyScopesFor('member')).toEqual(['inference', 'models:read']);
-    expect(apiKeyScopesFor('billing')).toEqual([]);
-    expect(apiKeyScopesFor('viewer')).toEqual([]);
+    expect(grantableScopes(ability('owner'))).toEqual(['inference', 'models:read', 'usage:read', 'admin']);
+    expect(grantableScopes(ability('admin'))).toEqual(['inference', 'models:read', 'usage:read', 'admin']);
+    expect(grantableScopes(ability('member'))).toEqual(['inference', 'models:read']);
+    expect(grantableScopes(ability('billing'))).toEqual([]);
+    expect(grantableScopes(ability('viewer'))).toEqual([]);
   });
 
   it('only an owner may hand out or take away the owner role', () => {
-    expect(canAssignRole('owner', 'owner')).toBe(true);
-    expect(canAssignRole('admin', 'owner')).toBe(false);
-    expect(canAssignRole('admin', 'admin')).toBe(true);
-    expect(canAssignRole('admin', 'viewer')).toBe(true);
+    expect(assignable('owner', 'owner')).toBe(true);
+    expect(assignable('admin', 'owner')).toBe(false);
+    expect(assignable('admin', 'admin')).toBe(true);
+    expect(assignable('admin', 'viewer')).toBe(true);
     for (const role of ['member', 'billing', 'viewer'] as const) {
-      for (const target of roles) expect(canAssignRole(role, target)).toBe(false);
+      for (const target of roles) expect(assignable(role, target)).toBe(false);
     }
   });
 
-  it('isRole recognises the five roles and nothing else', () => {
+  it('isRole recognises the five roles and nothing else; isPlatformRole only operator', () => {
     expect(roles.every(isRole)).toBe(true);
     expect(isRole('root')).toBe(false);
     expect(isRole('Owner')).toBe(false);
+    expect(isPlatformRole('operator')).toBe(true);
+    expect(isPlatformRole('admin')).toBe(false);
+    expect(isPlatformRole(null)).toBe(false);
   });
 });

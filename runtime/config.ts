@@ -88,7 +88,8 @@ export const ConfigSchema = Type.Object({
 
   MASTER_KEY: Type.String({
     pattern: '^[A-Za-z0-9+/]{43}=$',
-    description: '32 random bytes, base64: wraps tenant data keys and signing keys',
+    description:
+      '32 random bytes, base64: wraps the data key of every stored secret (tenant data keys, signing keys, platform secrets)',
   }),
   MASTER_KEY_ID: Type.String({
     pattern: '^[A-Za-z0-9_-]{1,32}$',

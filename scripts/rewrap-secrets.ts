@@ -2,9 +2,10 @@
 // After a master-key rotation (new MASTER_KEY/MASTER_KEY_ID, the old key in MASTER_KEYS_PREVIOUS,
 // deployed to every replica), re-wraps every stored secret under the current master key, row by
 // row; safe to interrupt and run again. Connects as DATABASE_MIGRATION_URL (it must bypass RLS to
-// see every tenant's rows). Prints one line per wrapped column; exit 0 when done, 1 on failure.
-// Once it has finished, remove the old key from MASTER_KEYS_PREVIOUS.
+// see every tenant's rows). Prints one line per wrapped column and writes a platform audit entry;
+// exit 0 when done, 1 on failure. Once it has finished, remove the old key from MASTER_KEYS_PREVIOUS.
 import { fileURLToPath } from 'node:url';
+import { recordAudit } from '../api/services/audit.js';
 import { createDb, createPool } from '../db/client.js';
 import type { Config } from '../runtime/config.js';
 import { masterKeyFromConfig } from '../runtime/envelope.js';
@@ -22,8 +23,22 @@ export async function runRewrap(config: Config): Promise<string[]> {
     applicationName: 'vlinders-rewrap',
   });
   try {
+    const db = createDb(pool);
     const master = masterKeyFromConfig(config);
-    const counts = await rewrapSecrets(createDb(pool), master);
+    const counts = await rewrapSecrets(db, master);
+    await db.transaction((tx) =>
+      recordAudit(
+        tx,
+        { userId: null, ip: null },
+        {
+          orgId: null,
+          action: 'master-key.rewrap',
+          targetType: 'master_key',
+          targetId: master.id,
+          details: { rewrapped: counts.reduce((sum, c) => sum + c.rewrapped, 0) },
+        },
+      ),
+    );
     return [...counts.map(describeCounts), `every wrapped secret is under master key ${master.id}`];
   } finally {
     await pool.end();

@@ -3,7 +3,7 @@
 // re-wrap (interrupted once, then resumed) moves every wrapped value to m2; with m1 gone from the
 // config, the API key still verifies, tokens still sign and verify, and tenant payloads still decode.
 import { execFile } from 'node:child_process';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import pg from 'pg';
@@ -111,6 +111,14 @@ describe('master key rotation', () => {
     } finally {
       await t.close();
     }
+    // The platform payload key is stored now, with the value earlier releases derived from the
+    // master key, so platform payloads already in workflow histories keep decoding.
+    const platformKey = await new DataKeyStore(ownerDb, masterKeyFromConfig(configs.before)).forPlatform();
+    expect(platformKey.key).toEqual(
+      Buffer.from(
+        hkdfSync('sha256', Buffer.from(m1, 'base64'), 'vlinders', 'temporal-payloads/platform', 32),
+      ),
+    );
     const wrapped = Object.values(await wrappedValues());
     expect(wrapped.length).toBeGreaterThanOrEqual(5);
     expect(wrapped.every((v) => v.startsWith('v2.m1.') || v.startsWith('m1.'))).toBe(true);
@@ -246,5 +254,9 @@ describe('master key rotation', () => {
     expect(stdout).toMatch(/^platform_secrets\.wrapped_value: 2 rows, 0 re-wrapped, 2 already current/m);
     expect(stdout).toContain('every wrapped secret is under master key m2');
     expect(await wrappedValues()).toEqual(before);
+    const { rows } = await admin.query(
+      `SELECT actor_id, target_id, details FROM audit_log WHERE action = 'master-key.rewrap'`,
+    );
+    expect(rows).toEqual([{ actor_id: null, target_id: 'm2', details: { rewrapped: 0 } }]);
   });
 });

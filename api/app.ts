@@ -25,6 +25,7 @@ import codecRoutes from './routes/codec/index.js';
 import apiKeyRoutes from './routes/api-keys/index.js';
 import ssoRoutes from './routes/sso/index.js';
 import ssoLoginRoutes from './routes/sso/login.js';
+import adminRoutes from './routes/admin/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(apiKeyRoutes);
   await app.register(ssoRoutes);
   await app.register(ssoLoginRoutes);
+  await app.register(adminRoutes);
   await app.register(codecRoutes, { prefix: '/codec' });
 
   return app;

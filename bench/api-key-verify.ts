@@ -10,7 +10,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { apiKeyPepper } from '../api/services/api-key-secrets.js';
 import { ApiKeyVerifier } from '../api/services/api-key-verifier.js';
 import { createApiKey } from '../api/services/api-keys.js';
 import { abilityFor, authorizeKey } from '../core/policy.js';
@@ -38,7 +37,8 @@ if (values.migrate) await migrateDatabase(url);
 const pool = createPool({ url, size: 4, appRole: values['app-role'], applicationName: 'vlinders-bench' });
 const db = createDb(pool);
 const env = 'live';
-const pepper = apiKeyPepper(randomBytes(32));
+// The production pepper is a random 32-byte platform secret; the bench needs no stored one.
+const pepper = randomBytes(32);
 
 const userId = randomUUID();
 const orgId = randomUUID();

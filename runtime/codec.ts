@@ -42,7 +42,9 @@ export class TenantPayloadCodec implements PayloadCodec {
     return Promise.all(
       payloads.map(async (payload) => {
         const orgId = payloadOrgId(payload);
-        const { id, key } = orgId === undefined ? this.keys.platform : await this.keys.forEncrypting(orgId);
+        const { id, key } = await (orgId === undefined
+          ? this.keys.forPlatform()
+          : this.keys.forEncrypting(orgId));
         const keyId = Buffer.from(id);
         // The key id is associated data: relabelling a payload with another key fails to decrypt.
         const sealed = encrypt(

@@ -2,6 +2,7 @@
 // missing value stops the process with one line per variable naming what it expects.
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { parsePreviousMasterKeys } from './envelope.js';
 
 export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'address the API listens on' }),
@@ -87,14 +88,27 @@ export const ConfigSchema = Type.Object({
 
   MASTER_KEY: Type.String({
     pattern: '^[A-Za-z0-9+/]{43}=$',
-    description: '32 random bytes, base64: wraps tenant data keys and signing keys',
+    description:
+      '32 random bytes, base64: wraps the data key of every stored secret (tenant data keys, signing keys, platform secrets)',
   }),
   MASTER_KEY_ID: Type.String({
     pattern: '^[A-Za-z0-9_-]{1,32}$',
     default: 'm1',
     description: 'id of MASTER_KEY, stored beside what it wraps',
   }),
+  MASTER_KEYS_PREVIOUS: Type.String({
+    default: '',
+    description:
+      'comma-separated <id>:<base64 key> of earlier master keys that still open what they wrapped; remove one after npm run secrets:rewrap',
+  }),
 
+  SIGNING_KEY_PUBLISH_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 86_400,
+    default: 360,
+    description:
+      'how long a rotated signing key is published in the JWKS before it signs; the JWKS max-age is capped at it minus the 60 s key refresh of replicas, so caches see a key before its tokens',
+  }),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 900, description: 'access token lifetime' }),
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({
     minimum: 300,
@@ -212,6 +226,12 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   const { TLS_CERT_PATH, TLS_KEY_PATH } = converted as Partial<Config>;
   const tlsPaths = [TLS_CERT_PATH, TLS_KEY_PATH].filter(Boolean).length;
   if (tlsPaths === 1) problems.push('TLS_CERT_PATH, TLS_KEY_PATH: set both or neither');
+  const { MASTER_KEYS_PREVIOUS, MASTER_KEY_ID } = converted as Partial<Config>;
+  try {
+    parsePreviousMasterKeys(MASTER_KEYS_PREVIOUS ?? '', MASTER_KEY_ID ?? '');
+  } catch (err) {
+    problems.push(`MASTER_KEYS_PREVIOUS: ${(err as Error).message}`);
+  }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return converted as Config;
 }

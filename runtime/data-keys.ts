@@ -3,16 +3,18 @@
 // first use. Destroying it (key material erased, destroyed_at set) makes every payload encrypted
 // under it undecodable: the tenant's workflow histories are shredded.
 //
-// Payloads without a tenant use the platform key, derived from the master key with HKDF rather
-// than stored: it needs no table row (tenant_data_keys rows belong to an org), cannot be lost
-// separately from the master key, and is never shredded. Such payloads carry no tenant data by
-// convention (workflows/definitions.ts); rotating the master key re-derives it.
+// Payloads without a tenant use the platform key, a platform secret (runtime/platform-secrets.ts)
+// stored wrapped by the master key, so a master-key rotation re-wraps it without changing it and
+// long-lived histories stay readable. It is never shredded; such payloads carry no tenant data by
+// convention (workflows/definitions.ts). It is created with the value earlier releases derived from
+// the master key (HKDF), so histories written before it was stored still decode.
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { tenantDataKeys } from '../db/schema/index.js';
 import { withTenant } from '../db/tenant.js';
 import { unwrap, wrap, type MasterKey } from './envelope.js';
+import { loadOrCreatePlatformSecret } from './platform-secrets.js';
 
 export interface DataKey {
   /** Written into each payload's metadata; says which key opens it. */
@@ -21,6 +23,7 @@ export interface DataKey {
 }
 
 export const platformKeyId = 'platform';
+export const platformKeySecretName = 'temporal-payloads/platform';
 const tenantKeyPrefix = 'org:';
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -61,7 +64,7 @@ export interface DataKeyStoreOptions {
 }
 
 export class DataKeyStore {
-  readonly platform: DataKey;
+  private platform: Promise<DataKey> | undefined;
   private readonly cache = new Map<string, { key: Promise<DataKey>; expiresAt: number }>();
   private readonly cacheTtlMs: number;
 
@@ -71,14 +74,18 @@ export class DataKeyStore {
     options: DataKeyStoreOptions = {},
   ) {
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
-    const derived = hkdfSync(
-      'sha256',
-      master.key,
-      Buffer.from('vlinders'),
-      Buffer.from('temporal-payloads/platform'),
-      32,
-    );
-    this.platform = { id: platformKeyId, key: Buffer.from(derived) };
+  }
+
+  /** The key of payloads without a tenant: loaded once, created on the platform's first start. */
+  forPlatform(): Promise<DataKey> {
+    this.platform ??= loadOrCreatePlatformSecret(this.db, this.master, platformKeySecretName, () =>
+      Buffer.from(
+        hkdfSync('sha256', this.master.key, Buffer.from('vlinders'), Buffer.from(platformKeySecretName), 32),
+      ),
+    ).then((key) => ({ id: platformKeyId, key }));
+    // A failed load is not remembered: the next call asks the database again.
+    this.platform.catch(() => (this.platform = undefined));
+    return this.platform;
   }
 
   /** The tenant's key for encrypting: created on first use. */
@@ -89,7 +96,7 @@ export class DataKeyStore {
   /** The key a payload names, for decrypting: never creates one. */
   async forDecrypting(keyId: string): Promise<DataKey> {
     const orgId = orgIdOfKeyId(keyId);
-    if (orgId === undefined) return this.platform;
+    if (orgId === undefined) return this.forPlatform();
     return this.cached(orgId, async () => {
       const key = await this.load(orgId);
       if (!key) throw new DataKeyUnavailableError(keyId, 'missing');

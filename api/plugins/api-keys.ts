@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
-import { apiKeyPepper } from '../services/api-key-secrets.js';
+import { loadApiKeyPepper } from '../services/api-key-secrets.js';
 import { ApiKeyVerifier } from '../services/api-key-verifier.js';
 import type { KeyIssuer } from '../services/api-keys.js';
 
@@ -16,7 +16,7 @@ declare module 'fastify' {
 
 export default fp(
   async function apiKeys(app: FastifyInstance) {
-    const pepper = apiKeyPepper(masterKeyFromConfig(app.config).key);
+    const pepper = await loadApiKeyPepper(app.db, masterKeyFromConfig(app.config));
     const verifier = new ApiKeyVerifier({
       db: app.db,
       pepper,

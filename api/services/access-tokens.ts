@@ -1,6 +1,8 @@
-// Short-lived RS256 access tokens. Verification looks keys up by `kid` among the un-retired keys;
-// an unknown kid triggers one reload (another replica may have rotated), rate-limited so random
-// kids cannot hammer the database.
+// Short-lived RS256 access tokens. Each replica keeps the published signing keys in memory,
+// reloaded every keyRefreshSeconds: it signs with the newest active key (a key rotated in elsewhere
+// starts signing here at its activation time, or at the next reload) and verifies with any
+// published key by `kid`. An unknown kid triggers one reload (another replica may have rotated),
+// rate-limited so random kids cannot hammer the database.
 import {
   errors as joseErrors,
   importJWK,
@@ -12,18 +14,22 @@ import {
 import type { Db } from '../../db/client.js';
 import type { MasterKey } from '../../runtime/envelope.js';
 import { AppError } from '../errors.js';
+import type { Actor } from './audit.js';
 import {
-  listPublicKeys,
-  loadOrCreateSigningKey,
-  retireSigningKey,
+  ensureSigningKey,
+  isPublished,
+  keyRefreshSeconds,
+  listPublishedKeys,
+  openSigningKey,
   rotateSigningKey,
   signingAlgorithm,
-  type ActiveSigningKey,
+  signingKeyAt,
+  type PublishedKey,
   type RsaPublicJwk,
+  type SigningKeyTimings,
 } from './signing-keys.js';
 
 export const accessTokenAudience = 'vlinders-api';
-const reloadIntervalMs = 60_000;
 const unknownKidReloadMinMs = 5_000;
 /** Replicas' clocks may differ a little; a token issued or expiring within this margin is fine. */
 const clockSkewSeconds = 30;
@@ -39,9 +45,9 @@ export interface IssuedAccessToken {
 }
 
 export class AccessTokens {
-  private signing: ActiveSigningKey | undefined;
+  private published: PublishedKey[] = [];
   private verifying = new Map<string, CryptoKey>();
-  private publicJwks: RsaPublicJwk[] = [];
+  private readonly signing = new Map<string, Promise<CryptoKey>>();
   private loadedAt = 0;
 
   constructor(
@@ -50,26 +56,28 @@ export class AccessTokens {
     private readonly settings: AccessTokenSettings,
   ) {}
 
-  /** Loads the newest un-retired key (creating one on first start) and the verification keys. */
+  /** Makes sure a key signs (creating one on first start) and loads the published keys. */
   async start(): Promise<void> {
-    this.signing = await loadOrCreateSigningKey(this.db, this.master);
+    await ensureSigningKey(this.db, this.master);
     await this.reloadPublicKeys();
   }
 
+  /** The kid new tokens carry now. */
   get currentKid(): string {
-    return this.activeKey().kid;
+    return this.signingKey().kid;
   }
 
   async issue(userId: string): Promise<IssuedAccessToken> {
-    const key = this.activeKey();
+    await this.reloadIfStale();
+    const { kid } = this.signingKey();
     const accessToken = await new SignJWT({})
-      .setProtectedHeader({ alg: signingAlgorithm, kid: key.kid, typ: 'at+jwt' })
+      .setProtectedHeader({ alg: signingAlgorithm, kid, typ: 'at+jwt' })
       .setIssuer(this.settings.issuer)
       .setAudience(accessTokenAudience)
       .setSubject(userId)
       .setIssuedAt()
       .setExpirationTime(`${this.settings.ttlSeconds}s`)
-      .sign(key.privateKey);
+      .sign(await this.privateKey(kid));
     return { accessToken, expiresIn: this.settings.ttlSeconds };
   }
 
@@ -98,28 +106,35 @@ export class AccessTokens {
     }
   }
 
-  /** The public keys to publish: every un-retired key. */
+  /** The public keys to publish: every key not yet retired, including those not signing yet. */
   async jwks(): Promise<{ keys: RsaPublicJwk[] }> {
     await this.reloadIfStale();
-    return { keys: this.publicJwks };
+    const now = new Date();
+    return { keys: this.published.filter((k) => isPublished(k, now)).map((k) => k.jwk) };
   }
 
-  /** A new key signs from now on; the previous one keeps verifying until retired. */
-  async rotate(): Promise<string> {
-    this.signing = await rotateSigningKey(this.db, this.master);
+  /** Publishes a new key that signs after timings.publishSeconds; answers its kid and activation. */
+  async rotate(timings: SigningKeyTimings, actor: Actor): Promise<{ kid: string; activatesAt: Date }> {
+    const { kid, activatesAt } = await rotateSigningKey(this.db, this.master, timings, actor);
     await this.reloadPublicKeys();
-    return this.signing.kid;
+    return { kid, activatesAt };
   }
 
-  async retire(kid: string): Promise<void> {
-    if (kid === this.signing?.kid) throw new Error('rotate before retiring the key that signs');
-    await retireSigningKey(this.db, kid);
-    await this.reloadPublicKeys();
+  private signingKey(): PublishedKey {
+    const key = signingKeyAt(this.published, new Date());
+    if (!key) throw new Error('no signing key is active: was AccessTokens.start() called?');
+    return key;
   }
 
-  private activeKey(): ActiveSigningKey {
-    if (!this.signing) throw new Error('AccessTokens.start() was not called');
-    return this.signing;
+  private privateKey(kid: string): Promise<CryptoKey> {
+    let key = this.signing.get(kid);
+    if (!key) {
+      key = openSigningKey(this.db, this.master, kid);
+      this.signing.set(kid, key);
+      // A failed open is not remembered: the next token asks the database again.
+      key.catch(() => this.signing.delete(kid));
+    }
+    return key;
   }
 
   private async keyFor(header: JWTHeaderParameters): Promise<CryptoKey> {
@@ -128,25 +143,28 @@ export class AccessTokens {
     await this.reloadIfStale();
     if (!this.verifying.has(kid) && Date.now() - this.loadedAt >= unknownKidReloadMinMs)
       await this.reloadPublicKeys();
+    const published = this.published.find((k) => k.kid === kid);
     const key = this.verifying.get(kid);
-    if (!key) throw new AppError('INVALID_TOKEN');
+    // A key past its retire time verifies nothing, even before the next reload drops it.
+    if (!key || !published || !isPublished(published, new Date())) throw new AppError('INVALID_TOKEN');
     return key;
   }
 
   private async reloadIfStale(): Promise<void> {
-    if (Date.now() - this.loadedAt >= reloadIntervalMs) await this.reloadPublicKeys();
+    if (Date.now() - this.loadedAt >= keyRefreshSeconds * 1000) await this.reloadPublicKeys();
   }
 
   private async reloadPublicKeys(): Promise<void> {
-    const entries = await listPublicKeys(this.db);
+    const published = await listPublishedKeys(this.db);
     const verifying = new Map<string, CryptoKey>();
-    for (const { kid, jwk } of entries) {
-      const key = await importJWK(jwk, signingAlgorithm);
+    for (const { kid, jwk } of published) {
+      const key = this.verifying.get(kid) ?? (await importJWK(jwk, signingAlgorithm));
       if (key instanceof Uint8Array) throw new Error(`public key ${kid} is not an asymmetric key`);
       verifying.set(kid, key);
     }
+    for (const kid of this.signing.keys()) if (!verifying.has(kid)) this.signing.delete(kid);
+    this.published = published;
     this.verifying = verifying;
-    this.publicJwks = entries.map((e) => e.jwk);
     this.loadedAt = Date.now();
   }
 }

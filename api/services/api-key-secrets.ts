@@ -8,10 +8,14 @@
 // low-entropy secret (a human's password) expensive after a database leak. A key secret is 256 bits
 // from the CSPRNG; nobody can guess it whatever the hash costs, so argon2id would add tens of
 // milliseconds and megabytes of memory to every API request (the hot path) and buy no security.
-// The HMAC's key (the pepper) lives outside the database: it is derived from MASTER_KEY with HKDF,
-// so a dump of api_keys alone cannot even be used to check a candidate key, and no new secret has
-// to be managed. Hashes are compared with crypto.timingSafeEqual.
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+// The HMAC's key (the pepper) is a random 32-byte platform secret stored wrapped by the master key
+// (runtime/platform-secrets.ts): a dump of the database alone cannot even be used to check a
+// candidate key, and rotating the master key re-wraps the pepper without changing it, so every API
+// key stays valid. Hashes are compared with crypto.timingSafeEqual.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../../db/client.js';
+import type { MasterKey } from '../../runtime/envelope.js';
+import { loadOrCreatePlatformSecret } from '../../runtime/platform-secrets.js';
 
 const base62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const prefixLength = 12;
@@ -29,9 +33,11 @@ export interface GeneratedKey extends ParsedKey {
   key: string;
 }
 
-/** The pepper: HKDF-SHA-256 of the master key, bound to this one purpose. */
-export function apiKeyPepper(masterKey: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', masterKey, 'vlinders', 'api-key-secret-hmac/v1', 32));
+export const apiKeyPepperName = 'api-key-secret-hmac/v1';
+
+/** The pepper: created (random) on the platform's first start, the same on every replica since. */
+export function loadApiKeyPepper(db: Db, master: MasterKey): Promise<Buffer> {
+  return loadOrCreatePlatformSecret(db, master, apiKeyPepperName, () => randomBytes(32));
 }
 
 export function hashSecret(pepper: Buffer, secret: string): Buffer {

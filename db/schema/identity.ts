@@ -37,11 +37,16 @@ export const refreshTokens = pgTable(
   ],
 );
 
-/** RS256 signing keys; the private half is wrapped by the master key. */
+/**
+ * RS256 signing keys; the private half is wrapped by the master key (erased once retired). A key
+ * is published from creation, signs from `activates_at`, and is retired after `retire_after`.
+ */
 export const signingKeys = pgTable('signing_keys', {
   kid: text('kid').primaryKey(),
   publicJwk: text('public_jwk').notNull(),
   wrappedPrivateJwk: text('wrapped_private_jwk').notNull(),
   createdAt: createdAt(),
+  activatesAt: timestamptz('activates_at').notNull().defaultNow(),
+  retireAfter: timestamptz('retire_after'),
   retiredAt: timestamptz('retired_at'),
 });

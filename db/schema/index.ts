@@ -4,3 +4,4 @@ export * from './audit.js';
 export * from './outbox.js';
 export * from './api-keys.js';
 export * from './sso.js';
+export * from './platform-secrets.js';

@@ -38,8 +38,9 @@ export interface RouteRow {
   /**
    * 'public': no credential needed (sign-up, login, token exchange). 'user': any signed-in user, no org in the path. 'org': org members only (others get 404).
    * 'invitee': the invitation token, not membership, grants access. 'key': an API key, never a user token.
+   * 'operator': platform operators only (users.platform_role); every other user, org owners included, gets 403.
    */
-  scope: 'public' | 'user' | 'org' | 'invitee' | 'key';
+  scope: 'public' | 'user' | 'org' | 'invitee' | 'key' | 'operator';
   /** Roles that get 403 in the org; every other role may call the route. */
   denied?: Role[];
   /** The path names sub-resources: another tenant's ids under the caller's own org must be 404. */
@@ -226,6 +227,7 @@ export const routeTable: RouteRow[] = [
   { method: 'DELETE', url: (i) => `${org(i)}/sso`, scope: 'org', denied: nonManagers },
   { method: 'GET', url: (i) => `/api/sso/${i.orgId}/login`, scope: 'public' },
   { method: 'GET', url: () => '/api/sso/callback', scope: 'public' },
+  { method: 'POST', url: () => '/api/admin/signing-keys/rotate', scope: 'operator' },
 ];
 
 /** A readable name for a row: its method and path pattern. */

@@ -87,6 +87,17 @@ describe.each(guarded.map((row) => [routeName(row), row] as const))('%s', (_name
     });
   }
 
+  if (row.scope === 'operator') {
+    it.each([
+      ["an org's owner", () => world.a.users.owner],
+      ['a signed-in user of no org', () => world.outsider],
+    ])('answers 403 to %s', async (_who, user) => {
+      const res = await callUnchanged(row, idsOf(world.a), bearer(user()));
+      expect(res.statusCode).toBe(403);
+      expect(errorCode(res)).toBe('FORBIDDEN');
+    });
+  }
+
   if (row.crossIds) {
     it("answers 404 for another tenant's ids under the caller's own org", async () => {
       const ids = { ...idsOf(world.a), orgId: world.b.orgId };

@@ -20,12 +20,15 @@ import {
   keyIdMetadataKey,
 } from '../../../runtime/codec.js';
 import { DataKeyStore, DataKeyUnavailableError } from '../../../runtime/data-keys.js';
-import type { MasterKey } from '../../../runtime/envelope.js';
+import { masterKeyFromConfig, type MasterKey } from '../../../runtime/envelope.js';
+import { testConfig } from '../../support/config.js';
 import { createPendingTenant } from '../../workflows/tenant-fixture.js';
 
 let pool: pg.Pool;
 let db: Db;
-const master: MasterKey = { id: 'm1', key: randomBytes(32) };
+// The suite's master key: the platform payload key is a platform secret in the shared database,
+// wrapped by it.
+let master: MasterKey;
 const text = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString();
 
 function codec(): TenantPayloadCodec {
@@ -41,6 +44,7 @@ function valueOf(payload: Payload): unknown {
 }
 
 beforeAll(() => {
+  master = masterKeyFromConfig(testConfig());
   pool = createPool({ url: inject('databaseUrl'), size: 4, applicationName: 'test-codec' });
   db = createDb(pool);
 });
@@ -101,7 +105,7 @@ describe('TenantPayloadCodec', () => {
     const [ownRow] = await withTenant(db, a.orgId, (tx) =>
       tx.select().from(tenantDataKeys).where(eq(tenantDataKeys.orgId, a.orgId)),
     );
-    expect(ownRow?.wrappedKey).toMatch(/^m1\./);
+    expect(ownRow?.wrappedKey).toMatch(/^v2\.m1\./);
   });
 
   it('creates one key per tenant even when first uses race', async () => {

@@ -1,0 +1,118 @@
+// Re-wraps every wrapped value (runtime/wrapped-columns.ts) under the current master key, after a
+// rotation: only each value's data key is re-encrypted, the secret's ciphertext stays. One row per
+// transaction (locked, re-read, re-wrapped, written), so the app keeps running, a crash loses at
+// most one row's work, and running it again simply continues: values already under the current
+// key are left alone.
+//
+// It must see every tenant's rows, which row-level security exists to prevent for the app role
+// (and FORCE applies to the table owner too), so it runs as a role that bypasses RLS: the schema
+// owner when it is a superuser or BYPASSRLS (DATABASE_MIGRATION_URL), like the migrations.
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { rewrap, type MasterKey } from './envelope.js';
+import { wrappedColumns, type WrappedColumn } from './wrapped-columns.js';
+
+export interface ColumnCounts {
+  table: string;
+  column: string;
+  /** Rows looked at. */
+  scanned: number;
+  /** Values re-wrapped under the current master key by this run. */
+  rewrapped: number;
+  /** Values already under the current master key. */
+  current: number;
+  /** Erased values (empty), nothing to re-wrap. */
+  erased: number;
+}
+
+export interface RewrapOptions {
+  columns?: readonly WrappedColumn[];
+  /** Called after each row is committed; what it throws stops the run (the next run continues). */
+  onRow?: (counts: ColumnCounts) => void;
+}
+
+export class RewrapRoleError extends Error {
+  constructor(role: string) {
+    super(
+      `database role ${role} is subject to row-level security and cannot see every tenant's secrets: ` +
+        'run the re-wrap with DATABASE_MIGRATION_URL naming a superuser or BYPASSRLS role',
+    );
+  }
+}
+
+const pageSize = 100;
+
+async function assertBypassesRls(db: Db): Promise<void> {
+  const { rows } = await db.execute<{ role: string; bypass: boolean }>(
+    sql`SELECT current_user AS role, (rolsuper OR rolbypassrls) AS bypass FROM pg_roles WHERE rolname = current_user`,
+  );
+  const row = rows[0];
+  if (!row?.bypass) throw new RewrapRoleError(row?.role ?? 'current_user');
+}
+
+async function rewrapColumn(
+  db: Db,
+  master: MasterKey,
+  target: WrappedColumn,
+  onRow: RewrapOptions['onRow'],
+): Promise<ColumnCounts> {
+  const counts: ColumnCounts = {
+    table: target.table,
+    column: target.column,
+    scanned: 0,
+    rewrapped: 0,
+    current: 0,
+    erased: 0,
+  };
+  const table = sql.identifier(target.table);
+  const key = sql.identifier(target.primaryKey);
+  const column = sql.identifier(target.column);
+  const context = sql.identifier(target.context);
+  let after: string | null = null;
+  for (;;) {
+    const page: { rows: { id: string }[] } = await db.execute<{ id: string }>(
+      sql`SELECT ${key}::text AS id FROM ${table}
+          WHERE ${after}::text IS NULL OR ${key}::text > ${after}::text
+          ORDER BY ${key}::text LIMIT ${pageSize}`,
+    );
+    for (const { id } of page.rows) {
+      await db.transaction(async (tx) => {
+        const { rows } = await tx.execute<{ value: string; context: string }>(
+          sql`SELECT ${column} AS value, ${context}::text AS context FROM ${table}
+              WHERE ${key}::text = ${id} FOR UPDATE`,
+        );
+        const row = rows[0];
+        if (!row) return; // deleted meanwhile
+        counts.scanned += 1;
+        if (row.value === '') {
+          counts.erased += 1;
+          return;
+        }
+        const rewrapped = rewrap(master, row.value, (target.contextPrefix ?? '') + row.context);
+        if (rewrapped === undefined) {
+          counts.current += 1;
+          return;
+        }
+        await tx.execute(sql`UPDATE ${table} SET ${column} = ${rewrapped} WHERE ${key}::text = ${id}`);
+        counts.rewrapped += 1;
+      });
+      onRow?.(counts);
+    }
+    const last = page.rows.at(-1);
+    if (!last || page.rows.length < pageSize) return counts;
+    after = last.id;
+  }
+}
+
+/** Re-wraps every wrapped column; answers what it did per column. */
+export async function rewrapSecrets(
+  db: Db,
+  master: MasterKey,
+  options: RewrapOptions = {},
+): Promise<ColumnCounts[]> {
+  await assertBypassesRls(db);
+  const results: ColumnCounts[] = [];
+  for (const target of options.columns ?? wrappedColumns)
+    results.push(await rewrapColumn(db, master, target, options.onRow));
+  return results;
+}

@@ -23,6 +23,8 @@ import teams from './routes/teams/index.js';
 import auditLog from './routes/audit/index.js';
 import codecRoutes from './routes/codec/index.js';
 import apiKeyRoutes from './routes/api-keys/index.js';
+import oauthClientRoutes from './routes/oauth-clients/index.js';
+import oidc from './oidc/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -92,6 +94,8 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(teams);
   await app.register(auditLog);
   await app.register(apiKeyRoutes);
+  await app.register(oauthClientRoutes);
+  await app.register(oidc);
   await app.register(codecRoutes, { prefix: '/codec' });
 
   return app;

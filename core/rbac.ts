@@ -25,6 +25,7 @@ export const actions = [
   'api-keys.read',
   'api-keys.create',
   'api-keys.manage',
+  'oauth-clients.manage',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -56,6 +57,9 @@ export const permissions: Readonly<Record<Action, readonly Role[]>> = {
   'api-keys.read': ['owner', 'admin', 'member'],
   'api-keys.create': ['owner', 'admin', 'member'],
   'api-keys.manage': managers,
+  // OAuth clients of the built-in authorization server: registering, listing and revoking them is
+  // for managers only (a client credential acts for the whole org, like an admin's API key).
+  'oauth-clients.manage': managers,
 };
 
 /** The closed set of scopes an API key can carry. */

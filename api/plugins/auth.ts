@@ -90,6 +90,13 @@ export default fp(
         request.apiKey = key;
         return;
       }
+      // A token of the built-in authorization server (issuer PUBLIC_URL/oidc): a user or a machine client.
+      if (app.oidcTokens.issuedByUs(credential)) {
+        const identity = await app.oidcTokens.verify(credential);
+        if ('userId' in identity) request.user = { id: identity.userId };
+        else request.apiKey = identity.key;
+        return;
+      }
       const { userId } = await tokens.verify(credential);
       request.user = { id: userId };
     });

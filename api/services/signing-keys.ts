@@ -98,3 +98,19 @@ export function rotateSigningKey(db: Db, master: MasterKey): Promise<ActiveSigni
 export async function retireSigningKey(db: Db, kid: string): Promise<void> {
   await db.update(signingKeys).set({ retiredAt: new Date() }).where(eq(signingKeys.kid, kid));
 }
+
+/**
+ * The private JWKs of every un-retired key, for the OAuth/OIDC server's keystore: the key that
+ * signs now first, then every other key still published (they verify, and stay in its JWKS).
+ */
+export async function privateSigningJwks(db: Db, master: MasterKey): Promise<JWK[]> {
+  const rows = await db
+    .select()
+    .from(signingKeys)
+    .where(isNull(signingKeys.retiredAt))
+    .orderBy(desc(signingKeys.createdAt));
+  return rows.map((row) => {
+    const jwk = JSON.parse(unwrap(master, row.wrappedPrivateJwk, row.kid).toString('utf8')) as JWK;
+    return { ...jwk, kid: row.kid, alg: signingAlgorithm, use: 'sig' };
+  });
+}

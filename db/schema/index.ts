@@ -3,3 +3,4 @@ export * from './tenancy.js';
 export * from './audit.js';
 export * from './outbox.js';
 export * from './api-keys.js';
+export * from './oidc.js';

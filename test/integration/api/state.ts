@@ -10,6 +10,7 @@ export async function orgFingerprint(admin: pg.Pool, orgId: string): Promise<str
        (SELECT md5(coalesce(string_agg(tm::text, ',' ORDER BY team_id, user_id), '')) FROM team_members tm WHERE org_id = $1),
        (SELECT md5(coalesce(string_agg(i::text, ',' ORDER BY id), '')) FROM invitations i WHERE org_id = $1),
        (SELECT md5(coalesce(string_agg(k::text, ',' ORDER BY id), '')) FROM api_keys k WHERE org_id = $1),
+       (SELECT md5(coalesce(string_agg(c::text, ',' ORDER BY id), '')) FROM oauth_clients c WHERE org_id = $1),
        (SELECT count(*) FROM outbox WHERE org_id = $1),
        (SELECT count(*) FROM audit_log WHERE org_id = $1)) AS fingerprint`,
     [orgId],

@@ -219,7 +219,10 @@ describe('authorization code with PKCE', () => {
       }).toString()}`,
     );
     const loginUrl = Browser.location(start);
-    const failed = await browser.go(`${loginUrl}/login`, { email: owner.email, password: 'not the password' });
+    const failed = await browser.go(`${loginUrl}/login`, {
+      email: owner.email,
+      password: 'not the password',
+    });
     expect(failed.status).toBe(401);
     expect(failed.headers.location).toBeUndefined();
     expect(failed.text).toContain('The email or password is wrong.');
@@ -297,7 +300,9 @@ describe('revocation and introspection', () => {
   it('another client cannot introspect or revoke the token', async () => {
     const tokens = await userTokens();
     expect((await introspect(machine, tokens.refresh_token ?? '')).active).toBe(false);
-    const revoke = await clientCall(t.base, 'token/revocation', machine, { token: tokens.refresh_token ?? '' });
+    const revoke = await clientCall(t.base, 'token/revocation', machine, {
+      token: tokens.refresh_token ?? '',
+    });
     expect(revoke.status).toBe(400);
     expect((await introspect(webClient, tokens.refresh_token ?? '')).active).toBe(true);
   });
@@ -330,7 +335,10 @@ describe('client credentials', () => {
   });
 
   it('refuses scopes the client was not given', async () => {
-    const res = await clientCall(t.base, 'token', machine, { grant_type: 'client_credentials', scope: 'admin' });
+    const res = await clientCall(t.base, 'token', machine, {
+      grant_type: 'client_credentials',
+      scope: 'admin',
+    });
     expect(res.status).toBe(400);
     expect(json<TokenAnswer>(res).error).toBe('invalid_scope');
   });
@@ -346,6 +354,8 @@ describe('client credentials', () => {
     expect(json<TokenAnswer>(wrong).error).toBe('invalid_client');
     const web = await clientCall(t.base, 'token', webClient, { grant_type: 'client_credentials' });
     expect(web.status).toBe(400);
-    expect(json<TokenAnswer>(web).error_description).toBe('requested grant type is not allowed for this client');
+    expect(json<TokenAnswer>(web).error_description).toBe(
+      'requested grant type is not allowed for this client',
+    );
   });
 });

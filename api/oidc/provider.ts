@@ -87,7 +87,10 @@ export function buildProvider({ config, db, master, jwks }: ProviderOptions): Pr
       userinfo: { enabled: false },
       clientCredentials: { enabled: true },
       // Only the client that holds a token may introspect it: clients of other orgs learn nothing.
-      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+      },
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,

@@ -16,9 +16,6 @@ let machine: RegisteredClient;
 let orgId: string;
 let signingJwk: JWK;
 
-const issuer = () => `${t.config.PUBLIC_URL}/oidc`;
-const audience = () => `${t.config.PUBLIC_URL}/api`;
-
 beforeAll(async () => {
   const org = await orgWithOwner(t, admin, 'verify');
   orgId = org.orgId;

@@ -4,7 +4,7 @@
 // itself) and hands the raw request and response over (hijack). The API verifies the provider's
 // access tokens through `oidcTokens` (api/plugins/auth.ts).
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
 import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from '../services/auth-throttle.js';
@@ -28,17 +28,28 @@ const sweepIntervalMs = 10 * 60_000;
 const mount: FastifyPluginAsync<{ host: OidcHost }> = async (app, { host }) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  app.all(`${mountPath}/*`, { schema: { hide: true } }, async (request, reply) => {
+
+  /** Hands the raw request to the provider as if it had asked for `providerUrl` under the mount path. */
+  const forward = async (request: FastifyRequest, reply: FastifyReply, providerUrl: string) => {
     const { callback } = await host.current();
     const raw = request.raw as IncomingMessage & { originalUrl?: string };
-    const url = raw.url ?? '/';
     // oidc-provider derives its mount path from originalUrl minus url.
-    raw.originalUrl = url;
-    raw.url = url.slice(mountPath.length) || '/';
+    raw.originalUrl = `${mountPath}${providerUrl}`;
+    raw.url = providerUrl;
     reply.raw.setHeader('x-request-id', request.id);
     reply.hijack();
     await callback(raw, reply.raw);
-  });
+  };
+
+  app.all(`${mountPath}/*`, { schema: { hide: true } }, (request, reply) =>
+    forward(request, reply, (request.raw.url ?? '').slice(mountPath.length) || '/'),
+  );
+  // RFC 8414: the metadata of issuer https://host/oidc lives at /.well-known/oauth-authorization-server/oidc.
+  app.get(
+    `/.well-known/oauth-authorization-server${mountPath}`,
+    { schema: { hide: true } },
+    (request, reply) => forward(request, reply, '/.well-known/openid-configuration'),
+  );
 };
 
 export default fp(

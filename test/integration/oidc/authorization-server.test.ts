@@ -97,6 +97,13 @@ describe('discovery and keys', () => {
     expect(doc.introspection_endpoint).toBe(`${t.base}/oidc/token/introspection`);
   });
 
+  it('answers the same metadata at the RFC 8414 address', async () => {
+    const rfc8414 = await http(`${t.base}/.well-known/oauth-authorization-server/oidc`);
+    expect(rfc8414.status).toBe(200);
+    const openid = await http(`${t.base}/oidc/.well-known/openid-configuration`);
+    expect(json(rfc8414)).toEqual(json(openid));
+  });
+
   it("publishes the platform's un-retired signing keys, public halves only", async () => {
     const res = await http(`${t.base}/oidc/jwks`);
     expect(res.status).toBe(200);

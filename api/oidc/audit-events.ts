@@ -21,10 +21,11 @@ export function auditProviderEvents(provider: Provider, db: Db, log: FastifyBase
     const orgId = clientId ? orgOfClientId(clientId) : null;
     if (!clientId || !orgId) return;
     const accountId = ctx.oidc.entities.Account?.accountId ?? null;
+    // The socket's address, as Fastify records it: the provider trusts X-Forwarded-For behind https.
+    const ip = ctx.req.socket.remoteAddress ?? null;
     const entry = { orgId, targetType: 'oauth-client', ...event, details: { clientId, ...event.details } };
-    withTenant(db, orgId, (tx) => recordAudit(tx, { userId: accountId, ip: ctx.ip }, entry)).catch(
-      (err: unknown) =>
-        log.error({ err, action: event.action }, 'audit entry for the authorization server failed'),
+    withTenant(db, orgId, (tx) => recordAudit(tx, { userId: accountId, ip }, entry)).catch((err: unknown) =>
+      log.error({ err, action: event.action }, 'audit entry for the authorization server failed'),
     );
   };
 

@@ -66,7 +66,7 @@ export class OidcHost {
     return this.refreshing;
   }
 
-  /** Seconds since the keys were last read. */
+  /** Milliseconds since the keys were last read. */
   get keysAgeMs(): number {
     return Date.now() - this.checkedAt;
   }

@@ -212,6 +212,34 @@ describe('authorization code with PKCE', () => {
     expect(json<TokenAnswer>(again).error).toBe('invalid_grant');
   });
 
+  it('sends the user back with access_denied when they deny consent', async () => {
+    const browser = new Browser(t.base);
+    const { challenge } = pkcePair();
+    const loginUrl = Browser.location(
+      await browser.go(
+        `/oidc/auth?${new URLSearchParams({
+          client_id: webClient.clientId,
+          response_type: 'code',
+          redirect_uri: redirectUri,
+          scope: 'openid inference',
+          state: 'deny',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }).toString()}`,
+      ),
+    );
+    const afterLogin = await browser.go(`${loginUrl}/login`, {
+      email: owner.email,
+      password: owner.password,
+    });
+    const consentUrl = Browser.location(await browser.go(Browser.location(afterLogin)));
+    const denied = await browser.go(`${consentUrl}/abort`, {});
+    const callback = new URL(Browser.location(await browser.go(Browser.location(denied))));
+    expect(callback.origin + callback.pathname).toBe(redirectUri);
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+    expect(callback.searchParams.get('code')).toBeNull();
+  });
+
   it('answers a wrong password on the login page with 401 and no redirect', async () => {
     const browser = new Browser(t.base);
     const { challenge } = pkcePair();

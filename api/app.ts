@@ -26,6 +26,8 @@ import apiKeyRoutes from './routes/api-keys/index.js';
 import ssoRoutes from './routes/sso/index.js';
 import ssoLoginRoutes from './routes/sso/login.js';
 import adminRoutes from './routes/admin/index.js';
+import oauthClientRoutes from './routes/oauth-clients/index.js';
+import oidc from './oidc/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -98,6 +100,8 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(ssoRoutes);
   await app.register(ssoLoginRoutes);
   await app.register(adminRoutes);
+  await app.register(oauthClientRoutes);
+  await app.register(oidc);
   await app.register(codecRoutes, { prefix: '/codec' });
 
   return app;

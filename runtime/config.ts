@@ -146,6 +146,12 @@ export const ConfigSchema = Type.Object({
     default: 86_400,
     description: "how long a rotated API key's previous secret keeps working",
   }),
+  SIGNING_KEY_REFRESH_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 30,
+    description: 'how often the OAuth/OIDC server checks signing_keys for added or retired keys',
+  }),
 
   SSO_ALLOW_HTTP_ISSUERS: Type.Boolean({
     default: false,

@@ -15,6 +15,7 @@ export const wrappedColumns: readonly WrappedColumn[] = [
   { table: 'tenant_data_keys', primaryKey: 'org_id', column: 'wrapped_key', context: 'org_id' },
   { table: 'signing_keys', primaryKey: 'kid', column: 'wrapped_private_jwk', context: 'kid' },
   { table: 'platform_secrets', primaryKey: 'name', column: 'wrapped_value', context: 'name' },
+  { table: 'oauth_clients', primaryKey: 'client_id', column: 'wrapped_secret', context: 'client_id' },
   {
     table: 'sso_connections',
     primaryKey: 'id',

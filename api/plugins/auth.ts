@@ -109,6 +109,13 @@ export default fp(
         request.apiKey = key;
         return;
       }
+      // A token of the built-in authorization server (issuer PUBLIC_URL/oidc): a user or a machine client.
+      if (app.oidcTokens.issuedByUs(credential)) {
+        const identity = await app.oidcTokens.verify(credential);
+        if ('userId' in identity) request.user = { id: identity.userId };
+        else request.apiKey = identity.key;
+        return;
+      }
       // A JWT from another issuer can only be an org's identity provider's (api/services/sso-tokens.ts).
       const issuer = unverifiedIssuer(credential);
       if (issuer !== undefined && issuer !== app.config.PUBLIC_URL) {

@@ -67,12 +67,12 @@ export async function signUp(
   }
 }
 
-export async function logIn(
+/** The user with this email and password; a failure is audited and answers INVALID_CREDENTIALS. */
+async function authenticate(
   db: Db,
   input: { email: string; password: string },
-  refreshTtlSeconds: number,
   ip: string | null,
-): Promise<SignedIn> {
+): Promise<typeof users.$inferSelect> {
   const email = normalizeEmail(input.email);
   const [row] = await db
     .select()
@@ -90,6 +90,16 @@ export async function logIn(
     );
     throw new AppError('INVALID_CREDENTIALS');
   }
+  return row;
+}
+
+export async function logIn(
+  db: Db,
+  input: { email: string; password: string },
+  refreshTtlSeconds: number,
+  ip: string | null,
+): Promise<SignedIn> {
+  const row = await authenticate(db, input, ip);
   return db.transaction(async (tx) => {
     await recordAudit(
       tx,
@@ -99,6 +109,23 @@ export async function logIn(
     const refreshToken = await issueRefreshToken(tx, row.id, refreshTtlSeconds);
     return { user: toView(row), refreshToken };
   });
+}
+
+/** A login without a platform session: the authorization server's login page (it keeps its own). */
+export async function checkPassword(
+  db: Db,
+  input: { email: string; password: string },
+  ip: string | null,
+): Promise<UserView> {
+  const row = await authenticate(db, input, ip);
+  await db.transaction((tx) =>
+    recordAudit(
+      tx,
+      { userId: row.id, ip },
+      { orgId: null, action: 'auth.login', targetType: 'user', targetId: row.id, details: { via: 'oidc' } },
+    ),
+  );
+  return toView(row);
 }
 
 export async function getUser(db: Db, userId: string): Promise<UserView> {

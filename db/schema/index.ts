@@ -5,3 +5,4 @@ export * from './outbox.js';
 export * from './api-keys.js';
 export * from './sso.js';
 export * from './platform-secrets.js';
+export * from './oidc.js';

@@ -15,6 +15,8 @@ export interface Ids {
   userId: string;
   /** An API key of the org (created by its owner). */
   apiKeyId: string;
+  /** An OAuth client of the org (registered by its owner): its client_id. */
+  oauthClientId: string;
 }
 
 export function idsOf(tenant: Tenant): Ids {
@@ -25,6 +27,7 @@ export function idsOf(tenant: Tenant): Ids {
     invitationToken: tenant.invitationToken,
     userId: tenant.target.id,
     apiKeyId: tenant.apiKeyId,
+    oauthClientId: tenant.oauthClientId,
   };
 }
 
@@ -228,6 +231,28 @@ export const routeTable: RouteRow[] = [
   { method: 'GET', url: (i) => `/api/sso/${i.orgId}/login`, scope: 'public' },
   { method: 'GET', url: () => '/api/sso/callback', scope: 'public' },
   { method: 'POST', url: () => '/api/admin/signing-keys/rotate', scope: 'operator' },
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/oauth-clients`,
+    body: () => ({ name: 'batch job', grantTypes: ['client_credentials'], scopes: ['inference'] }),
+    scope: 'org',
+    denied: nonManagers,
+  },
+  { method: 'GET', url: (i) => `${org(i)}/oauth-clients`, scope: 'org', denied: nonManagers },
+  {
+    method: 'GET',
+    url: (i) => `${org(i)}/oauth-clients/${i.oauthClientId}`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
+  {
+    method: 'DELETE',
+    url: (i) => `${org(i)}/oauth-clients/${i.oauthClientId}`,
+    scope: 'org',
+    denied: nonManagers,
+    crossIds: true,
+  },
 ];
 
 /** A readable name for a row: its method and path pattern. */
@@ -239,6 +264,7 @@ export function routeName(row: RouteRow): string {
     invitationToken: ':token',
     userId: ':userId',
     apiKeyId: ':keyId',
+    oauthClientId: ':clientId',
   };
   return `${row.method} ${row.url(pattern)}`;
 }

@@ -12,6 +12,7 @@ export async function orgFingerprint(admin: pg.Pool, orgId: string): Promise<str
        (SELECT md5(coalesce(string_agg(k::text, ',' ORDER BY id), '')) FROM api_keys k WHERE org_id = $1),
        (SELECT md5(coalesce(string_agg(c::text, ',' ORDER BY id), '')) FROM sso_connections c WHERE org_id = $1),
        (SELECT md5(coalesce(string_agg(s::text, ',' ORDER BY connection_id, subject), '')) FROM sso_identities s WHERE org_id = $1),
+       (SELECT md5(coalesce(string_agg(c::text, ',' ORDER BY id), '')) FROM oauth_clients c WHERE org_id = $1),
        (SELECT count(*) FROM outbox WHERE org_id = $1),
        (SELECT count(*) FROM audit_log WHERE org_id = $1)) AS fingerprint`,
     [orgId],

@@ -18,6 +18,7 @@ export interface Tenant {
   invitationToken: string;
   invitee: TestUser;
   apiKeyId: string;
+  oauthClientId: string;
 }
 
 export interface World {
@@ -60,6 +61,13 @@ export async function buildTenant(app: FastifyInstance, admin: pg.Pool, label: s
     payload: { name: `key-${label}`, scopes: ['inference'] },
   });
   expect(apiKey.statusCode, apiKey.body).toBe(201);
+  const oauthClient = await app.inject({
+    method: 'POST',
+    url: `/api/orgs/${orgId}/oauth-clients`,
+    headers: bearer(owner),
+    payload: { name: `client-${label}`, grantTypes: ['client_credentials'], scopes: ['inference'] },
+  });
+  expect(oauthClient.statusCode, oauthClient.body).toBe(201);
   return {
     orgId,
     users,
@@ -69,6 +77,7 @@ export async function buildTenant(app: FastifyInstance, admin: pg.Pool, label: s
     invitationToken: inv.token,
     invitee,
     apiKeyId: apiKey.json<{ id: string }>().id,
+    oauthClientId: oauthClient.json<{ clientId: string }>().clientId,
   };
 }
 

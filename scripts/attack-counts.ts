@@ -21,6 +21,10 @@ const attackerFiles = [
   /^test\/integration\/db\/tenant-isolation\.test\.ts$/,
   /^test\/integration\/api\/auth\.test\.ts$/,
   /^test\/integration\/api\/auth-throttle\.test\.ts$/,
+  /^test\/integration\/api\/policy\.test\.ts$/,
+  /^test\/integration\/oidc\/token-verification\.test\.ts$/,
+  /^test\/integration\/sso\/sso-tokens\.test\.ts$/,
+  /^test\/integration\/sso\/sso-rls\.test\.ts$/,
   /^test\/fuzz\//,
 ];
 

@@ -28,7 +28,7 @@ import { AccessTokens } from '../services/access-tokens.js';
 import { looksLikeApiKey } from '../services/api-key-secrets.js';
 import type { VerifiedKey } from '../services/api-key-verifier.js';
 import { SsoTokenVerifier, unverifiedIssuer } from '../services/sso-tokens.js';
-import type { UserActor } from '../services/audit.js';
+import { recordAudit, type AuditEntry, type UserActor } from '../services/audit.js';
 
 export interface AuthenticatedUser {
   id: string;
@@ -124,6 +124,35 @@ export default fp(
       }
       const { userId } = await tokens.verify(credential);
       request.user = { id: userId };
+    });
+
+    // A policy denial (403) is a security event: it goes into the org's audit chain (a platform row
+    // outside an org) before the answer is sent. Failing to audit it never changes the answer.
+    app.addHook('onError', async (request, _reply, error) => {
+      if (!(error instanceof AppError) || error.code !== 'FORBIDDEN') return;
+      if (!request.user && !request.apiKey) return;
+      const orgIdParam = (request.params as { orgId?: unknown } | undefined)?.orgId;
+      const orgId =
+        request.apiKey?.orgId ??
+        (typeof orgIdParam === 'string' && uuidPattern.test(orgIdParam) ? orgIdParam : null);
+      const entry: AuditEntry = {
+        orgId,
+        action: 'policy.deny',
+        targetType: 'route',
+        details: {
+          method: request.method,
+          route: request.routeOptions.url ?? null,
+          access: request.routeOptions.config.access ?? null,
+          ...(request.apiKey ? { apiKeyId: request.apiKey.keyId } : {}),
+        },
+      };
+      const actor = { userId: request.user?.id ?? null, ip: request.ip };
+      try {
+        if (orgId) await withTenant(app.db, orgId, (tx) => recordAudit(tx, actor, entry));
+        else await app.db.transaction((tx) => recordAudit(tx, actor, entry));
+      } catch (err) {
+        request.log.error({ err }, 'could not audit a policy denial');
+      }
     });
 
     app.decorate('authorizeOrg', async (request: FastifyRequest) => {

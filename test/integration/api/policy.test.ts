@@ -239,3 +239,67 @@ describe('policy: mass assignment', () => {
     },
   );
 });
+
+describe('policy denials are audited', () => {
+  async function denials(orgId: string | null, userId: string) {
+    const { rows } = await admin.query<{ org_id: string | null; details: Record<string, unknown> }>(
+      `SELECT org_id, details FROM audit_log WHERE action = 'policy.deny' AND actor_id = $1
+         AND org_id IS NOT DISTINCT FROM $2 ORDER BY created_at`,
+      [userId, orgId],
+    );
+    return rows;
+  }
+
+  it('a route the role may not call writes a policy.deny row to the org chain, and the chain still verifies', async () => {
+    const org = await anOrg();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/orgs/${org.orgId}/invitations`,
+      headers: bearer(org.users.viewer),
+      payload: { email: uniqueEmail('invitee'), role: 'member' },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(await denials(org.orgId, org.users.viewer.id)).toEqual([
+      {
+        org_id: org.orgId,
+        details: {
+          method: 'POST',
+          route: '/api/orgs/:orgId/invitations',
+          access: 'invitations.create',
+        },
+      },
+    ]);
+    const verify = await t.app.inject({
+      method: 'GET',
+      url: `/api/orgs/${org.orgId}/audit-log/verify`,
+      headers: bearer(org.owner),
+    });
+    expect(verify.json<{ ok: boolean }>().ok).toBe(true);
+  });
+
+  it('a refusal by a property-level rule is audited too', async () => {
+    const org = await anOrg();
+    const user = org.users.member;
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/orgs/${org.orgId}/members/${user.id}`,
+      headers: bearer(user),
+      payload: { role: 'admin' },
+    });
+    expect(res.statusCode).toBe(403);
+    expect((await denials(org.orgId, user.id)).map((r) => r.details.route)).toEqual([
+      '/api/orgs/:orgId/members/:userId',
+    ]);
+  });
+
+  it('a platform action refused to a non-operator is a platform row', async () => {
+    const user = await signUp(t.app, 'not-operator');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/signing-keys/rotate',
+      headers: bearer(user),
+    });
+    expect(res.statusCode).toBe(403);
+    expect((await denials(null, user.id)).map((r) => r.details.access)).toEqual(['signing-keys.rotate']);
+  });
+});

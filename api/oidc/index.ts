@@ -7,7 +7,6 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
-import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from '../services/auth-throttle.js';
 import { preparePasswordVerification } from '../services/passwords.js';
 import { OidcAccessTokens } from './access-tokens.js';
 import { deleteExpiredPayloads } from './adapter.js';
@@ -65,16 +64,8 @@ export default fp(
     await preparePasswordVerification();
     app.decorate('oidcTokens', new OidcAccessTokens(host, db, oidcIssuer(config), apiResource(config)));
 
-    // The same counters as /api/auth/login (shared through Redis when configured).
-    const throttle = new AuthThrottle(
-      app.redis ? new RedisAttemptCounter(app.redis) : new MemoryAttemptCounter(),
-      {
-        attemptsPerMinutePerAddress: config.AUTH_ATTEMPTS_PER_MINUTE,
-        maxFailedLogins: config.LOGIN_MAX_FAILURES,
-        lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS,
-      },
-    );
-    await app.register(interactions, { host, throttle });
+    // The login page spends the same brute-force counters as /api/auth/login.
+    await app.register(interactions, { host, throttle: app.authThrottle });
     await app.register(mount, { host });
 
     const sweep = setInterval(() => {

@@ -25,6 +25,7 @@ import { withTenant } from '../../db/tenant.js';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
 import { AppError } from '../errors.js';
 import { AccessTokens } from '../services/access-tokens.js';
+import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from '../services/auth-throttle.js';
 import { looksLikeApiKey } from '../services/api-key-secrets.js';
 import type { VerifiedKey } from '../services/api-key-verifier.js';
 import { SsoTokenVerifier, unverifiedIssuer } from '../services/sso-tokens.js';
@@ -51,6 +52,8 @@ export type RouteAccess = Action | 'signed-in' | 'api-key';
 declare module 'fastify' {
   interface FastifyInstance {
     accessTokens: AccessTokens;
+    /** Brute-force counters of every sign-in endpoint (password, OIDC login page, SSO). */
+    authThrottle: AuthThrottle;
     authenticate: (request: FastifyRequest) => Promise<void>;
     authorizeOrg: (request: FastifyRequest) => Promise<void>;
   }
@@ -92,6 +95,15 @@ export default fp(
     });
     await tokens.start();
     app.decorate('accessTokens', tokens);
+    // One set of counters for every way to sign in, so no endpoint is a second budget.
+    app.decorate(
+      'authThrottle',
+      new AuthThrottle(app.redis ? new RedisAttemptCounter(app.redis) : new MemoryAttemptCounter(), {
+        attemptsPerMinutePerAddress: app.config.AUTH_ATTEMPTS_PER_MINUTE,
+        maxFailedLogins: app.config.LOGIN_MAX_FAILURES,
+        lockoutSeconds: app.config.LOGIN_LOCKOUT_SECONDS,
+      }),
+    );
     const ssoTokens = new SsoTokenVerifier(app.db, {
       allowHttp: app.config.SSO_ALLOW_HTTP_ISSUERS,
       clockToleranceSeconds: app.config.SSO_CLOCK_TOLERANCE_SECONDS,

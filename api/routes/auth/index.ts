@@ -7,7 +7,6 @@ import { currentUser, requireSignedIn } from '../../plugins/auth.js';
 import { LoginBody, RefreshBody, Session, SignUpBody, TokenPair, User } from '../../schemas/auth.js';
 import { errors } from '../../schemas/common.js';
 import { getUser, logIn, signUp, type SignedIn } from '../../services/accounts.js';
-import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from '../../services/auth-throttle.js';
 import { preparePasswordVerification } from '../../services/passwords.js';
 import { revokeRefreshToken, rotateRefreshToken } from '../../services/refresh-tokens.js';
 
@@ -16,14 +15,7 @@ const tags = ['auth'];
 const auth: FastifyPluginAsyncTypebox = async (app) => {
   const refreshTtl = app.config.REFRESH_TOKEN_TTL_SECONDS;
   await preparePasswordVerification();
-  const throttle = new AuthThrottle(
-    app.redis ? new RedisAttemptCounter(app.redis) : new MemoryAttemptCounter(),
-    {
-      attemptsPerMinutePerAddress: app.config.AUTH_ATTEMPTS_PER_MINUTE,
-      maxFailedLogins: app.config.LOGIN_MAX_FAILURES,
-      lockoutSeconds: app.config.LOGIN_LOCKOUT_SECONDS,
-    },
-  );
+  const throttle = app.authThrottle;
   // Every unauthenticated endpoint here spends the caller's per-address budget.
   const admitAddress = async (request: FastifyRequest) => throttle.admitAddress(request.ip);
   const session = async (signedIn: SignedIn) => ({

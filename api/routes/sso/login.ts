@@ -6,7 +6,6 @@ import type { FastifyRequest } from 'fastify';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { errors } from '../../schemas/common.js';
 import { SsoCallbackQuery, SsoLoginParams, SsoRedirect, SsoSession } from '../../schemas/sso.js';
-import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from '../../services/auth-throttle.js';
 import type { SsoSettings } from '../../services/sso-connections.js';
 import { finishSsoLogin, ssoStateCookie, startSsoLogin } from '../../services/sso-login.js';
 
@@ -34,16 +33,8 @@ const ssoLogin: FastifyPluginAsyncTypebox = async (app) => {
     allowHttp: app.config.SSO_ALLOW_HTTP_ISSUERS,
     master: masterKeyFromConfig(app.config),
   };
-  const throttle = new AuthThrottle(
-    app.redis ? new RedisAttemptCounter(app.redis) : new MemoryAttemptCounter(),
-    {
-      attemptsPerMinutePerAddress: app.config.AUTH_ATTEMPTS_PER_MINUTE,
-      maxFailedLogins: app.config.LOGIN_MAX_FAILURES,
-      lockoutSeconds: app.config.LOGIN_LOCKOUT_SECONDS,
-    },
-  );
   // The sign-in endpoints take no credential: they spend the caller's per-address budget.
-  const admitAddress = async (request: FastifyRequest) => throttle.admitAddress(request.ip);
+  const admitAddress = async (request: FastifyRequest) => app.authThrottle.admitAddress(request.ip);
 
   app.get(
     '/api/sso/:orgId/login',

@@ -38,9 +38,14 @@ export function interactionPath(uid: string): string {
   return `${mountPath}/interaction/${uid}`;
 }
 
-/** The cookie-signing key: HKDF-SHA-256 of the master key, bound to this one purpose. */
-function cookieKey(master: MasterKey): string {
-  return Buffer.from(hkdfSync('sha256', master.key, 'vlinders', 'oidc-cookies/v1', 32)).toString('base64url');
+/** A cookie-signing key: HKDF-SHA-256 of a master key, bound to this one purpose. */
+function cookieKey(masterKey: Buffer): string {
+  return Buffer.from(hkdfSync('sha256', masterKey, 'vlinders', 'oidc-cookies/v1', 32)).toString('base64url');
+}
+
+/** The current master key's cookie key signs; the previous keys' still verify during a rotation. */
+function cookieKeys(master: MasterKey): string[] {
+  return [master.key, ...(master.previous?.values() ?? [])].map(cookieKey);
 }
 
 export interface ProviderOptions {
@@ -77,7 +82,7 @@ export function buildProvider({ config, db, master, jwks }: ProviderOptions): Pr
         claims: () => ({ sub: user.id, email: user.email, email_verified: false, name: user.name }),
       };
     },
-    cookies: { keys: [cookieKey(master)], long: cookie, short: cookie },
+    cookies: { keys: cookieKeys(master), long: cookie, short: cookie },
     interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
     pkce: { required: () => true },
     rotateRefreshToken: true,

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
+import type { AuthThrottle } from '../services/auth-throttle.js';
 import { preparePasswordVerification } from '../services/passwords.js';
 import { OidcAccessTokens } from './access-tokens.js';
 import { deleteExpiredPayloads } from './adapter.js';
@@ -24,7 +25,13 @@ declare module 'fastify' {
 /** Expired provider rows are never answered; this sweep only keeps the table small. */
 const sweepIntervalMs = 10 * 60_000;
 
-const mount: FastifyPluginAsync<{ host: OidcHost }> = async (app, { host }) => {
+/** The endpoints that take a client secret, a code or a refresh token: brute-force targets. */
+const tokenEndpoints = /^\/token(\/introspection|\/revocation)?\/?(\?|$)/;
+
+const mount: FastifyPluginAsync<{ host: OidcHost; throttle: AuthThrottle }> = async (
+  app,
+  { host, throttle },
+) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
@@ -40,9 +47,13 @@ const mount: FastifyPluginAsync<{ host: OidcHost }> = async (app, { host }) => {
     await callback(raw, reply.raw);
   };
 
-  app.all(`${mountPath}/*`, { schema: { hide: true } }, (request, reply) =>
-    forward(request, reply, (request.raw.url ?? '').slice(mountPath.length) || '/'),
-  );
+  app.all(`${mountPath}/*`, { schema: { hide: true } }, async (request, reply) => {
+    const providerUrl = (request.raw.url ?? '').slice(mountPath.length) || '/';
+    // Token requests spend the same per-address budget as /api/auth/login (429 before the provider).
+    if (request.method === 'POST' && tokenEndpoints.test(providerUrl))
+      await throttle.admitAddress(request.ip);
+    await forward(request, reply, providerUrl);
+  });
   // RFC 8414: the metadata of issuer https://host/oidc lives at /.well-known/oauth-authorization-server/oidc.
   app.get(
     `/.well-known/oauth-authorization-server${mountPath}`,
@@ -64,9 +75,9 @@ export default fp(
     await preparePasswordVerification();
     app.decorate('oidcTokens', new OidcAccessTokens(host, db, oidcIssuer(config), apiResource(config)));
 
-    // The login page spends the same brute-force counters as /api/auth/login.
+    // The login page and the token endpoints spend the same brute-force counters as /api/auth/login.
     await app.register(interactions, { host, throttle: app.authThrottle });
-    await app.register(mount, { host });
+    await app.register(mount, { host, throttle: app.authThrottle });
 
     const sweep = setInterval(() => {
       deleteExpiredPayloads(db).catch((err: unknown) => app.log.warn({ err }, 'oidc payload sweep failed'));

@@ -2,7 +2,9 @@
 // Signature (RS256 only, keys from the provider's keystore), issuer `${PUBLIC_URL}/oidc`, audience
 // the Vlinders API, expiry and type are checked by jose. Then:
 // - a token of the authorization-code flow (sub = a user) acts as that user, while its grant lives
-//   (refresh-token reuse, revocation and client revocation delete the grant);
+//   (refresh-token reuse, revocation and client revocation delete the grant), and only if the user
+//   consented to the `admin` scope: signing in to an app with `openid` must not hand it the user's
+//   management rights;
 // - a client-credentials token (sub = client_id) acts as a machine client of the client's org, with
 //   the token's scopes narrowed to what the client may still have, wherever API keys are accepted.
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
@@ -14,6 +16,10 @@ import type { VerifiedKey } from '../services/api-key-verifier.js';
 import { findLiveClient } from '../services/oauth-clients.js';
 import { grantIsLive } from './adapter.js';
 import type { OidcHost } from './host.js';
+
+function scopesOf(payload: JWTPayload): string[] {
+  return typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+}
 
 export type OidcIdentity = { userId: string } | { key: VerifiedKey };
 
@@ -46,6 +52,11 @@ export class OidcAccessTokens {
       if (payload.sub === clientId) return { key: await this.machineKey(clientId, payload) };
       if (typeof payload.grant !== 'string' || !(await grantIsLive(this.db, payload.grant)))
         throw new AppError('INVALID_TOKEN', 'The token was revoked.');
+      if (!scopesOf(payload).includes('admin'))
+        throw new AppError(
+          'FORBIDDEN',
+          "The token's scopes do not include admin, which management calls need.",
+        );
       return { userId: payload.sub };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) throw new AppError('INVALID_TOKEN');
@@ -80,7 +91,7 @@ export class OidcAccessTokens {
     const client = await findLiveClient(this.db, clientId);
     if (!client || !client.grantTypes.includes('client_credentials'))
       throw new AppError('INVALID_TOKEN', 'The client was revoked.');
-    const granted = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+    const granted = scopesOf(payload);
     const scopes = apiKeyScopes.filter(
       (s): s is ApiKeyScope => granted.includes(s) && client.scopes.includes(s),
     );

@@ -33,7 +33,7 @@ beforeAll(async () => {
     name: 'Web app',
     grantTypes: ['authorization_code'],
     redirectUris: [redirectUri],
-    scopes: ['inference', 'models:read'],
+    scopes: ['inference', 'models:read', 'admin'],
   });
   machine = await createClient(t, owner, orgId, {
     name: 'Batch job',
@@ -53,8 +53,8 @@ async function exchangeCode(client: RegisteredClient, code: string, verifier: st
   return json<TokenAnswer>(res);
 }
 
-async function userTokens(): Promise<TokenAnswer> {
-  const { code, verifier } = await signInAndConsent(t.base, webClient, owner);
+async function userTokens(scope?: string): Promise<TokenAnswer> {
+  const { code, verifier } = await signInAndConsent(t.base, webClient, owner, scope);
   return exchangeCode(webClient, code, verifier);
 }
 
@@ -134,7 +134,7 @@ describe('authorization code with PKCE', () => {
       aud: `${t.base}/api`,
       sub: owner.id,
       client_id: webClient.clientId,
-      scope: 'inference',
+      scope: 'inference admin',
     });
     expect(claims.exp).toBeGreaterThan(Date.now() / 1000);
 
@@ -151,6 +151,15 @@ describe('authorization code with PKCE', () => {
     expect(org.statusCode).toBe(200);
     // A user's token is not an API credential.
     expect((await callApi('/api/auth/key', access_token ?? '')).statusCode).toBe(401);
+  });
+
+  it('a user token without the admin scope is refused on management routes (signing in to an app is not handing it the account)', async () => {
+    const { access_token } = await userTokens('openid email offline_access inference');
+    for (const path of ['/api/me', `/api/orgs/${orgId}`]) {
+      const res = await callApi(path, access_token ?? '');
+      expect(res.statusCode, path).toBe(403);
+      expect(res.json<{ error: { code: string } }>().error.code).toBe('FORBIDDEN');
+    }
   });
 
   it('records the token issue in the audit log of the client’s org', async () => {

@@ -179,7 +179,7 @@ export async function signInAndConsent(
   base: string,
   client: RegisteredClient,
   user: { email: string; password: string },
-  scope = 'openid email profile offline_access inference',
+  scope = 'openid email profile offline_access inference admin',
 ): Promise<CodeFlowResult> {
   const browser = new Browser(base);
   const { verifier, challenge } = pkcePair();

@@ -11,6 +11,7 @@ import {
   bearer,
   password,
   seedActiveOrg,
+  signUp as signUpFrom,
   uniqueEmail,
   useAdminPool,
   type TestUser,
@@ -32,19 +33,7 @@ function post(app: FastifyInstance, url: string, ip: string, payload: Record<str
 }
 
 /** Signs up from an address of its own, so no test's budget is spent by another's set-up. */
-async function signUp(): Promise<TestUser> {
-  const email = uniqueEmail('consumption');
-  const res = await post(t.app, '/api/auth/signup', freshAddress(), { email, password });
-  expect(res.statusCode, res.body).toBe(201);
-  const body = res.json<{ user: { id: string }; refreshToken: string; accessToken: string }>();
-  return {
-    id: body.user.id,
-    email,
-    password,
-    accessToken: body.accessToken,
-    refreshToken: body.refreshToken,
-  };
-}
+const signUp = (): Promise<TestUser> => signUpFrom(t.app, 'consumption', freshAddress());
 
 const login = (ip: string, email: string, pass: string) =>
   post(t.app, '/api/auth/login', ip, { email, password: pass });

@@ -25,9 +25,19 @@ export function bearer(user: { accessToken: string }): Record<string, string> {
   return { authorization: `Bearer ${user.accessToken}` };
 }
 
-export async function signUp(app: FastifyInstance, label = 'user'): Promise<TestUser> {
+/** Signs a new user up; `remoteAddress` spends another address's sign-up budget than 127.0.0.1's. */
+export async function signUp(
+  app: FastifyInstance,
+  label = 'user',
+  remoteAddress?: string,
+): Promise<TestUser> {
   const email = uniqueEmail(label);
-  const res = await app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email, password } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/auth/signup',
+    payload: { email, password },
+    ...(remoteAddress ? { remoteAddress } : {}),
+  });
   expect(res.statusCode, res.body).toBe(201);
   const body = res.json<{ user: { id: string }; accessToken: string; refreshToken: string }>();
   return {

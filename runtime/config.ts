@@ -148,9 +148,11 @@ export const ConfigSchema = Type.Object({
   }),
   SIGNING_KEY_REFRESH_SECONDS: Type.Integer({
     minimum: 1,
-    maximum: 3600,
+    // Key retirement gives every replica 60 s to notice a rotation (keyRefreshSeconds in
+    // api/services/signing-keys.ts); a slower check could keep signing with a retired key.
+    maximum: 60,
     default: 30,
-    description: 'how often the OAuth/OIDC server checks signing_keys for added or retired keys',
+    description: 'how often the OAuth/OIDC server checks signing_keys for added or retired keys (at most 60)',
   }),
 
   SSO_ALLOW_HTTP_ISSUERS: Type.Boolean({

@@ -9,7 +9,7 @@
 // its retry cap bounds what that costs.
 import type { DeploymentRoute, ModelRoute } from '../registry.js';
 import { hash32, PrefixRing } from './prefix-ring.js';
-import { UpstreamHealth } from './upstream-health.js';
+import type { UpstreamHealth } from './upstream-health.js';
 
 export { UpstreamHealth } from './upstream-health.js';
 

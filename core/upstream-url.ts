@@ -13,15 +13,13 @@ export function checkUpstreamUrl(input: string): UpstreamUrlCheck {
     return { ok: false, problem: `is longer than ${maxUpstreamUrlLength} characters` };
   // Stricter than WHATWG parsing, which would read `http:///x` or `http:\\x` as `http://x`.
   if (!/^https?:\/\/[^/\\\s]/i.test(input) || /[\s\\]/.test(input))
-    return { ok: false, problem: 'must be http(s)://host[:port][/path], without spaces or backslashes' };
+    return { ok: false, problem: 'must be http(s)://host[:port][/path] without spaces or backslashes' };
   let url: URL;
   try {
     url = new URL(input);
   } catch {
     return { ok: false, problem: 'is not a URL' };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    return { ok: false, problem: 'must use http or https' };
   if (url.hostname === '') return { ok: false, problem: 'has no host' };
   if (url.username !== '' || url.password !== '') return { ok: false, problem: 'must not carry credentials' };
   // `new URL` drops an empty `?` or `#`; the raw text must not have them either.

@@ -37,7 +37,8 @@ export type SubjectType =
   | 'OAuthClient'
   | 'SsoConnection'
   | 'SigningKey'
-  | 'Codec';
+  | 'Codec'
+  | 'ModelRegistry';
 
 export type PolicyAction =
   | 'read'
@@ -75,6 +76,7 @@ export interface SubjectAttributes {
   SsoConnection: { orgId: string };
   SigningKey: object;
   Codec: object;
+  ModelRegistry: object;
 }
 type Resource = { [K in SubjectType]: SubjectAttributes[K] & ForcedSubject<K> }[SubjectType];
 
@@ -110,7 +112,12 @@ export const orgActions = [
 export type OrgAction = (typeof orgActions)[number];
 
 /** Route actions on the platform itself, decided by the user's platform role, not a membership. */
-export const platformActions = ['signing-keys.rotate', 'codec.use'] as const;
+export const platformActions = [
+  'signing-keys.rotate',
+  'codec.use',
+  'model-registry.read',
+  'model-registry.manage',
+] as const;
 export type PlatformAction = (typeof platformActions)[number];
 
 export type Action = OrgAction | PlatformAction;
@@ -143,6 +150,8 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'sso.manage': ['configure', 'SsoConnection'],
   'signing-keys.rotate': ['rotate', 'SigningKey'],
   'codec.use': ['use', 'Codec'],
+  'model-registry.read': ['read', 'ModelRegistry'],
+  'model-registry.manage': ['configure', 'ModelRegistry'],
 };
 
 /**
@@ -247,6 +256,7 @@ function defineUserRules({ can }: Builder, p: { userId: string; platformRole: Pl
   if (p.platformRole === 'operator') {
     can('rotate', 'SigningKey');
     can('use', 'Codec');
+    can(['read', 'configure'], 'ModelRegistry');
   }
 }
 

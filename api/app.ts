@@ -9,6 +9,7 @@ import apiKeys from './plugins/api-keys.js';
 import auth from './plugins/auth.js';
 import { AppError } from './errors.js';
 import errors, { sendError } from './plugins/errors.js';
+import limits from './plugins/limits.js';
 import metrics from './plugins/metrics.js';
 import modelRegistry from './plugins/model-registry.js';
 import noNul from './plugins/no-nul.js';
@@ -75,6 +76,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(services, deps);
   await app.register(errors);
   await app.register(metrics);
+  await app.register(limits);
   await app.register(security);
   await app.register(noNul);
   await app.register(swagger, {

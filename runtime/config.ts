@@ -68,6 +68,18 @@ export const ConfigSchema = Type.Object({
     }),
   ),
 
+  LIMITS_REDIS_DOWN_POLICY: Type.Union([Type.Literal('fail-open'), Type.Literal('fail-closed')], {
+    default: 'fail-open',
+    description:
+      'what inference limits do while Redis is unreachable: fail-open (each replica enforces the full limits in memory) or fail-closed (refuse with 503)',
+  }),
+  LIMITS_REDIS_TIMEOUT_MS: Type.Integer({
+    minimum: 5,
+    maximum: 5_000,
+    default: 100,
+    description: 'a limits call to Redis slower than this counts as Redis down',
+  }),
+
   CORS_ORIGINS: Type.Array(Type.String({ pattern: '^https?://[^/\\s,]+$' }), {
     default: [],
     description: 'comma-separated browser origins allowed to call the API (none by default)',

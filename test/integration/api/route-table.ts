@@ -193,7 +193,8 @@ export const routeTable: RouteRow[] = [
   {
     method: 'POST',
     url: (i) => `${org(i)}/api-keys`,
-    body: () => ({ name: 'ci key', scopes: ['inference'] }),
+    body: () => ({ name: 'ci key', scopes: ['inference'], requestsPerMinute: 10, tokensPerMinute: 1000 }),
+    optional: ['requestsPerMinute', 'tokensPerMinute'],
     scope: 'org',
     denied: noKeyRoles,
   },

@@ -27,6 +27,8 @@ import ssoRoutes from './routes/sso/index.js';
 import ssoLoginRoutes from './routes/sso/login.js';
 import adminRoutes from './routes/admin/index.js';
 import oauthClientRoutes from './routes/oauth-clients/index.js';
+import usageRoutes from './routes/usage/index.js';
+import usageRecorder from './plugins/usage-recorder.js';
 import oidc from './oidc/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -101,6 +103,8 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(ssoLoginRoutes);
   await app.register(adminRoutes);
   await app.register(oauthClientRoutes);
+  await app.register(usageRecorder);
+  await app.register(usageRoutes);
   await app.register(oidc);
   await app.register(codecRoutes, { prefix: '/codec' });
 

@@ -6,3 +6,4 @@ export * from './api-keys.js';
 export * from './sso.js';
 export * from './platform-secrets.js';
 export * from './oidc.js';
+export * from './usage.js';

@@ -30,6 +30,8 @@ import ssoLoginRoutes from './routes/sso/login.js';
 import adminRoutes from './routes/admin/index.js';
 import adminModelRoutes from './routes/admin/models.js';
 import oauthClientRoutes from './routes/oauth-clients/index.js';
+import usageRoutes from './routes/usage/index.js';
+import usageRecorder from './plugins/usage-recorder.js';
 import oidc from './oidc/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -107,6 +109,8 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(adminRoutes);
   await app.register(adminModelRoutes);
   await app.register(oauthClientRoutes);
+  await app.register(usageRecorder);
+  await app.register(usageRoutes);
   await app.register(oidc);
   await app.register(codecRoutes, { prefix: '/codec' });
 

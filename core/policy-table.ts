@@ -34,6 +34,7 @@ const what: Readonly<Record<Action, string>> = {
   'audit.verify': 'verify the audit hash chain',
   'billing.read': 'see billing',
   'billing.manage': 'change billing',
+  'usage.read': 'read usage',
   'api-keys.read': 'list and show API keys',
   'api-keys.create': 'create an API key',
   'api-keys.rotate': 'rotate an API key',

@@ -79,6 +79,24 @@ export const ConfigSchema = Type.Object({
     default: 100,
     description: 'a limits call to Redis slower than this counts as Redis down',
   }),
+  USAGE_STREAM: Type.String({
+    pattern: '^[A-Za-z0-9:._-]{1,128}$',
+    default: 'vlinders:usage',
+    description:
+      'Redis stream of usage events (API appends, usage-ingest worker consumes; <stream>:dead holds malformed entries)',
+  }),
+  USAGE_INGEST_BATCH_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 10_000,
+    default: 1000,
+    description: 'usage events the ingest worker reads and stores per batch',
+  }),
+  USAGE_INGEST_CLAIM_IDLE_MS: Type.Integer({
+    minimum: 100,
+    default: 30_000,
+    description:
+      'how long a usage event may stay delivered but unstored before another ingest worker takes it over (a crashed consumer)',
+  }),
 
   CORS_ORIGINS: Type.Array(Type.String({ pattern: '^https?://[^/\\s,]+$' }), {
     default: [],

@@ -7,3 +7,4 @@ export * from './sso.js';
 export * from './platform-secrets.js';
 export * from './oidc.js';
 export * from './models.js';
+export * from './usage.js';

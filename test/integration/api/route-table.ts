@@ -221,6 +221,8 @@ export const routeTable: RouteRow[] = [
     crossIds: true,
   },
   { method: 'GET', url: (i) => `${org(i)}/audit-log/verify`, scope: 'org', denied: nonManagers },
+  { method: 'GET', url: (i) => `${org(i)}/usage`, scope: 'org', denied: ['member', 'viewer'] },
+  { method: 'GET', url: (i) => `${org(i)}/usage.csv`, scope: 'org', denied: ['member', 'viewer'] },
 
   {
     method: 'PUT',

@@ -225,7 +225,8 @@ export class Limiter {
     });
     if (options.metrics && this.remote) {
       this.gauge = options.metrics.createObservableGauge('vlinders_limits_redis_available', {
-        description: '1 while the limits use Redis, 0 while Redis is unreachable (LIMITS_REDIS_DOWN_POLICY applies)',
+        description:
+          '1 while the limits use Redis, 0 while Redis is unreachable (LIMITS_REDIS_DOWN_POLICY applies)',
       });
       this.gauge.addCallback(this.observeAvailability);
     }
@@ -281,7 +282,9 @@ export class Limiter {
 
   private inputOf(request: AdmissionRequest): AdmissionInput {
     const { plan, key } = request;
-    const reserve = Number.isFinite(request.reserveTokens) ? Math.max(0, Math.ceil(request.reserveTokens)) : 0;
+    const reserve = Number.isFinite(request.reserveTokens)
+      ? Math.max(0, Math.ceil(request.reserveTokens))
+      : 0;
     this.nextId += 1;
     return {
       id: `${this.idPrefix}.${this.nextId}`,

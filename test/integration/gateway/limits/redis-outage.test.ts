@@ -154,7 +154,8 @@ describe('Redis outage', () => {
     await until('replica B notices', () => !b.limiter.redisAvailable, 2_000);
     expect(await admittedOf(b.limiter, request(outageOrg, plan), 15)).toBe(10);
 
-    await new Promise((r) => setTimeout(r, 500));
+    // Long enough for the limiter to give up on the silent connection and open another.
+    await new Promise((r) => setTimeout(r, 1_500));
     server.child.kill('SIGCONT');
     await until('replica A back on Redis', () => a.limiter.redisAvailable, 5_000);
     await until('replica B back on Redis', () => b.limiter.redisAvailable, 5_000);

@@ -101,6 +101,7 @@ export interface LimiterOptions {
 }
 
 const maxPendingSettlements = 10_000;
+const reconnectAfterFailedProbes = 5;
 
 /** A duration as OpenAI writes it (Go's format): "250ms", "1s", "8.64s", "6m0s", "1h2m3s". */
 export function formatReset(ms: number): string {
@@ -186,6 +187,7 @@ export class Limiter {
   private available: boolean;
   private probe: NodeJS.Timeout | undefined;
   private probing = false;
+  private failedProbes = 0;
   /** Settlements of Redis admissions to apply when Redis is back, oldest first. */
   private pending: SettleInput[] = [];
   private readonly decisions: Counter | undefined;
@@ -208,7 +210,9 @@ export class Limiter {
       // A connection of its own, so that a slow Redis fails fast here without touching the app's:
       // every command times out, nothing is retried or re-sent after a reconnect (a late admission
       // is released by its pending settlement instead), and it reconnects at the probe's pace.
+      // Commands issued in the same tick (concurrent admissions and settlements) share one write.
       this.connection = options.redis.duplicate({
+        enableAutoPipelining: true,
         commandTimeout: this.timeoutMs,
         maxRetriesPerRequest: 0,
         autoResendUnfulfilledCommands: false,
@@ -373,10 +377,14 @@ export class Limiter {
         this.pending.shift();
       }
       clearInterval(this.probe);
+      this.failedProbes = 0;
       this.available = true;
       this.logger.info('limits: Redis is reachable again; limits are shared across replicas');
     } catch {
-      // Still down: the next probe tries again.
+      // Still down: the next probe tries again. A connection that stays silent may be dead without
+      // the socket knowing (a host gone, no reset): open a new one.
+      this.failedProbes += 1;
+      if (this.failedProbes % reconnectAfterFailedProbes === 0) this.connection.disconnect(true);
     } finally {
       this.probing = false;
     }

@@ -76,7 +76,9 @@ export const ConfigSchema = Type.Object({
   LIMITS_REDIS_TIMEOUT_MS: Type.Integer({
     minimum: 5,
     maximum: 5_000,
-    default: 100,
+    // Not lower: a busy API process can stall its event loop for a good part of 100 ms, and each
+    // false alarm lets every replica admit the full limits on its own for a while.
+    default: 500,
     description: 'a limits call to Redis slower than this counts as Redis down',
   }),
   USAGE_STREAM: Type.String({

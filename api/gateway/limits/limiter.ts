@@ -92,7 +92,7 @@ export interface LimiterOptions {
   policy: RedisDownPolicy;
   logger: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
   metrics?: Meter | undefined;
-  /** A Redis call slower than this counts as Redis down (default 100 ms). */
+  /** A Redis call slower than this counts as Redis down (default 500 ms). */
   timeoutMs?: number | undefined;
   /** How often to check whether Redis is back while it is down (default 500 ms). */
   probeIntervalMs?: number | undefined;
@@ -203,7 +203,7 @@ export class Limiter {
   constructor(options: LimiterOptions) {
     this.policy = options.policy;
     this.logger = options.logger;
-    this.timeoutMs = options.timeoutMs ?? 100;
+    this.timeoutMs = options.timeoutMs ?? 500;
     this.probeIntervalMs = options.probeIntervalMs ?? 500;
     this.inflightTtlMs = options.inflightTtlMs ?? 600_000;
     if (options.redis) {

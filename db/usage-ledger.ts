@@ -92,15 +92,24 @@ function appendParameters(orgId: string, events: readonly UsageEvent[]): unknown
   ];
 }
 
+// Named statements are planned once per connection. Each connection gets a name of its own: on
+// embedded PGlite every connection shares one backend session, where a second `usage-append` would
+// collide with the first.
+const statementNames = new WeakMap<pg.PoolClient, string>();
+let connections = 0;
+function statementName(client: pg.PoolClient): string {
+  let name = statementNames.get(client);
+  if (!name) {
+    name = `usage-append-${++connections}`;
+    statementNames.set(client, name);
+  }
+  return name;
+}
+
 async function appendOrgEvents(client: pg.PoolClient, orgId: string, events: readonly UsageEvent[]) {
-  await client.query({
-    name: 'usage-scope',
-    text: "SELECT set_config('app.org_id', $1, true)",
-    values: [orgId],
-  });
-  // Named, so each connection plans the statement once and reuses the plan.
+  await client.query("SELECT set_config('app.org_id', $1, true)", [orgId]);
   const result = await client.query<{ inserted: number }>({
-    name: 'usage-append',
+    name: statementName(client),
     text: appendStatement,
     values: appendParameters(orgId, events),
   });

@@ -2,7 +2,7 @@
 // the Postgres protocol, where every connection shares one backend session. Two pools appending
 // concurrently (the ledger's named statements must not collide there) store every event once.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, createPool } from '../../../db/client.js';
 import { migrateDatabase } from '../../../db/migrate.js';

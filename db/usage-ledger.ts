@@ -160,7 +160,10 @@ export class UsageLedger {
     const months = new Set(events.map((e) => monthOf(e.occurredAt)));
     for (const month of months) {
       if (this.partitions.has(month)) continue;
-      await this.db.execute(sql`SELECT ensure_usage_events_partition(${month}::timestamptz)`);
+      // Inserting a new month creates its partition (a trigger in db/migrations/0010_usage.sql).
+      await this.db.execute(
+        sql`INSERT INTO usage_event_months (month) VALUES (${month}::timestamptz) ON CONFLICT DO NOTHING`,
+      );
       this.partitions.add(month);
     }
   }

@@ -190,6 +190,11 @@ describe('usage ingest', () => {
     await drained(stream);
 
     expect(await exists()).toBe(month);
+    const { rows: security } = await admin.query(
+      'SELECT relrowsecurity AS enabled, relforcerowsecurity AS forced FROM pg_class WHERE oid = $1::regclass',
+      [month],
+    );
+    expect(security).toEqual([{ enabled: true, forced: true }]);
     const { rows } = await admin.query(`SELECT id FROM ${month} WHERE org_id = $1`, [event.orgId]);
     expect(rows).toEqual([{ id: event.id }]);
     expect(await rollupsOf(event.orgId)).toEqual(sums([event]));

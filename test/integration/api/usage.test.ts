@@ -206,6 +206,8 @@ describe('GET /api/orgs/:orgId/usage', () => {
     [`from=${iso(day0)}&to=${iso(day0)}`, 'from must be before to.'],
     [`from=${iso(day0 - 94 * 24 * hour)}&to=${iso(day0)}`, 'The range may span at most 93 days.'],
     [`from=${iso(Date.now() + 48 * hour)}`, 'from must be before to.'],
+    ['from=1999-12-31T00:00:00Z&to=2000-01-02T00:00:00Z', 'between 2000-01-01 and 9999-01-01'],
+    ['from=9999-06-01T00:00:00Z&to=9999-06-02T00:00:00Z', 'between 2000-01-01 and 9999-01-01'],
     ['granularity=week', 'querystring.granularity'],
     ['groupBy=org', 'querystring.groupBy'],
     ['from=yesterday', 'querystring.from must match format "date-time"'],

@@ -147,12 +147,13 @@ export class UsageLedger {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
+      client.release();
       return result;
     } catch (err) {
+      // The connection may be broken: close it rather than hand it to the next caller.
       await client.query('ROLLBACK').catch(() => undefined);
+      client.release(err instanceof Error ? err : true);
       throw err;
-    } finally {
-      client.release();
     }
   }
 

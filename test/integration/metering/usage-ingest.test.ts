@@ -231,6 +231,16 @@ describe('usage ingest', () => {
     expect(ingester.counts).toMatchObject({ stored: 1, deadLettered: 5 });
   });
 
+  it('recreates its consumer group when the stream vanished (Redis restarted without its data)', async () => {
+    const stream = newStream();
+    await startIngester(stream);
+    await redis.del(stream);
+    const event = usageEvent();
+    await createUsageRecorder({ redis, db, logger, stream }).record(event);
+    await drained(stream);
+    expect(await ledgerCount(admin, [event.orgId])).toEqual({ rows: 1, ids: 1 });
+  });
+
   it('stops after the batch in hand, leaving the rest of the stream for the next consumer', async () => {
     const stream = newStream();
     const ingester = await startIngester(stream);

@@ -41,6 +41,11 @@ export const usageEvents = pgTable(
   ],
 );
 
+/** Months with a partition; inserting one creates its partition (a trigger, see the migration). */
+export const usageEventMonths = pgTable('usage_event_months', {
+  month: timestamptz('month').primaryKey(),
+});
+
 const count = (name: string) => bigint(name, { mode: 'number' }).notNull();
 
 export const usageHourly = pgTable(

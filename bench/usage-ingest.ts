@@ -66,6 +66,7 @@ function event(i: number): UsageEvent {
     status: i % 100 === 0 ? 500 : 200,
     streamed: i % 2 === 0,
     cancelled: i % 200 === 0,
+    requestId: `bench-${i}`,
   };
 }
 

@@ -30,6 +30,8 @@ export const UsageEventSchema = Type.Object({
   status: Type.Integer({ minimum: 100, maximum: 599 }),
   streamed: Type.Boolean(),
   cancelled: Type.Boolean(),
+  /** The API request's id (the x-request-id the client got back). */
+  requestId: Type.String({ minLength: 1, maxLength: 128 }),
 });
 
 export type UsageEvent = Static<typeof UsageEventSchema>;

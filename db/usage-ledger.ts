@@ -30,22 +30,23 @@ function groupByOrg(events: readonly UsageEvent[]): Map<string, UsageEvent[]> {
   return groups;
 }
 
-// $1: the org; $2…$16: one array per column, an element per event.
+// $1: the org; $2…$17: one array per column, an element per event.
 const appendStatement = `
   WITH input AS (
     SELECT * FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
       $8::integer[], $9::integer[], $10::integer[], $11::boolean[], $12::integer[], $13::integer[],
-      $14::integer[], $15::boolean[], $16::boolean[])
+      $14::integer[], $15::boolean[], $16::boolean[], $17::text[])
     AS t(id, occurred_at, team_id, key_id, model, deployment_id, prompt_tokens, completion_tokens,
-         cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed, cancelled)
+         cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed, cancelled,
+         request_id)
   ),
   inserted AS (
     INSERT INTO usage_events (id, occurred_at, org_id, team_id, key_id, model, deployment_id,
       prompt_tokens, completion_tokens, cached_tokens, estimated, time_to_first_token_ms, duration_ms,
-      status, streamed, cancelled)
+      status, streamed, cancelled, request_id)
     SELECT id, occurred_at, $1::uuid, team_id, key_id, model, deployment_id, prompt_tokens,
       completion_tokens, cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed,
-      cancelled
+      cancelled, request_id
     FROM input
     ON CONFLICT DO NOTHING
     RETURNING occurred_at, team_id, key_id, model, prompt_tokens, completion_tokens, cached_tokens,
@@ -89,6 +90,7 @@ function appendParameters(orgId: string, events: readonly UsageEvent[]): unknown
     column((e) => e.status),
     column((e) => e.streamed),
     column((e) => e.cancelled),
+    column((e) => e.requestId),
   ];
 }
 

@@ -17,6 +17,9 @@ CREATE TABLE usage_events (
   status integer NOT NULL,
   streamed boolean NOT NULL,
   cancelled boolean NOT NULL,
+  -- The API request's x-request-id: what a client quotes to support, and what ties a ledger row to
+  -- the answer a client received.
+  request_id text NOT NULL,
   ingested_at timestamptz NOT NULL DEFAULT now(),
   -- A partitioned table's unique key must include the partition key. occurred_at is fixed when the
   -- event is created, so a redelivered event has the same pair and ON CONFLICT DO NOTHING drops it.

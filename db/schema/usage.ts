@@ -33,6 +33,7 @@ export const usageEvents = pgTable(
     status: integer('status').notNull(),
     streamed: boolean('streamed').notNull(),
     cancelled: boolean('cancelled').notNull(),
+    requestId: text('request_id').notNull(),
     ingestedAt: timestamptz('ingested_at').notNull().defaultNow(),
   },
   (t) => [

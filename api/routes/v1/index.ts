@@ -184,6 +184,7 @@ export default async function v1Routes(app: FastifyInstance) {
               status: outcome.status,
               streamed: body.stream,
               cancelled: outcome.cancelled,
+              requestId: request.id,
             });
           } catch (err) {
             request.log.error({ err }, 'usage event not recorded');

@@ -25,6 +25,7 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     status: 200,
     streamed: false,
     cancelled: false,
+    requestId: randomUUID(),
     ...overrides,
   };
 }

@@ -5,7 +5,7 @@
 # stops everything in order. Idempotent: a second run reuses node_modules, tools, data and keys.
 #
 # Overrides (environment): PORT (API, 3000), TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
-# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464), DATABASE_URL (+ DATABASE_MIGRATION_URL) to use
+# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464), SIMULATOR_PORT (4000: the model-server simulator), DATABASE_URL (+ DATABASE_MIGRATION_URL) to use
 # a real PostgreSQL, REDIS_URL to use Redis (otherwise limits and caches are in-process: one
 # instance only), and any variable from .env.example.
 set -euo pipefail
@@ -37,6 +37,7 @@ temporal_port="${TEMPORAL_PORT:-7233}"
 temporal_ui_port="${TEMPORAL_UI_PORT:-8233}"
 pglite_port="${PGLITE_PORT:-5433}"
 worker_metrics_port="${WORKER_METRICS_PORT:-9464}"
+simulator_port="${SIMULATOR_PORT:-4000}"
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 require_free() { # port what variable
@@ -46,6 +47,7 @@ require_free "$api_port" "API" PORT
 require_free "$temporal_port" "Temporal frontend" TEMPORAL_PORT
 require_free "$temporal_ui_port" "Temporal UI" TEMPORAL_UI_PORT
 require_free "$worker_metrics_port" "worker metrics" WORKER_METRICS_PORT
+require_free "$simulator_port" "model-server simulator" SIMULATOR_PORT
 [ -n "${DATABASE_URL:-}" ] || require_free "$pglite_port" "embedded PostgreSQL" PGLITE_PORT
 
 # --- dependencies: npm ci only when node_modules is missing or package-lock.json changed --------
@@ -155,6 +157,16 @@ say "applying migrations"
 node --import tsx db/migrate.ts >"$logs/migrate.log" 2>&1 || fail_with_log migrate "migrations failed"
 mark "migrations applied"
 
+# --- Model server: the simulator (a stand-in for Ray Serve + vLLM, named as such) ----------------
+# It is registered as the models sim-chat and sim-embed only while the model registry is empty; an
+# operator's real deployments (POST /api/admin/models) are never touched.
+start simulator node --import tsx simulator/main.ts --port "$simulator_port" --models sim-chat,sim-embed
+simulator_pid="$(last_pid)"
+wait_until simulator "$simulator_pid" 60 curl -fsS "http://127.0.0.1:$simulator_port/health"
+node --import tsx scripts/seed-simulator-models.ts --url "http://127.0.0.1:$simulator_port" \
+  >"$logs/seed-simulator.log" 2>&1 || fail_with_log seed-simulator "registering the simulator's models failed"
+mark "simulator ready"
+
 # --- API and workers ---------------------------------------------------------------------------
 export PORT="$api_port" WORKER_METRICS_PORT="$worker_metrics_port"
 export PUBLIC_URL="${PUBLIC_URL:-http://localhost:$api_port}"
@@ -193,6 +205,8 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   Temporal         $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)
   PostgreSQL       $postgres_desc
   Redis            ${REDIS_URL:-none: limits and caches are in-process (single instance only)}
+  Inference API    http://localhost:$api_port/v1 (OpenAI-compatible; an API key of an org)
+  Model server     simulator (a stand-in for vLLM) http://127.0.0.1:$simulator_port: $(cat "$logs/seed-simulator.log")
   Usage            $usage_desc
   Logs             $logs/
 Ctrl-C stops everything.

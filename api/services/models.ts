@@ -6,7 +6,7 @@ import { checkUpstreamUrl } from '../../core/upstream-url.js';
 import type { Db, Tx } from '../../db/client.js';
 import { modelDeployments, models, type DeploymentState, type ModelStatus } from '../../db/schema/index.js';
 import { AppError } from '../errors.js';
-import { recordAudit, type UserActor } from './audit.js';
+import { recordAudit, type Actor, type UserActor } from './audit.js';
 import { isForeignKeyViolation, isUniqueViolation } from './db-errors.js';
 
 export interface DeploymentView {
@@ -163,7 +163,7 @@ export async function getModel(db: Db | Tx, modelId: string): Promise<ModelView>
   return modelView(row, await deploymentsOf(db, [row.id]));
 }
 
-export function createModel(db: Db, actor: UserActor, input: ModelInput): Promise<ModelView> {
+export function createModel(db: Db, actor: Actor, input: ModelInput): Promise<ModelView> {
   return change(db, async (tx) => {
     await checkFallback(tx, input.name, input.fallbackModel);
     const [row] = await tx
@@ -243,7 +243,7 @@ export function deleteModel(db: Db, actor: UserActor, modelId: string): Promise<
 
 export function createDeployment(
   db: Db,
-  actor: UserActor,
+  actor: Actor,
   modelId: string,
   input: DeploymentInput,
 ): Promise<DeploymentView> {

@@ -72,7 +72,9 @@ export function startTelemetry(
   }
   // Synchronous, so a test reads its spans as soon as the traced call returns.
   if (options.spanExporter) processors.push(new tracing.SimpleSpanProcessor(options.spanExporter));
-  // Without an exporter spans are still created, so logs carry trace ids and requests propagate them.
+  // Without an exporter nothing records spans (the AlwaysOff sampler): trace ids are still made, so
+  // logs carry them and requests propagate them, but no span is built only to be dropped — on the
+  // inference path that work cost more than the gateway's own.
   const spanProcessor =
     processors.length === 1
       ? processors[0]!
@@ -88,6 +90,7 @@ export function startTelemetry(
     serviceName: name,
     resource,
     spanProcessors: [spanProcessor],
+    ...(processors.length === 0 ? { sampler: new tracing.AlwaysOffSampler() } : {}),
     metricReaders: prometheus ? [prometheus] : [],
     // Logs go to stdout through pino; an empty list keeps the SDK from defaulting to OTLP logs.
     logRecordProcessors: [],

@@ -8,14 +8,13 @@ import { useTestApp } from '../../support/app.js';
 import { envFromConfig, startProcess, waitUntil, type RunningProcess } from '../../support/child-process.js';
 import { freePort } from '../../support/services.js';
 import { useAdminPool } from '../api/helpers.js';
-import { addModel, createKey, gatewayWorld, serverUrl, type GatewayWorld } from './world.js';
+import { GatedUpstream, addModel, createKey, gatewayWorld, serverUrl, type GatewayWorld } from './world.js';
 
 const t = useTestApp();
 const admin = useAdminPool();
-// Slow enough that all 200 requests are in flight together.
 const simulator = new Simulator({
   models: ['upstream-chat'],
-  timeToFirstTokenMs: 2_000,
+  timeToFirstTokenMs: 20,
   interTokenMs: 1,
   completionTokens: 2,
   errorRate: 0,
@@ -24,6 +23,9 @@ const simulator = new Simulator({
 });
 let world: GatewayWorld;
 let model: string;
+// Holds requests until the test opens it: all 200 are in flight together, however slow the machine.
+const gate = new GatedUpstream();
+let gatedModel: string;
 const replicas: { url: string; process: RunningProcess }[] = [];
 
 async function startReplica(): Promise<{ url: string; process: RunningProcess }> {
@@ -53,22 +55,32 @@ beforeAll(async () => {
   model = await addModel(admin, {
     deployments: [{ urls: [serverUrl(await simulator.listen())], upstreamModel: 'upstream-chat' }],
   });
+  gatedModel = await addModel(admin, {
+    deployments: [{ urls: [await gate.listen()], upstreamModel: 'gated' }],
+  });
   replicas.push(await startReplica(), await startReplica());
 }, 120_000);
-afterAll(() => simulator.close());
+afterAll(() => Promise.all([simulator.close(), gate.close()]));
 
-/** Sends `count` concurrent requests, alternating between the replicas; answers the responses, read. */
+/**
+ * Sends `count` concurrent requests to `to`, alternating between the replicas; answers the
+ * responses, read. `onAnswer` runs as each comes back.
+ */
 async function burst(
   key: string,
   count: number,
+  to = model,
+  onAnswer: () => void = () => undefined,
 ): Promise<{ status: number; headers: Headers; body: string }[]> {
   const call = async (url: string) => {
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
+      body: JSON.stringify({ model: to, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
     });
-    return { status: res.status, headers: res.headers, body: await res.text() };
+    const answer = { status: res.status, headers: res.headers, body: await res.text() };
+    onAnswer();
+    return answer;
   };
   return Promise.all(Array.from({ length: count }, (_, i) => call(replicas[i % 2]!.url)));
 }
@@ -112,7 +124,18 @@ describe('limits across two API processes', () => {
     { timeout: 60_000 },
     async () => {
       await setPlan('team');
-      const answers = await burst(await createKey(t, world.owner, world.orgId), 200);
+      let answered = 0;
+      const pending = burst(
+        await createKey(t, world.owner, world.orgId),
+        200,
+        gatedModel,
+        () => (answered += 1),
+      );
+      // Refusals come back at once; the admitted wait at the gate until every request got one or the other.
+      await waitUntil('each request admitted or refused', async () => answered + gate.held >= 200);
+      expect(gate.held).toBe(50);
+      gate.open();
+      const answers = await pending;
       const statuses = answers.map((r) => r.status);
       expect(statuses.filter((s) => s === 200)).toHaveLength(50);
       expect(statuses.filter((s) => s === 429)).toHaveLength(150);

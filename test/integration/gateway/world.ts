@@ -142,6 +142,53 @@ export class RecordingUpstream {
   }
 }
 
+/** An upstream that holds every request until `open()`, then answers them all (and later ones). */
+export class GatedUpstream {
+  private readonly waiting: (() => void)[] = [];
+  private opened = false;
+  private readonly server: Server;
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      req.resume();
+      const answer = () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: 'gated',
+            object: 'chat.completion',
+            created: 0,
+            model: 'gated',
+            choices: [
+              { index: 0, message: { role: 'assistant', content: 'let through' }, finish_reason: 'stop' },
+            ],
+            usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+          }),
+        );
+      req.on('end', () => (this.opened ? answer() : this.waiting.push(answer)));
+    });
+  }
+
+  /** Requests held right now. */
+  get held(): number {
+    return this.waiting.length;
+  }
+
+  open(): void {
+    this.opened = true;
+    for (const answer of this.waiting.splice(0)) answer();
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
 /** A url where nothing listens: connections are refused at once. */
 export async function deadUrl(): Promise<string> {
   const server = createServer();

@@ -106,30 +106,32 @@ export async function untilRegistered(t: TestApp, name: string): Promise<void> {
 /** A simulator's base URL as a deployment url (deployments list servers without /v1). */
 export const serverUrl = (simulatorBase: string) => simulatorBase.replace(/\/v1$/, '');
 
-/** An upstream that records what reached it and answers a fixed chat completion. */
-export class RecordingUpstream {
-  readonly requests: { headers: IncomingMessage['headers']; body: Record<string, unknown> }[] = [];
-  private readonly server: Server;
-
-  constructor() {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        this.requests.push({ headers: req.headers, body });
+/** A test upstream on a free loopback port; answers a chat completion when `handle` says so. */
+abstract class TestUpstream {
+  private readonly server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      this.handle(req, body, (content) => {
         const answer = {
-          id: 'rec-1',
+          id: 'test-upstream',
           object: 'chat.completion',
           created: 0,
           model: body.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: 'recorded' }, finish_reason: 'stop' }],
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
           usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
         };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
       });
     });
-  }
+  });
+
+  protected abstract handle(
+    req: IncomingMessage,
+    body: Record<string, unknown>,
+    answer: (content: string) => void,
+  ): void;
 
   async listen(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -142,30 +144,24 @@ export class RecordingUpstream {
   }
 }
 
+/** An upstream that records what reached it and answers at once. */
+export class RecordingUpstream extends TestUpstream {
+  readonly requests: { headers: IncomingMessage['headers']; body: Record<string, unknown> }[] = [];
+
+  protected handle(req: IncomingMessage, body: Record<string, unknown>, answer: (content: string) => void) {
+    this.requests.push({ headers: req.headers, body });
+    answer('recorded');
+  }
+}
+
 /** An upstream that holds every request until `open()`, then answers them all (and later ones). */
-export class GatedUpstream {
+export class GatedUpstream extends TestUpstream {
   private readonly waiting: (() => void)[] = [];
   private opened = false;
-  private readonly server: Server;
 
-  constructor() {
-    this.server = createServer((req, res) => {
-      req.resume();
-      const answer = () =>
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            id: 'gated',
-            object: 'chat.completion',
-            created: 0,
-            model: 'gated',
-            choices: [
-              { index: 0, message: { role: 'assistant', content: 'let through' }, finish_reason: 'stop' },
-            ],
-            usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
-          }),
-        );
-      req.on('end', () => (this.opened ? answer() : this.waiting.push(answer)));
-    });
+  protected handle(_req: IncomingMessage, _body: Record<string, unknown>, answer: (content: string) => void) {
+    if (this.opened) answer('let through');
+    else this.waiting.push(() => answer('let through'));
   }
 
   /** Requests held right now. */
@@ -176,16 +172,6 @@ export class GatedUpstream {
   open(): void {
     this.opened = true;
     for (const answer of this.waiting.splice(0)) answer();
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
 

@@ -1,16 +1,14 @@
 // The crash test of metering: the usage-ingest worker process is SIGKILLed while a batch is in
 // flight (delivered, not acknowledged), then started again; the ledger ends with exactly one row per
 // event fed into the stream (none lost, none twice) and the rollups equal the ledger's sums.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { usageEventField } from '../../../core/usage-event.js';
-import type { Config } from '../../../runtime/config.js';
 import { consumerGroup } from '../../../workers/usage-ingest/ingest.js';
 import { testConfig } from '../../support/config.js';
-import { repoRoot } from '../../support/services.js';
+import { envFromConfig, startProcess } from '../../support/child-process.js';
 import { ledgerCount, rollupDifferences, rollupTotals, usageEvent, waitUntil } from './support.js';
 
 const total = 20_000;
@@ -18,49 +16,23 @@ const stream = `test:usage-crash:${randomUUID()}`;
 const orgIds = Array.from({ length: 5 }, () => randomUUID());
 let admin: pg.Pool;
 let redis: Redis;
-const children: ChildProcess[] = [];
 
 beforeAll(() => {
   admin = new pg.Pool({ connectionString: inject('adminDatabaseUrl'), max: 2 });
   redis = new Redis(inject('redisUrl'));
 });
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await Promise.all([admin.end(), redis.quit()]);
 });
 
-function workerEnv(config: Config): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  for (const [key, value] of Object.entries(config)) if (value !== undefined) env[key] = String(value);
-  return env;
-}
-
-interface Worker {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(env: NodeJS.ProcessEnv): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/usage-ingest/main.ts'], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
+const startWorker = (env: NodeJS.ProcessEnv) => startProcess('workers/usage-ingest/main.ts', env);
 
 const stored = async () => (await ledgerCount(admin, orgIds)).rows;
 const pending = async () => ((await redis.xpending(stream, consumerGroup)) as [number])[0];
 
 describe('usage-ingest worker', () => {
   it('loses and duplicates nothing when killed with SIGKILL mid-batch and restarted', async () => {
-    const env = workerEnv(
+    const env = envFromConfig(
       testConfig({
         USAGE_STREAM: stream,
         USAGE_INGEST_BATCH_SIZE: '500',

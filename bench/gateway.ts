@@ -28,6 +28,8 @@ import {
 } from './gateway/report.js';
 import {
   addModel,
+  callsPerRequest,
+  redisCalls,
   drainedUsageRows,
   seedTenant,
   startApi,
@@ -98,6 +100,8 @@ interface Target extends TargetResult {
   /** Streams (a simulator that paces its tokens). */
   stream: Endpoint;
   gatewayPid?: number;
+  /** The Redis the target uses, to count its commands per request. */
+  redisUrl?: string;
   /** 2xx answers the client counted (for the usage check). */
   successes: number;
 }
@@ -180,6 +184,7 @@ async function setUp(): Promise<{
         offTenant,
       ),
     );
+    fullTarget.redisUrl = databases.redisUrl;
     full = { target: fullTarget, tenant: fullTenant, check: checkTenant };
   }
   if (!values['skip-portkey']) {
@@ -219,10 +224,11 @@ async function measure(targets: Target[]): Promise<void> {
     const round = new Map<Target, Round>(targets.map((t) => [t, {}]));
     for (const t of order) {
       log(`round ${r + 1}/${rounds}: throughput, ${t.name}`);
-      round.get(t)!.throughput = counted(
-        t,
-        await load(t.fast, { connections, seconds, gatewayPid: t.gatewayPid }),
-      );
+      const redisBefore = t.redisUrl ? await redisCalls(t.redisUrl) : undefined;
+      const run = counted(t, await load(t.fast, { connections, seconds, gatewayPid: t.gatewayPid }));
+      round.get(t)!.throughput = run;
+      if (t.redisUrl && redisBefore)
+        t.redisPerRequest = callsPerRequest(redisBefore, await redisCalls(t.redisUrl), run.ok + run.failed);
     }
     for (const t of order) {
       log(`round ${r + 1}/${rounds}: ${sequential} requests one at a time, ${t.name}`);

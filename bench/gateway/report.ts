@@ -19,6 +19,8 @@ export interface TargetResult {
   description: string;
   rounds: Round[];
   concurrentStreams?: StreamRun;
+  /** Redis commands per request during its last throughput run (every client of that Redis). */
+  redisPerRequest?: string;
 }
 
 export interface UsageCheck {
@@ -129,6 +131,13 @@ export function renderReport(input: ReportInput): string {
       ]),
     );
   }
+  for (const t of targets)
+    if (t.redisPerRequest)
+      lines.push(
+        '',
+        `Redis commands per request during ${t.name}'s last throughput run (every client: API and ingester): ` +
+          (t.redisPerRequest || 'none'),
+      );
   lines.push(
     '',
     '## Latency added over direct',

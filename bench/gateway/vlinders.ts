@@ -2,6 +2,7 @@
 // (test/support/services.ts), migrated; the API as its own process; the usage ingester; and a
 // tenant to call it with (an active org on the enterprise plan, an API key) and the bench models.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrateDatabase } from '../../db/migrate.js';
 import { freePort, startPostgres, startRedis, type Service } from '../../test/support/services.js';
@@ -188,4 +189,33 @@ export async function drainedUsageRows(admin: pg.Pool, keyId: string, expected: 
     await new Promise((r) => setTimeout(r, 250));
   }
   return last;
+}
+
+/** Calls per Redis command since the server started (INFO commandstats), e.g. { evalsha: 1234 }. */
+export async function redisCalls(redisUrl: string): Promise<Map<string, number>> {
+  const redis = new Redis(redisUrl);
+  try {
+    const info = await redis.info('commandstats');
+    return new Map(
+      [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])] as const),
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Redis commands per request between two INFO snapshots, the frequent ones, e.g. "evalsha 1.00, xadd 1.00". */
+export function callsPerRequest(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  requests: number,
+): string {
+  return [...after]
+    .map(
+      ([command, calls]) => [command, (calls - (before.get(command) ?? 0)) / Math.max(1, requests)] as const,
+    )
+    .filter(([command, perRequest]) => perRequest >= 0.05 && command !== 'info')
+    .sort((a, b) => b[1] - a[1])
+    .map(([command, perRequest]) => `${command} ${perRequest.toFixed(2)}`)
+    .join(', ');
 }

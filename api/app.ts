@@ -9,7 +9,9 @@ import apiKeys from './plugins/api-keys.js';
 import auth from './plugins/auth.js';
 import { AppError } from './errors.js';
 import errors, { sendError } from './plugins/errors.js';
+import limits from './plugins/limits.js';
 import metrics from './plugins/metrics.js';
+import modelRegistry from './plugins/model-registry.js';
 import noNul from './plugins/no-nul.js';
 import security from './plugins/security.js';
 import services, { type AppServices } from './plugins/services.js';
@@ -26,7 +28,10 @@ import apiKeyRoutes from './routes/api-keys/index.js';
 import ssoRoutes from './routes/sso/index.js';
 import ssoLoginRoutes from './routes/sso/login.js';
 import adminRoutes from './routes/admin/index.js';
+import adminModelRoutes from './routes/admin/models.js';
 import oauthClientRoutes from './routes/oauth-clients/index.js';
+import usageRoutes from './routes/usage/index.js';
+import usageRecorder from './plugins/usage-recorder.js';
 import oidc from './oidc/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -73,6 +78,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(services, deps);
   await app.register(errors);
   await app.register(metrics);
+  await app.register(limits);
   await app.register(security);
   await app.register(noNul);
   await app.register(swagger, {
@@ -88,6 +94,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(health);
   await app.register(apiKeys);
+  await app.register(modelRegistry);
   await app.register(auth);
   await app.register(jwks);
   await app.register(authRoutes);
@@ -100,7 +107,10 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(ssoRoutes);
   await app.register(ssoLoginRoutes);
   await app.register(adminRoutes);
+  await app.register(adminModelRoutes);
   await app.register(oauthClientRoutes);
+  await app.register(usageRecorder);
+  await app.register(usageRoutes);
   await app.register(oidc);
   await app.register(codecRoutes, { prefix: '/codec' });
 

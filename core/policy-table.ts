@@ -34,6 +34,7 @@ const what: Readonly<Record<Action, string>> = {
   'audit.verify': 'verify the audit hash chain',
   'billing.read': 'see billing',
   'billing.manage': 'change billing',
+  'usage.read': 'read usage',
   'api-keys.read': 'list and show API keys',
   'api-keys.create': 'create an API key',
   'api-keys.rotate': 'rotate an API key',
@@ -44,6 +45,8 @@ const what: Readonly<Record<Action, string>> = {
   'sso.manage': 'configure SSO',
   'signing-keys.rotate': 'rotate the token signing keys',
   'codec.use': 'decode workflow payloads (Temporal UI)',
+  'model-registry.read': 'list and show models and their deployments',
+  'model-registry.manage': 'add, change, remove models and deployments',
 };
 
 // A sample principal per role in one org, judged on someone else's resources of that org.
@@ -68,6 +71,7 @@ const othersResources: { [K in SubjectType]: SubjectAttributes[K] } = {
   SsoConnection: { orgId },
   SigningKey: {},
   Codec: {},
+  ModelRegistry: {},
 };
 
 function onOthers<K extends SubjectType>(ability: AppAbility, verb: PolicyAction, type: K): boolean {

@@ -37,7 +37,8 @@ export type SubjectType =
   | 'OAuthClient'
   | 'SsoConnection'
   | 'SigningKey'
-  | 'Codec';
+  | 'Codec'
+  | 'ModelRegistry';
 
 export type PolicyAction =
   | 'read'
@@ -75,6 +76,7 @@ export interface SubjectAttributes {
   SsoConnection: { orgId: string };
   SigningKey: object;
   Codec: object;
+  ModelRegistry: object;
 }
 type Resource = { [K in SubjectType]: SubjectAttributes[K] & ForcedSubject<K> }[SubjectType];
 
@@ -98,6 +100,7 @@ export const orgActions = [
   'audit.verify',
   'billing.read',
   'billing.manage',
+  'usage.read',
   'api-keys.read',
   'api-keys.create',
   'api-keys.rotate',
@@ -110,7 +113,12 @@ export const orgActions = [
 export type OrgAction = (typeof orgActions)[number];
 
 /** Route actions on the platform itself, decided by the user's platform role, not a membership. */
-export const platformActions = ['signing-keys.rotate', 'codec.use'] as const;
+export const platformActions = [
+  'signing-keys.rotate',
+  'codec.use',
+  'model-registry.read',
+  'model-registry.manage',
+] as const;
 export type PlatformAction = (typeof platformActions)[number];
 
 export type Action = OrgAction | PlatformAction;
@@ -133,6 +141,7 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'audit.verify': ['verify', 'AuditLog'],
   'billing.read': ['read', 'Billing'],
   'billing.manage': ['update', 'Billing'],
+  'usage.read': ['read', 'Usage'],
   'api-keys.read': ['read', 'ApiKey'],
   'api-keys.create': ['create', 'ApiKey'],
   'api-keys.rotate': ['rotate', 'ApiKey'],
@@ -143,6 +152,8 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'sso.manage': ['configure', 'SsoConnection'],
   'signing-keys.rotate': ['rotate', 'SigningKey'],
   'codec.use': ['use', 'Codec'],
+  'model-registry.read': ['read', 'ModelRegistry'],
+  'model-registry.manage': ['configure', 'ModelRegistry'],
 };
 
 /**
@@ -247,6 +258,7 @@ function defineUserRules({ can }: Builder, p: { userId: string; platformRole: Pl
   if (p.platformRole === 'operator') {
     can('rotate', 'SigningKey');
     can('use', 'Codec');
+    can(['read', 'configure'], 'ModelRegistry');
   }
 }
 

@@ -68,6 +68,36 @@ export const ConfigSchema = Type.Object({
     }),
   ),
 
+  LIMITS_REDIS_DOWN_POLICY: Type.Union([Type.Literal('fail-open'), Type.Literal('fail-closed')], {
+    default: 'fail-open',
+    description:
+      'what inference limits do while Redis is unreachable: fail-open (each replica enforces the full limits in memory) or fail-closed (refuse with 503)',
+  }),
+  LIMITS_REDIS_TIMEOUT_MS: Type.Integer({
+    minimum: 5,
+    maximum: 5_000,
+    default: 100,
+    description: 'a limits call to Redis slower than this counts as Redis down',
+  }),
+  USAGE_STREAM: Type.String({
+    pattern: '^[A-Za-z0-9:._-]{1,128}$',
+    default: 'vlinders:usage',
+    description:
+      'Redis stream of usage events (API appends, usage-ingest worker consumes; <stream>:dead holds malformed entries)',
+  }),
+  USAGE_INGEST_BATCH_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 10_000,
+    default: 1000,
+    description: 'usage events the ingest worker reads and stores per batch',
+  }),
+  USAGE_INGEST_CLAIM_IDLE_MS: Type.Integer({
+    minimum: 100,
+    default: 30_000,
+    description:
+      'how long a usage event may stay delivered but unstored before another ingest worker takes it over (a crashed consumer)',
+  }),
+
   CORS_ORIGINS: Type.Array(Type.String({ pattern: '^https?://[^/\\s,]+$' }), {
     default: [],
     description: 'comma-separated browser origins allowed to call the API (none by default)',

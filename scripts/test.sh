@@ -17,10 +17,15 @@ echo "== typecheck" >&2
 npx tsc --noEmit -p tsconfig.json
 echo "== tests" >&2
 status=0
+rm -f .data/unhandled-errors.log
 npx vitest run --reporter=default --reporter=json --outputFile.json=.data/test-results.json "$@" || status=$?
 # One plain closing line, for readers that do not parse vitest's summary.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".data/test-results.json", "utf8"));
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
 ' || true
+if [ -s .data/unhandled-errors.log ]; then
+  echo "unhandled errors (they fail the run):"
+  head -c 4000 .data/unhandled-errors.log
+fi
 exit "$status"

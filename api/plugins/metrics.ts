@@ -14,6 +14,13 @@ export interface MetricsSource {
   exporter: PrometheusExporter;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The meter the app's metrics are recorded on: other plugins add theirs to it. */
+    meter: Meter;
+  }
+}
+
 export interface MetricsOptions {
   /** Where to record and read metrics; defaults to the process's telemetry (runtime/telemetry.ts). */
   source?: MetricsSource | undefined;
@@ -60,6 +67,7 @@ export default fp(
       app.addHook('onClose', () => standalone.close());
     }
     const { meter, exporter } = source;
+    app.decorate('meter', meter);
     const serializer = new PrometheusSerializer();
 
     const requests = meter.createCounter('vlinders_api_requests', {

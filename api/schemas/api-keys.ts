@@ -30,6 +30,12 @@ export const CreateApiKeyBody = Type.Object(
         uniqueItems: true,
       }),
     ),
+    requestsPerMinute: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: "at most the org plan's" }),
+    ),
+    tokensPerMinute: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: "at most the org plan's" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -46,6 +52,8 @@ export const ApiKey = Type.Object({
   expiresAt: Nullable(Timestamp),
   allowedModels: Nullable(Type.Array(Type.String())),
   allowedIps: Nullable(Type.Array(Type.String())),
+  requestsPerMinute: Nullable(Type.Integer({ description: "the key's own limit; null: the plan's" })),
+  tokensPerMinute: Nullable(Type.Integer({ description: "the key's own limit; null: the plan's" })),
   lastUsedAt: Nullable(Timestamp),
   previousValidUntil: Nullable(Timestamp),
   revokedAt: Nullable(Timestamp),
@@ -65,4 +73,12 @@ export const KeyIntrospection = Type.Object({
   scopes: Type.Array(ApiKeyScope),
   expiresAt: Nullable(Timestamp),
   allowedModels: Nullable(Type.Array(Type.String())),
+  plan: Type.Union([
+    Type.Literal('free'),
+    Type.Literal('developer'),
+    Type.Literal('team'),
+    Type.Literal('enterprise'),
+  ]),
+  requestsPerMinute: Nullable(Type.Integer()),
+  tokensPerMinute: Nullable(Type.Integer()),
 });

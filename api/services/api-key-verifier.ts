@@ -1,7 +1,8 @@
 // The hot path: verifies a presented API key. parse → find the row by prefix (cached in memory for
 // at most 5 s, unknown prefixes cached too) → constant-time compare of the secret's HMAC → revoked,
 // expired, IP allow-list (asked of the policy) → the key's identity and its policy ability, built
-// once per cache fill. last_used_at is written off the request path, at most once per key per minute
+// once per cache fill, with the org's plan and the key's own limits (the limiter reads them from the
+// verified key, so limits cost no query per request). last_used_at is written off the request path, at most once per key per minute
 // per replica. A key's scopes are narrowed to what the policy lets its creator's current role grant,
 // so it never outlives its creator's privileges (a creator who left the org, or was demoted to a
 // role that creates no keys, leaves a key that verifies to nothing and is refused).
@@ -12,10 +13,11 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { PlanName } from '../../core/plans.js';
 import { abilityFor, grantableScopes, keyUsableFrom, type AppAbility } from '../../core/policy.js';
 import type { ApiKeyScope } from '../../core/rbac.js';
 import type { Db } from '../../db/client.js';
-import { apiKeys, memberships } from '../../db/schema/index.js';
+import { apiKeys, memberships, organizations } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import { hashesEqual, hashSecret, parseKey } from './api-key-secrets.js';
 
@@ -33,6 +35,10 @@ export interface VerifiedKey {
   allowedModels: string[] | null;
   expiresAt: Date | null;
   ability: AppAbility;
+  /** The org's plan (core/plans.ts) and the key's own lower limits (null: the plan's). */
+  plan: PlanName;
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
 }
 
 interface KeyRecord {
@@ -47,6 +53,9 @@ interface KeyRecord {
   previousValidUntil: number | null;
   expiresAt: Date | null;
   revokedAt: number | null;
+  plan: PlanName;
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
 }
 
 interface CacheEntry {
@@ -126,6 +135,9 @@ export class ApiKeyVerifier {
       allowedModels: record.allowedModels,
       expiresAt: record.expiresAt,
       ability: record.ability,
+      plan: record.plan,
+      requestsPerMinute: record.requestsPerMinute,
+      tokensPerMinute: record.tokensPerMinute,
     };
   }
 
@@ -165,21 +177,28 @@ export class ApiKeyVerifier {
           expiresAt: apiKeys.expiresAt,
           revokedAt: apiKeys.revokedAt,
           createdBy: apiKeys.createdBy,
+          requestsPerMinute: apiKeys.requestsPerMinute,
+          tokensPerMinute: apiKeys.tokensPerMinute,
         })
         .from(apiKeys)
         .where(eq(apiKeys.prefix, prefix));
       if (!key) return null;
       // The creator's role today, in the key's org: a demoted or removed creator takes the key's
-      // power down with them (within the cache TTL).
+      // power down with them (within the cache TTL). The org's plan comes in the same query.
       await tx.execute(sql`SELECT set_config('app.org_id', ${key.orgId}, true)`);
-      const [membership] = await tx
-        .select({ role: memberships.role })
-        .from(memberships)
-        .where(and(eq(memberships.orgId, key.orgId), eq(memberships.userId, key.createdBy)));
-      return { key, creatorRole: membership?.role ?? null };
+      const [org] = await tx
+        .select({ plan: organizations.plan, role: memberships.role })
+        .from(organizations)
+        .leftJoin(
+          memberships,
+          and(eq(memberships.orgId, organizations.id), eq(memberships.userId, key.createdBy)),
+        )
+        .where(eq(organizations.id, key.orgId));
+      if (!org) return null;
+      return { key, plan: org.plan, creatorRole: org.role };
     });
     if (!found) return null;
-    const { key: row, creatorRole } = found;
+    const { key: row, plan, creatorRole } = found;
     // What the creator may grant does not depend on their teams.
     const grantable = creatorRole
       ? grantableScopes(
@@ -213,6 +232,9 @@ export class ApiKeyVerifier {
       previousValidUntil: row.previousValidUntil?.getTime() ?? null,
       expiresAt: row.expiresAt,
       revokedAt: row.revokedAt?.getTime() ?? null,
+      plan,
+      requestsPerMinute: row.requestsPerMinute,
+      tokensPerMinute: row.tokensPerMinute,
     };
   }
 

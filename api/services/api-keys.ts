@@ -2,10 +2,11 @@
 // rotate (new secret; the previous one works for a grace period) and revoke. Every change writes an
 // audit row — the prefix and settings, never the secret — in the same transaction.
 import { and, desc, eq, sql } from 'drizzle-orm';
+import { planLimits } from '../../core/plans.js';
 import { denial, grantableScopes, permits, type AppAbility } from '../../core/policy.js';
 import type { ApiKeyScope } from '../../core/rbac.js';
 import type { Db, Tx } from '../../db/client.js';
-import { apiKeys, teams } from '../../db/schema/index.js';
+import { apiKeys, organizations, teams } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../errors.js';
 import { generateKey, hashSecret } from './api-key-secrets.js';
@@ -22,6 +23,9 @@ export interface ApiKeyView {
   expiresAt: string | null;
   allowedModels: string[] | null;
   allowedIps: string[] | null;
+  /** The key's own limits (null: its org's plan decides). */
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
   lastUsedAt: string | null;
   previousValidUntil: string | null;
   revokedAt: string | null;
@@ -35,6 +39,8 @@ export interface CreateApiKeyInput {
   expiresAt?: string | undefined;
   allowedModels?: string[] | undefined;
   allowedIps?: string[] | undefined;
+  requestsPerMinute?: number | undefined;
+  tokensPerMinute?: number | undefined;
 }
 
 export interface KeyIssuer {
@@ -60,6 +66,8 @@ const viewColumns = {
   expiresAt: apiKeys.expiresAt,
   allowedModels: apiKeys.allowedModels,
   allowedIps: sql<string[] | null>`${apiKeys.allowedIps}::text[]`,
+  requestsPerMinute: apiKeys.requestsPerMinute,
+  tokensPerMinute: apiKeys.tokensPerMinute,
   lastUsedAt: apiKeys.lastUsedAt,
   previousValidUntil: apiKeys.previousValidUntil,
   revokedAt: apiKeys.revokedAt,
@@ -119,10 +127,40 @@ async function findKeyFor(
   return row;
 }
 
+/** A key's own limits are lower ones: never above what its org's plan allows. */
+async function checkLimits(tx: Tx, orgId: string, input: CreateApiKeyInput): Promise<void> {
+  if (input.requestsPerMinute === undefined && input.tokensPerMinute === undefined) return;
+  const [org] = await tx
+    .select({ plan: organizations.plan })
+    .from(organizations)
+    .where(eq(organizations.id, orgId));
+  if (!org) throw new AppError('NOT_FOUND', 'The organization does not exist.');
+  const plan = planLimits(org.plan);
+  const checks = [
+    {
+      field: 'requestsPerMinute',
+      value: input.requestsPerMinute,
+      limit: plan.requestsPerMinute,
+      unit: 'requests',
+    },
+    { field: 'tokensPerMinute', value: input.tokensPerMinute, limit: plan.tokensPerMinute, unit: 'tokens' },
+  ] as const;
+  for (const { field, value, limit, unit } of checks) {
+    if (value !== undefined && value > limit) {
+      throw new AppError(
+        'VALIDATION',
+        `${field} (${value}) is above the organization's ${org.plan} plan limit of ${limit} ${unit} per minute.`,
+        { field, limit, plan: org.plan },
+      );
+    }
+  }
+}
+
 /**
  * The privilege-escalation guard: a key never carries more than its creator may do. The scopes
  * must be within what the policy lets the creator grant (`grantableScopes`); the team must be one
- * of the org's (another org's team id is 404); the policy decides who may bind a key to it.
+ * of the org's (another org's team id is 404); the policy decides who may bind a key to it. Its
+ * own limits never exceed its org's plan.
  */
 async function checkGrant(tx: Tx, actor: KeyActor, orgId: string, input: CreateApiKeyInput): Promise<void> {
   const grantable = grantableScopes(actor.ability);
@@ -147,6 +185,7 @@ async function checkGrant(tx: Tx, actor: KeyActor, orgId: string, input: CreateA
   if (input.expiresAt && Date.parse(input.expiresAt) <= Date.now()) {
     throw new AppError('VALIDATION', 'expiresAt must be in the future.', { field: 'expiresAt' });
   }
+  await checkLimits(tx, orgId, input);
 }
 
 export async function createApiKey(
@@ -173,6 +212,8 @@ export async function createApiKey(
           expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
           allowedModels: input.allowedModels ?? null,
           allowedIps: input.allowedIps ?? null,
+          requestsPerMinute: input.requestsPerMinute ?? null,
+          tokensPerMinute: input.tokensPerMinute ?? null,
         })
         .returning({ id: apiKeys.id });
       if (!inserted) throw new Error('insert returned no row');
@@ -190,6 +231,8 @@ export async function createApiKey(
           expiresAt: iso(row.expiresAt),
           allowedModels: row.allowedModels,
           allowedIps: row.allowedIps,
+          requestsPerMinute: row.requestsPerMinute,
+          tokensPerMinute: row.tokensPerMinute,
         },
       });
       return toView(row);

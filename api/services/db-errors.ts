@@ -21,3 +21,8 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 export function isInvalidTextRepresentation(err: unknown): boolean {
   return pgCode(err) === '22P02';
 }
+
+/** A row refers to one that does not exist, or a delete would leave rows referring to it. */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return pgCode(err) === '23503';
+}

@@ -6,3 +6,5 @@ export * from './api-keys.js';
 export * from './sso.js';
 export * from './platform-secrets.js';
 export * from './oidc.js';
+export * from './models.js';
+export * from './usage.js';

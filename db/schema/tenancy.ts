@@ -1,6 +1,7 @@
 // The tenant (organization) and everything owned by it. Every table here has RLS on org_id.
 import { sql } from 'drizzle-orm';
-import { index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { planNames } from '../../core/plans.js';
 import { createdAt, id, orgId, timestamptz } from './columns.js';
 import { users } from './identity.js';
 
@@ -14,6 +15,8 @@ export const organizations = pgTable(
       .notNull()
       .default('onboarding'),
     failureReason: text('failure_reason'),
+    /** What the org may do on the inference path: core/plans.ts. */
+    plan: text('plan', { enum: planNames }).notNull().default('developer'),
     settings: jsonb('settings')
       .$type<Record<string, unknown>>()
       .notNull()
@@ -23,7 +26,10 @@ export const organizations = pgTable(
       .references(() => users.id),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('organizations_slug_key').on(t.slug)],
+  (t) => [
+    uniqueIndex('organizations_slug_key').on(t.slug),
+    check('organizations_plan_known', sql`${t.plan} IN ('free', 'developer', 'team', 'enterprise')`),
+  ],
 );
 
 export const memberships = pgTable(

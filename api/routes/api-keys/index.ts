@@ -39,7 +39,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'api-key' },
       schema: {
         tags,
-        summary: 'What the presented API key is: its org, scopes, expiry and allowed models',
+        summary: 'What the presented API key is: its org, scopes, expiry, allowed models, plan and limits',
         security,
         response: { 200: KeyIntrospection, ...errors(401) },
       },
@@ -53,6 +53,9 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         scopes: key.scopes,
         expiresAt: key.expiresAt?.toISOString() ?? null,
         allowedModels: key.allowedModels,
+        plan: key.plan,
+        requestsPerMinute: key.requestsPerMinute,
+        tokensPerMinute: key.tokensPerMinute,
       };
     },
   );

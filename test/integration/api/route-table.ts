@@ -17,6 +17,12 @@ export interface Ids {
   apiKeyId: string;
   /** An OAuth client of the org (registered by its owner): its client_id. */
   oauthClientId: string;
+  /**
+   * A model and a deployment of the platform's registry (operator routes). No row is needed: every
+   * caller of these tests is refused (401/403) or its input is (400) before the id is looked up.
+   */
+  modelId: string;
+  deploymentId: string;
 }
 
 export function idsOf(tenant: Tenant): Ids {
@@ -28,6 +34,8 @@ export function idsOf(tenant: Tenant): Ids {
     userId: tenant.target.id,
     apiKeyId: tenant.apiKeyId,
     oauthClientId: tenant.oauthClientId,
+    modelId: '00000000-0000-4000-8000-0000000000a1',
+    deploymentId: '00000000-0000-4000-8000-0000000000a2',
   };
 }
 
@@ -53,6 +61,7 @@ export interface RouteRow {
 const nonManagers: Role[] = ['member', 'billing', 'viewer'];
 const noKeyRoles: Role[] = ['billing', 'viewer'];
 const org = (ids: Ids) => `/api/orgs/${ids.orgId}`;
+const model = (ids: Ids) => `/api/admin/models/${ids.modelId}`;
 
 export const routeTable: RouteRow[] = [
   {
@@ -184,7 +193,8 @@ export const routeTable: RouteRow[] = [
   {
     method: 'POST',
     url: (i) => `${org(i)}/api-keys`,
-    body: () => ({ name: 'ci key', scopes: ['inference'] }),
+    body: () => ({ name: 'ci key', scopes: ['inference'], requestsPerMinute: 10, tokensPerMinute: 1000 }),
+    optional: ['requestsPerMinute', 'tokensPerMinute'],
     scope: 'org',
     denied: noKeyRoles,
   },
@@ -211,6 +221,8 @@ export const routeTable: RouteRow[] = [
     crossIds: true,
   },
   { method: 'GET', url: (i) => `${org(i)}/audit-log/verify`, scope: 'org', denied: nonManagers },
+  { method: 'GET', url: (i) => `${org(i)}/usage`, scope: 'org', denied: ['member', 'viewer'] },
+  { method: 'GET', url: (i) => `${org(i)}/usage.csv`, scope: 'org', denied: ['member', 'viewer'] },
 
   {
     method: 'PUT',
@@ -231,6 +243,60 @@ export const routeTable: RouteRow[] = [
   { method: 'GET', url: (i) => `/api/sso/${i.orgId}/login`, scope: 'public' },
   { method: 'GET', url: () => '/api/sso/callback', scope: 'public' },
   { method: 'POST', url: () => '/api/admin/signing-keys/rotate', scope: 'operator' },
+  { method: 'GET', url: () => '/api/admin/models', scope: 'operator' },
+  {
+    method: 'POST',
+    url: () => '/api/admin/models',
+    body: () => ({
+      name: `model-${Math.random().toString(36).slice(2, 10)}`,
+      contextLength: 8192,
+      inputPricePerMillion: 0.15,
+      outputPricePerMillion: 0.6,
+      status: 'active',
+    }),
+    optional: ['status'],
+    scope: 'operator',
+  },
+  { method: 'GET', url: model, scope: 'operator' },
+  {
+    method: 'PATCH',
+    url: model,
+    body: () => ({
+      contextLength: 4096,
+      inputPricePerMillion: 0.2,
+      outputPricePerMillion: 0.8,
+      status: 'disabled',
+    }),
+    optional: ['contextLength', 'inputPricePerMillion', 'outputPricePerMillion', 'status'],
+    scope: 'operator',
+  },
+  { method: 'DELETE', url: model, scope: 'operator' },
+  {
+    method: 'POST',
+    url: (i) => `${model(i)}/deployments`,
+    body: () => ({
+      version: 'v1',
+      upstreamModel: 'meta-llama/Llama-3.1-8B-Instruct',
+      urls: ['http://ray-serve:8000'],
+      weight: 100,
+      state: 'active',
+    }),
+    optional: ['state'],
+    scope: 'operator',
+  },
+  {
+    method: 'PATCH',
+    url: (i) => `${model(i)}/deployments/${i.deploymentId}`,
+    body: () => ({
+      upstreamModel: 'llama-8b',
+      urls: ['http://ray-serve:8000'],
+      weight: 10,
+      state: 'draining',
+    }),
+    optional: ['upstreamModel', 'urls', 'weight', 'state'],
+    scope: 'operator',
+  },
+  { method: 'DELETE', url: (i) => `${model(i)}/deployments/${i.deploymentId}`, scope: 'operator' },
   {
     method: 'POST',
     url: (i) => `${org(i)}/oauth-clients`,
@@ -265,6 +331,8 @@ export function routeName(row: RouteRow): string {
     userId: ':userId',
     apiKeyId: ':keyId',
     oauthClientId: ':clientId',
+    modelId: ':modelId',
+    deploymentId: ':deploymentId',
   };
   return `${row.method} ${row.url(pattern)}`;
 }

@@ -39,6 +39,8 @@ const placeholder: Ids = {
   userId: '00000000-0000-4000-8000-000000000004',
   apiKeyId: '00000000-0000-4000-8000-000000000005',
   oauthClientId: 'vlc_00000000000040008000000000000001_000000000000000000000000',
+  modelId: '00000000-0000-4000-8000-000000000006',
+  deploymentId: '00000000-0000-4000-8000-000000000007',
 };
 
 function wrongTypeFor(value: unknown): unknown {
@@ -82,7 +84,16 @@ function badRequests(row: RouteRow): BadRequest[] {
     cases.push({ name: 'body that is not an object', url: row.url, payload: () => ['array'] });
     cases.push({ name: 'no body', url: row.url });
   }
-  for (const key of ['orgId', 'teamId', 'invitationId', 'userId', 'apiKeyId', 'oauthClientId'] as const) {
+  for (const key of [
+    'orgId',
+    'teamId',
+    'invitationId',
+    'userId',
+    'apiKeyId',
+    'oauthClientId',
+    'modelId',
+    'deploymentId',
+  ] as const) {
     const url = (ids: Ids) => row.url({ ...ids, [key]: 'not-a-uuid' });
     if (url(placeholder) !== row.url(placeholder))
       cases.push({ name: `${key} that is not a uuid`, url, payload: body });

@@ -1,61 +1,23 @@
 // Onboarding on the real dev server, through the API, with the real worker process: the worker is
 // SIGKILLed mid-workflow (while the welcome mail cannot be delivered) and restarted, and the
 // onboarding still finishes exactly once. Payloads in the server's history are encrypted.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../runtime/config.js';
 import { encryptedEncoding } from '../../../runtime/codec.js';
 import type { OnboardingResult } from '../../../workflows/definitions.js';
 import { adminPool, bearer, signUp } from '../api/helpers.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { workerNamespaces } from '../../support/global-setup.js';
-import { freePort, repoRoot } from '../../support/services.js';
+import { envFromConfig, startProcess, waitUntil } from '../../support/child-process.js';
+import { freePort } from '../../support/services.js';
 
 let t: TestApp;
 let admin: pg.Pool;
 let scratch: string;
-const workers: ChildProcess[] = [];
-
-/** The worker's environment: the same config the test's API uses (same database, master key). */
-function workerEnv(config: Config, overrides: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  for (const [key, value] of Object.entries(config)) if (value !== undefined) env[key] = String(value);
-  return { ...env, ...overrides };
-}
-
-interface RunningWorker {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(env: NodeJS.ProcessEnv): RunningWorker {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function waitUntil(what: string, probe: () => Promise<boolean>, worker?: RunningWorker): Promise<void> {
-  for (;;) {
-    if (await probe()) return;
-    if (worker && worker.child.exitCode !== null)
-      throw new Error(`worker exited while waiting for ${what}:\n${worker.output()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   t = await buildTestApp({ TEMPORAL_NAMESPACE: workerNamespaces.crash });
@@ -64,7 +26,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
   await t?.close();
   await admin?.end();
   rmSync(scratch, { recursive: true, force: true });
@@ -80,13 +41,13 @@ describe('tenants worker', () => {
       const blocker = join(scratch, 'mail-blocked');
       writeFileSync(blocker, '');
       const mailDir = join(blocker, 'mail');
-      const env = workerEnv(t.config, {
+      const env = envFromConfig(t.config, {
         MAIL_DIR: mailDir,
         LOG_LEVEL: 'warn',
         WORKER_METRICS_PORT: String(await freePort()),
       });
 
-      const first = startWorker(env);
+      const first = startProcess('workers/main.ts', env);
       const owner = await signUp(t.app, 'founder');
       const res = await t.app.inject({
         method: 'POST',
@@ -112,7 +73,7 @@ describe('tenants worker', () => {
 
       rmSync(blocker);
       mkdirSync(blocker);
-      const second = startWorker(env);
+      const second = startProcess('workers/main.ts', env);
       const result = await t.app.temporal.workflow
         .getHandle<() => Promise<OnboardingResult>>(workflowId)
         .result();

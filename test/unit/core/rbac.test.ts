@@ -19,7 +19,7 @@ const expected: Record<Role, OrgAction[]> = {
   owner: [...orgActions],
   admin: orgActions.filter((a) => a !== 'billing.manage'),
   member: ['org.read', 'members.read', 'teams.read', 'api-keys.read', 'api-keys.create'],
-  billing: ['org.read', 'members.read', 'teams.read', 'billing.read', 'billing.manage'],
+  billing: ['org.read', 'members.read', 'teams.read', 'billing.read', 'billing.manage', 'usage.read'],
   viewer: ['org.read', 'members.read', 'teams.read'],
 };
 

@@ -1,0 +1,87 @@
+// Admission in Redis, shared by every replica: one EVALSHA per admission and one per settlement
+// (EVAL once after Redis lost its script cache). The scripts are admission.lua and settle.lua.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import {
+  limitKeys,
+  type AdmissionInput,
+  type BucketState,
+  type Decision,
+  type Outcome,
+  type SettleInput,
+} from './admissions.js';
+
+class Script {
+  readonly text: string;
+  readonly sha: string;
+
+  constructor(file: string) {
+    this.text = readFileSync(new URL(file, import.meta.url), 'utf8');
+    this.sha = createHash('sha1').update(this.text).digest('hex');
+  }
+
+  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(this.text, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const admission = new Script('./admission.lua');
+const settlement = new Script('./settle.lua');
+
+// How long past its month a monthly counter is kept (settlements of the month's last requests).
+const monthlyKeepSeconds = 7 * 86_400;
+
+export class RedisAdmissions {
+  constructor(private readonly redis: Redis) {}
+
+  async admit(input: AdmissionInput): Promise<Decision> {
+    const keys = limitKeys(input.orgId, input.keyId, input.month);
+    const { caps } = input;
+    const reply = (await admission.run(
+      this.redis,
+      [keys.inflight, keys.keyRequests, keys.keyTokens, keys.orgRequests, keys.orgTokens, keys.monthly],
+      [
+        input.id,
+        input.reserve,
+        caps.concurrency,
+        caps.keyRequests,
+        caps.keyTokens,
+        caps.orgRequests,
+        caps.orgTokens,
+        caps.monthly,
+        input.inflightTtlMs,
+        Math.ceil(input.msToMonthEnd / 1000) + monthlyKeepSeconds,
+        input.msToMonthEnd,
+      ],
+    )) as number[];
+    const bucket = (at: number): BucketState => ({
+      limit: reply[at]!,
+      remaining: reply[at + 1]!,
+      resetMs: reply[at + 2]!,
+    });
+    return {
+      outcome: reply[0] as Outcome,
+      retryMs: reply[1]!,
+      requests: bucket(2),
+      tokens: bucket(5),
+      monthUsed: reply[8]!,
+    };
+  }
+
+  /** True when applied; false when the admission was settled before or never reached Redis. */
+  async settle(input: SettleInput): Promise<boolean> {
+    const keys = limitKeys(input.orgId, input.keyId, input.month);
+    const applied = await settlement.run(
+      this.redis,
+      [keys.inflight, keys.keyTokens, keys.orgTokens, keys.monthly],
+      [input.id, input.refund, input.keyTokens, input.orgTokens],
+    );
+    return applied === 1;
+  }
+}

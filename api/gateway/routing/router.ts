@@ -1,0 +1,81 @@
+// Per request: the upstream URLs to try, in order. A deployment is chosen at random by weight (the
+// stable/canary split the rollout workflow drives); inside it, the URLs in prefix-ring order from the
+// affinity key, so a shared prompt prefix reaches the same replica; then the other deployments'
+// URLs (heaviest first, in their own ring order) for retries. Each URL appears once.
+//
+// Health reorders, it never drops: a URL whose probe this request carries goes first (so the probe
+// is really sent, with the others as retries behind it), healthy ones keep their order, and ejected
+// ones go last. When everything is ejected the gateway still tries them rather than refusing outright;
+// its retry cap bounds what that costs.
+import type { DeploymentRoute, ModelRoute } from '../registry.js';
+import { hash32, PrefixRing } from './prefix-ring.js';
+import type { UpstreamHealth } from './upstream-health.js';
+
+export { UpstreamHealth } from './upstream-health.js';
+
+export interface UpstreamTarget {
+  deploymentId: string;
+  url: string;
+  upstreamModel: string;
+}
+
+export class Router {
+  // Keyed on the registry's deployment objects: a registry reload that changes a deployment makes a
+  // new object, and the old ring goes with the old object. Bounded by the live deployments.
+  private readonly rings = new WeakMap<DeploymentRoute, PrefixRing>();
+
+  constructor(
+    private readonly health: UpstreamHealth,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Targets in the order to try them; empty when the model has no routable deployment. */
+  candidates(model: ModelRoute, affinityKey: string): UpstreamTarget[] {
+    const chosen = this.chooseDeployment(model.deployments);
+    if (!chosen) return [];
+    // Without a key there is no prefix to keep together: start anywhere, so load still spreads.
+    const position = affinityKey === '' ? Math.floor(this.random() * 0x1_0000_0000) : hash32(affinityKey);
+    const ordered = [chosen, ...model.deployments.filter((d) => d !== chosen)];
+
+    const probes: UpstreamTarget[] = [];
+    const healthy: UpstreamTarget[] = [];
+    const ejected: UpstreamTarget[] = [];
+    const seen = new Set<string>();
+    for (const deployment of ordered) {
+      for (const url of this.ring(deployment).orderFrom(position)) {
+        if (seen.has(url)) continue;
+        seen.add(url);
+        const target = { deploymentId: deployment.id, url, upstreamModel: deployment.upstreamModel };
+        const admittance = this.health.admit(url);
+        if (admittance === 'healthy') healthy.push(target);
+        else if (admittance === 'probe') probes.push(target);
+        else ejected.push(target);
+      }
+    }
+    return [...probes, ...healthy, ...ejected];
+  }
+
+  /** A deployment drawn with probability weight / total weight. */
+  private chooseDeployment(deployments: readonly DeploymentRoute[]): DeploymentRoute | undefined {
+    let total = 0;
+    for (const d of deployments) if (d.weight > 0) total += d.weight;
+    if (total === 0) return undefined;
+    let point = this.random() * total;
+    for (const d of deployments) {
+      if (d.weight <= 0) continue;
+      if (point < d.weight) return d;
+      point -= d.weight;
+    }
+    // Only floating-point rounding gets here: the last deployment that takes traffic.
+    return deployments.findLast((d) => d.weight > 0);
+  }
+
+  private ring(deployment: DeploymentRoute): PrefixRing {
+    let ring = this.rings.get(deployment);
+    if (!ring) {
+      ring = new PrefixRing(deployment.urls);
+      this.rings.set(deployment, ring);
+    }
+    return ring;
+  }
+}

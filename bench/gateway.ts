@@ -176,7 +176,7 @@ async function setUp(): Promise<{
     targets.push(
       fullTarget,
       vlinders(
-        'vlinders-off',
+        'vlinders-off (no Redis)',
         'the same API without Redis (REDIS_URL unset): API-key auth still on, limits in-process, ' +
           'each usage event written by the API straight into PostgreSQL. There is no switch that turns ' +
           'the pipeline off in the product, so this is the nearest honest "off": the pipeline without its Redis round trips',

@@ -3,10 +3,11 @@
 // and through the Portkey open-source gateway; targets interleaved in rounds so drift cancels.
 //   npm run bench:gateway -- [--seconds 10] [--connections 64] [--rounds 2] [--sequential 2000]
 //     [--rate 1000] [--streams 1000] [--stream-concurrency 10] [--stream-tokens 50]
-//     [--check-requests 20000] [--soak-minutes 0] [--skip-portkey] [--skip-vlinders]
+//     [--check-requests 5000] [--soak-minutes 0] [--skip-portkey] [--skip-vlinders] [--cpu-prof]
+// --cpu-prof runs each Vlinders API under node --cpu-prof and reports its functions by self time.
 // The gateway under test runs on core 0; this process (the load), the simulators, PostgreSQL,
 // Redis and the usage ingester run on core 1. Logs of every child: .data/bench/run-<timestamp>/.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   concurrentStreams,
@@ -17,6 +18,7 @@ import {
   type LoadRun,
 } from './gateway/measure.js';
 import { portkeyHeaders, simulatorModel, startPortkey, startSimulator } from './gateway/peers.js';
+import { topSelfTime } from './gateway/profile.js';
 import { loadCore, pinSelf, rssMb, type Child } from './gateway/processes.js';
 import {
   renderReport,
@@ -53,11 +55,12 @@ const { values } = parseArgs({
     'stream-concurrency': { type: 'string', default: '10' },
     'stream-tokens': { type: 'string', default: '50' },
     'stream-pacing-ms': { type: 'string', default: '20' },
-    'check-requests': { type: 'string', default: '20000' },
+    'check-requests': { type: 'string', default: '5000' },
     'soak-minutes': { type: 'string', default: '0' },
     'soak-rate': { type: 'string', default: '3000' },
     'skip-portkey': { type: 'boolean', default: false },
     'skip-vlinders': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -92,6 +95,12 @@ const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
 const logDir = `.data/bench/run-${stamp}`;
 mkdirSync(logDir, { recursive: true });
+const profileDir = `${logDir}/profiles`;
+/** Node flags of the Vlinders API processes: a CPU profile each, written when they exit. */
+const apiFlags = (name: string) =>
+  values['cpu-prof']
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
 const log = (line: string) => process.stderr.write(`bench:gateway: ${line}\n`);
 
 interface Target extends TargetResult {
@@ -109,9 +118,11 @@ interface Target extends TargetResult {
 const children: Child[] = [];
 let databases: Databases | undefined;
 
+/** Stops every child, last started first, then the databases; safe to call twice. */
 async function cleanUp(): Promise<void> {
-  for (const child of children.reverse()) await child.stop();
+  for (const child of children.splice(0).reverse()) await child.stop();
   await databases?.stop();
+  databases = undefined;
 }
 
 // Every child started from here on inherits core 1; gateways are started on core 0 explicitly.
@@ -144,10 +155,20 @@ async function setUp(): Promise<{
     databases = await startDatabases(logDir);
     await addModel(databases.admin, 'bench-fast', fastSim.server, simulatorModel);
     await addModel(databases.admin, 'bench-paced', pacedSim.server, simulatorModel);
-    const fullApi = await startApi('vlinders-full', vlindersEnv(databases, true), logDir);
+    const fullApi = await startApi(
+      'vlinders-full',
+      vlindersEnv(databases, true),
+      logDir,
+      apiFlags('vlinders-full'),
+    );
     children.push(fullApi.child);
     children.push(startIngester(vlindersEnv(databases, true), logDir));
-    const offApi = await startApi('vlinders-off', vlindersEnv(databases, false), logDir);
+    const offApi = await startApi(
+      'vlinders-off',
+      vlindersEnv(databases, false),
+      logDir,
+      apiFlags('vlinders-off'),
+    );
     children.push(offApi.child);
     const vlinders = (name: string, description: string, api: typeof fullApi, tenant: Tenant): Target => {
       const headers = { authorization: `Bearer ${tenant.key}` };
@@ -308,6 +329,14 @@ try {
   await measure(targets);
   const usage = full && databases ? await usageCheck(databases, full) : undefined;
   const soakResult = full && soakMinutes > 0 ? await soak(full.target) : undefined;
+  // The processes exit first: that is when node writes their CPU profiles.
+  await cleanUp();
+  const profiles = values['cpu-prof']
+    ? ['vlinders-full', 'vlinders-off'].flatMap((name) => {
+        const path = `${profileDir}/${name}.cpuprofile`;
+        return existsSync(path) ? [{ name, path, lines: topSelfTime(path) }] : [];
+      })
+    : [];
   const markdown = renderReport({
     startedAt,
     command: `npm run bench:gateway -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -325,6 +354,7 @@ try {
     soak: soakResult,
     stallMs,
     logDir,
+    profiles,
   });
   process.stdout.write(markdown);
   log(`written to ${writeReport(markdown, startedAt)}`);

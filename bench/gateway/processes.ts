@@ -49,7 +49,8 @@ function stopChild(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    // Time to drain and, under --cpu-prof, to write the profile.
+    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
   });
 }
 

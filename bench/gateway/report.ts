@@ -1,7 +1,7 @@
 // The benchmark's report: markdown tables (one row per target), the machine, the commit and the
 // command, printed and written to .data/bench/gateway-<timestamp>.md.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { LoadRun, SequentialRun, StreamRun } from './measure.js';
@@ -50,6 +50,8 @@ export interface ReportInput {
   stallMs: number;
   /** Where the children's logs are (a failure's cause is there). */
   logDir: string;
+  /** Vlinders API processes' functions by self time (--cpu-prof). */
+  profiles: { name: string; path: string; lines: string[] }[];
 }
 
 function median(values: number[]): number {
@@ -135,7 +137,8 @@ export function renderReport(input: ReportInput): string {
     if (t.redisPerRequest)
       lines.push(
         '',
-        `Redis commands per request during ${t.name}'s last throughput run (every client: API and ingester): ` +
+        `Redis commands per request during ${t.name}'s last throughput run (every client, API and ingester; ` +
+          'commands a Lua script runs count too, so evalsha + xadd are the round trips): ' +
           (t.redisPerRequest || 'none'),
       );
   lines.push(
@@ -273,8 +276,48 @@ export function renderReport(input: ReportInput): string {
   });
   if (failures.length > 0)
     lines.push('', '## Failed streams', '', ...failures, `- the gateways' own logs: ${input.logDir}/`);
+  for (const p of input.profiles)
+    lines.push(
+      '',
+      `## CPU profile of ${p.name}: functions by self time, idle left out (${p.path})`,
+      '',
+      ...p.lines,
+    );
+  const complaints = logComplaints(input.logDir);
+  if (complaints.length > 0)
+    lines.push('', `## Warnings and errors in the logs (${input.logDir}/)`, '', ...complaints);
   lines.push('', '## Targets', '', ...targets.map((t) => `- **${t.name}**: ${t.description}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** A line of a child's log that says something went wrong: pino level ≥ 40 (warn), or plain text naming an error. */
+function complaint(line: string): string | undefined {
+  if (line.startsWith('{')) {
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string };
+      return (entry.level ?? 0) >= 40 ? (entry.msg ?? line.slice(0, 100)) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return /error/i.test(line) && !line.startsWith('    at ') ? line.trim().slice(0, 100) : undefined;
+}
+
+/** Per child log, how often each warning or error was written (a gateway's silent trouble shows here). */
+export function logComplaints(logDir: string): string[] {
+  const lines: string[] = [];
+  for (const file of readdirSync(logDir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()) {
+    const counts = new Map<string, number>();
+    for (const line of readFileSync(join(logDir, file), 'utf8').split('\n')) {
+      const message = complaint(line);
+      if (message) counts.set(message, (counts.get(message) ?? 0) + 1);
+    }
+    for (const [message, count] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 5))
+      lines.push(`- ${file}: ${count} × \`${message.replace(/`/g, "'")}\``);
+  }
+  return lines;
 }
 
 /** Writes the report under .data/bench and answers its path. */

@@ -57,17 +57,18 @@ export function vlindersEnv(db: Databases, withRedis: boolean): Record<string, s
 
 const masterKey = randomBytes(32).toString('base64');
 
-/** An API process on the gateway core; answers once /healthz does. */
+/** An API process on the gateway core (node flags first, e.g. --cpu-prof); answers once /healthz does. */
 export async function startApi(
   name: string,
   env: Record<string, string>,
   logDir: string,
+  nodeFlags: string[] = [],
 ): Promise<{ child: Child; origin: string }> {
   const port = await freePort();
   const child = startNode(
     name,
     gatewayCore,
-    ['--import', 'tsx', 'api/server.ts'],
+    [...nodeFlags, '--import', 'tsx', 'api/server.ts'],
     { ...env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` },
     logDir,
   );

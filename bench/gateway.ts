@@ -7,7 +7,7 @@
 // --cpu-prof runs each Vlinders API under node --cpu-prof and reports its functions by self time.
 // The gateway under test runs on core 0; this process (the load), the simulators, PostgreSQL,
 // Redis and the usage ingester run on core 1. Logs of every child: .data/bench/run-<timestamp>/.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   concurrentStreams,
@@ -18,7 +18,7 @@ import {
   type LoadRun,
 } from './gateway/measure.js';
 import { portkeyHeaders, simulatorModel, startPortkey, startSimulator } from './gateway/peers.js';
-import { topSelfTime } from './gateway/profile.js';
+import { profileClockMicros, topSelfTime } from './gateway/profile.js';
 import { loadCore, pinSelf, rssMb, type Child } from './gateway/processes.js';
 import {
   renderReport,
@@ -98,9 +98,7 @@ mkdirSync(logDir, { recursive: true });
 const profileDir = `${logDir}/profiles`;
 /** Node flags of the Vlinders API processes: a CPU profile each, written when they exit. */
 const apiFlags = (name: string) =>
-  values['cpu-prof']
-    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
-    : [];
+  values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${name}`] : [];
 const log = (line: string) => process.stderr.write(`bench:gateway: ${line}\n`);
 
 interface Target extends TargetResult {
@@ -116,6 +114,8 @@ interface Target extends TargetResult {
 }
 
 const children: Child[] = [];
+/** When the measured runs began (after the warm-up), on the CPU profiles' clock. */
+let measuredFrom = 0;
 let databases: Databases | undefined;
 
 /** Stops every child, last started first, then the databases; safe to call twice. */
@@ -240,6 +240,7 @@ async function measure(targets: Target[]): Promise<void> {
   log(`warming up every target (${Math.min(seconds, 3)} s each)`);
   for (const t of targets)
     counted(t, await load(t.fast, { connections, seconds: Math.min(seconds, 3), gatewayPid: t.gatewayPid }));
+  measuredFrom = profileClockMicros();
   for (let r = 0; r < rounds; r += 1) {
     const order = rotated(targets, r);
     const round = new Map<Target, Round>(targets.map((t) => [t, {}]));
@@ -333,8 +334,8 @@ try {
   await cleanUp();
   const profiles = values['cpu-prof']
     ? ['vlinders-full', 'vlinders-off'].flatMap((name) => {
-        const path = `${profileDir}/${name}.cpuprofile`;
-        return existsSync(path) ? [{ name, path, lines: topSelfTime(path) }] : [];
+        const top = topSelfTime(`${profileDir}/${name}`, measuredFrom);
+        return top ? [{ name, ...top }] : [];
       })
     : [];
   const markdown = renderReport({

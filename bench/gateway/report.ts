@@ -279,7 +279,7 @@ export function renderReport(input: ReportInput): string {
   for (const p of input.profiles)
     lines.push(
       '',
-      `## CPU profile of ${p.name}: functions by self time, idle left out (${p.path})`,
+      `## CPU profile of ${p.name}: functions by self time from the first round on, idle left out (${p.path})`,
       '',
       ...p.lines,
     );

@@ -14,6 +14,17 @@ interface CpuProfile {
 /** Now on the clock of CPU profiles (µs, monotonic), to pass to topSelfTime as `sinceMicros`. */
 export const profileClockMicros = () => Number(process.hrtime.bigint() / 1000n);
 
+/** Who a function belongs to: its npm package, the repo's top folder, node's internals, or native code. */
+function owner(key: string): string {
+  const file = /\(([^()]*):\d+\)$/.exec(key)?.[1] ?? '';
+  if (file === 'native') return key.startsWith('(garbage collector)') ? 'GC' : 'native';
+  if (file.startsWith('node:')) return 'node internals';
+  // Packages by name; a scope's packages together (@opentelemetry/* is one cost: tracing).
+  if (!file.startsWith('/')) return file.startsWith('@') ? `${file.split('/')[0]}/*` : file.split('/')[0]!;
+  const inRepo = file.slice(process.cwd().length + 1);
+  return `${inRepo.split('/')[0]}/`;
+}
+
 /** Self time per function (µs) from `sinceMicros` on, idle left out. */
 function selfTimes(profile: CpuProfile, sinceMicros: number): Map<string, number> {
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
@@ -50,9 +61,19 @@ export function topSelfTime(
     .sort((a, b) => b.total - a.total);
   const busiest = threads[0];
   if (!busiest) return undefined;
-  const lines = [...busiest.times]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(([key, micros]) => `- ${((100 * micros) / busiest.total).toFixed(1)} % \`${key}\``);
+  const share = (micros: number) => `${((100 * micros) / busiest.total).toFixed(1)} %`;
+  const byOwner = new Map<string, number>();
+  for (const [key, micros] of busiest.times) byOwner.set(owner(key), (byOwner.get(owner(key)) ?? 0) + micros);
+  const lines = [
+    `- by package or folder: ${[...byOwner]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([name, micros]) => `${name} ${share(micros)}`)
+      .join(', ')}`,
+    ...[...busiest.times]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([key, micros]) => `- ${share(micros)} \`${key}\``),
+  ];
   return { path: busiest.path, lines };
 }

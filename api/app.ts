@@ -31,6 +31,7 @@ import adminRoutes from './routes/admin/index.js';
 import adminModelRoutes from './routes/admin/models.js';
 import oauthClientRoutes from './routes/oauth-clients/index.js';
 import usageRoutes from './routes/usage/index.js';
+import v1Routes from './routes/v1/index.js';
 import usageRecorder from './plugins/usage-recorder.js';
 import oidc from './oidc/index.js';
 
@@ -111,6 +112,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(oauthClientRoutes);
   await app.register(usageRecorder);
   await app.register(usageRoutes);
+  await app.register(v1Routes);
   await app.register(oidc);
   await app.register(codecRoutes, { prefix: '/codec' });
 

@@ -12,7 +12,9 @@ export const errorCodes = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   INTERNAL: { status: 500, message: 'An internal error occurred.' },
+  BAD_GATEWAY: { status: 502, message: 'The model server failed to answer.' },
   UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },
+  GATEWAY_TIMEOUT: { status: 504, message: 'The model server did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -40,5 +42,20 @@ export class RateLimitError extends AppError {
     message?: string,
   ) {
     super('RATE_LIMITED', message);
+  }
+}
+
+/**
+ * An error of the inference API (/v1), answered in OpenAI's shape: `type` and a stable `code`
+ * that SDKs surface, the request field at fault (`param`), and headers such as `retry-after`.
+ */
+export class InferenceError extends AppError {
+  constructor(
+    code: ErrorCode,
+    readonly openAiCode: string,
+    message: string,
+    readonly options: { param?: string; type?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(code, message);
   }
 }

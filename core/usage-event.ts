@@ -6,7 +6,8 @@ import { Compile } from 'typebox/compile';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Count = Type.Integer({ minimum: 0, maximum: 2_147_483_647 });
-const Name = Type.String({ minLength: 1, maxLength: 256 });
+// No NUL: PostgreSQL text cannot hold it, and one such event would fail its whole batch forever.
+const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000]+$' });
 
 export const UsageEventSchema = Type.Object({
   /** Unique per request: the ledger stores each id once, however often it is delivered. */
@@ -29,6 +30,8 @@ export const UsageEventSchema = Type.Object({
   status: Type.Integer({ minimum: 100, maximum: 599 }),
   streamed: Type.Boolean(),
   cancelled: Type.Boolean(),
+  /** The API request's id (the x-request-id the client got back). */
+  requestId: Type.String({ minLength: 1, maxLength: 128 }),
 });
 
 export type UsageEvent = Static<typeof UsageEventSchema>;

@@ -7,8 +7,9 @@
 // its org with set_config(…, true), as withTenant does. One transaction covers the whole batch, so a
 // batch of many orgs costs one commit. Each group is one statement: unnest arrays, not row values.
 import { sql } from 'drizzle-orm';
+import type pg from 'pg';
 import type { UsageEvent } from '../core/usage-event.js';
-import type { Db, Tx } from './client.js';
+import type { Db } from './client.js';
 
 /** The first instant of the UTC month that contains `iso`, as an ISO string (a partition's key). */
 function monthOf(iso: string): string {
@@ -29,64 +30,91 @@ function groupByOrg(events: readonly UsageEvent[]): Map<string, UsageEvent[]> {
   return groups;
 }
 
-/** Column arrays, one element per event; sql.param passes each array as one parameter. */
-function column<T>(events: readonly UsageEvent[], pick: (e: UsageEvent) => T) {
-  return sql.param(events.map(pick));
+// $1: the org; $2…$17: one array per column, an element per event.
+const appendStatement = `
+  WITH input AS (
+    SELECT * FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
+      $8::integer[], $9::integer[], $10::integer[], $11::boolean[], $12::integer[], $13::integer[],
+      $14::integer[], $15::boolean[], $16::boolean[], $17::text[])
+    AS t(id, occurred_at, team_id, key_id, model, deployment_id, prompt_tokens, completion_tokens,
+         cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed, cancelled,
+         request_id)
+  ),
+  inserted AS (
+    INSERT INTO usage_events (id, occurred_at, org_id, team_id, key_id, model, deployment_id,
+      prompt_tokens, completion_tokens, cached_tokens, estimated, time_to_first_token_ms, duration_ms,
+      status, streamed, cancelled, request_id)
+    SELECT id, occurred_at, $1::uuid, team_id, key_id, model, deployment_id, prompt_tokens,
+      completion_tokens, cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed,
+      cancelled, request_id
+    FROM input
+    ON CONFLICT DO NOTHING
+    RETURNING occurred_at, team_id, key_id, model, prompt_tokens, completion_tokens, cached_tokens,
+      estimated, status, cancelled
+  ),
+  rolled_up AS (
+    INSERT INTO usage_hourly AS h (org_id, hour, team_id, key_id, model, requests, errors, cancelled,
+      prompt_tokens, completion_tokens, cached_tokens, estimated)
+    SELECT $1::uuid, date_trunc('hour', occurred_at, 'UTC'), team_id, key_id, model, count(*),
+      count(*) FILTER (WHERE status >= 400), count(*) FILTER (WHERE cancelled), sum(prompt_tokens),
+      sum(completion_tokens), sum(cached_tokens), count(*) FILTER (WHERE estimated)
+    FROM inserted
+    GROUP BY 2, 3, 4, 5
+    ON CONFLICT (org_id, hour, team_id, key_id, model) DO UPDATE SET
+      requests = h.requests + excluded.requests,
+      errors = h.errors + excluded.errors,
+      cancelled = h.cancelled + excluded.cancelled,
+      prompt_tokens = h.prompt_tokens + excluded.prompt_tokens,
+      completion_tokens = h.completion_tokens + excluded.completion_tokens,
+      cached_tokens = h.cached_tokens + excluded.cached_tokens,
+      estimated = h.estimated + excluded.estimated
+  )
+  SELECT count(*)::integer AS inserted FROM inserted`;
+
+function appendParameters(orgId: string, events: readonly UsageEvent[]): unknown[] {
+  const column = <T>(pick: (e: UsageEvent) => T) => events.map(pick);
+  return [
+    orgId,
+    column((e) => e.id),
+    column((e) => e.occurredAt),
+    column((e) => e.teamId),
+    column((e) => e.keyId),
+    column((e) => e.model),
+    column((e) => e.deploymentId),
+    column((e) => e.promptTokens),
+    column((e) => e.completionTokens),
+    column((e) => e.cachedTokens),
+    column((e) => e.estimated),
+    column((e) => e.timeToFirstTokenMs),
+    column((e) => e.durationMs),
+    column((e) => e.status),
+    column((e) => e.streamed),
+    column((e) => e.cancelled),
+    column((e) => e.requestId),
+  ];
 }
 
-async function appendOrgEvents(tx: Tx, orgId: string, events: readonly UsageEvent[]): Promise<number> {
-  await tx.execute(sql`SELECT set_config('app.org_id', ${orgId}, true)`);
-  const result = await tx.execute<{ inserted: number }>(sql`
-    WITH input AS (
-      SELECT * FROM unnest(
-        ${column(events, (e) => e.id)}::uuid[],
-        ${column(events, (e) => e.occurredAt)}::timestamptz[],
-        ${column(events, (e) => e.teamId)}::uuid[],
-        ${column(events, (e) => e.keyId)}::uuid[],
-        ${column(events, (e) => e.model)}::text[],
-        ${column(events, (e) => e.deploymentId)}::text[],
-        ${column(events, (e) => e.promptTokens)}::integer[],
-        ${column(events, (e) => e.completionTokens)}::integer[],
-        ${column(events, (e) => e.cachedTokens)}::integer[],
-        ${column(events, (e) => e.estimated)}::boolean[],
-        ${column(events, (e) => e.timeToFirstTokenMs)}::integer[],
-        ${column(events, (e) => e.durationMs)}::integer[],
-        ${column(events, (e) => e.status)}::integer[],
-        ${column(events, (e) => e.streamed)}::boolean[],
-        ${column(events, (e) => e.cancelled)}::boolean[]
-      ) AS t(id, occurred_at, team_id, key_id, model, deployment_id, prompt_tokens, completion_tokens,
-             cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed, cancelled)
-    ),
-    inserted AS (
-      INSERT INTO usage_events (id, occurred_at, org_id, team_id, key_id, model, deployment_id,
-        prompt_tokens, completion_tokens, cached_tokens, estimated, time_to_first_token_ms, duration_ms,
-        status, streamed, cancelled)
-      SELECT id, occurred_at, ${orgId}::uuid, team_id, key_id, model, deployment_id, prompt_tokens,
-        completion_tokens, cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed,
-        cancelled
-      FROM input
-      ON CONFLICT DO NOTHING
-      RETURNING occurred_at, team_id, key_id, model, prompt_tokens, completion_tokens, cached_tokens,
-        estimated, status, cancelled
-    ),
-    rolled_up AS (
-      INSERT INTO usage_hourly AS h (org_id, hour, team_id, key_id, model, requests, errors, cancelled,
-        prompt_tokens, completion_tokens, cached_tokens, estimated)
-      SELECT ${orgId}::uuid, date_trunc('hour', occurred_at, 'UTC'), team_id, key_id, model, count(*),
-        count(*) FILTER (WHERE status >= 400), count(*) FILTER (WHERE cancelled), sum(prompt_tokens),
-        sum(completion_tokens), sum(cached_tokens), count(*) FILTER (WHERE estimated)
-      FROM inserted
-      GROUP BY 2, 3, 4, 5
-      ON CONFLICT (org_id, hour, team_id, key_id, model) DO UPDATE SET
-        requests = h.requests + excluded.requests,
-        errors = h.errors + excluded.errors,
-        cancelled = h.cancelled + excluded.cancelled,
-        prompt_tokens = h.prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = h.completion_tokens + excluded.completion_tokens,
-        cached_tokens = h.cached_tokens + excluded.cached_tokens,
-        estimated = h.estimated + excluded.estimated
-    )
-    SELECT count(*)::integer AS inserted FROM inserted`);
+// Named statements are planned once per connection. Each connection gets a name of its own: on
+// embedded PGlite every connection shares one backend session, where a second `usage-append` would
+// collide with the first.
+const statementNames = new WeakMap<pg.PoolClient, string>();
+let connections = 0;
+function statementName(client: pg.PoolClient): string {
+  let name = statementNames.get(client);
+  if (!name) {
+    name = `usage-append-${++connections}`;
+    statementNames.set(client, name);
+  }
+  return name;
+}
+
+async function appendOrgEvents(client: pg.PoolClient, orgId: string, events: readonly UsageEvent[]) {
+  await client.query("SELECT set_config('app.org_id', $1, true)", [orgId]);
+  const result = await client.query<{ inserted: number }>({
+    name: statementName(client),
+    text: appendStatement,
+    values: appendParameters(orgId, events),
+  });
   return result.rows[0]?.inserted ?? 0;
 }
 
@@ -102,9 +130,9 @@ export class UsageLedger {
     try {
       await this.ensurePartitions(events);
       const groups = groupByOrg(events);
-      return await this.db.transaction(async (tx) => {
+      return await this.transaction(async (client) => {
         let inserted = 0;
-        for (const [orgId, group] of groups) inserted += await appendOrgEvents(tx, orgId, group);
+        for (const [orgId, group] of groups) inserted += await appendOrgEvents(client, orgId, group);
         return inserted;
       });
     } catch (err) {
@@ -114,11 +142,31 @@ export class UsageLedger {
     }
   }
 
+  /** A transaction on a pooled connection of the app's pool (named statements need the pg client). */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.db.$client.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (err) {
+      // The connection may be broken: close it rather than hand it to the next caller.
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(err instanceof Error ? err : true);
+      throw err;
+    }
+  }
+
   private async ensurePartitions(events: readonly UsageEvent[]): Promise<void> {
     const months = new Set(events.map((e) => monthOf(e.occurredAt)));
     for (const month of months) {
       if (this.partitions.has(month)) continue;
-      await this.db.execute(sql`SELECT ensure_usage_events_partition(${month}::timestamptz)`);
+      // Inserting a new month creates its partition (a trigger in db/migrations/0010_usage.sql).
+      await this.db.execute(
+        sql`INSERT INTO usage_event_months (month) VALUES (${month}::timestamptz) ON CONFLICT DO NOTHING`,
+      );
       this.partitions.add(month);
     }
   }

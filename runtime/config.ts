@@ -76,7 +76,9 @@ export const ConfigSchema = Type.Object({
   LIMITS_REDIS_TIMEOUT_MS: Type.Integer({
     minimum: 5,
     maximum: 5_000,
-    default: 100,
+    // Not lower: a busy API process can stall its event loop for a good part of 100 ms, and each
+    // false alarm lets every replica admit the full limits on its own for a while.
+    default: 500,
     description: 'a limits call to Redis slower than this counts as Redis down',
   }),
   USAGE_STREAM: Type.String({
@@ -200,6 +202,39 @@ export const ConfigSchema = Type.Object({
     maximum: 3600,
     default: 30,
     description: "least time between two fetches of an identity provider's JWKS (on an unknown kid)",
+  }),
+
+  GATEWAY_BODY_LIMIT_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 8_388_608,
+    description: 'largest inference request body (/v1) accepted, in bytes',
+  }),
+  GATEWAY_CONNECT_TIMEOUT_MS: Type.Integer({
+    minimum: 1,
+    default: 2_000,
+    description: 'how long the gateway waits to connect to a model server before trying the next one',
+  }),
+  GATEWAY_FIRST_TOKEN_TIMEOUT_MS: Type.Integer({
+    minimum: 1,
+    default: 30_000,
+    description: 'how long a stream may wait for its first token before the next model server is tried',
+  }),
+  GATEWAY_READ_TIMEOUT_MS: Type.Integer({
+    minimum: 1,
+    default: 300_000,
+    description:
+      'longest silence between two chunks of a stream, and the whole wait for a non-streamed answer',
+  }),
+  GATEWAY_MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 10,
+    default: 3,
+    description: 'model servers tried per model before the fallback model (retries happen before any byte)',
+  }),
+  GATEWAY_UPSTREAM_CONNECTIONS: Type.Integer({
+    minimum: 1,
+    default: 512,
+    description: 'keep-alive connections the gateway opens at most to each model server',
   }),
 
   MAIL_DIR: Type.String({

@@ -162,6 +162,12 @@ start api node --import tsx api/server.ts
 api_pid="$(last_pid)"
 start workers node --import tsx workers/main.ts
 workers_pid="$(last_pid)"
+# Usage events go through a Redis stream when Redis is configured; without it the API writes them itself.
+usage_desc="written to Postgres by the API (no Redis)"
+if [ -n "${REDIS_URL:-}" ]; then
+  start usage-ingest node --import tsx workers/usage-ingest/main.ts
+  usage_desc="Redis stream ${USAGE_STREAM:-vlinders:usage}, moved to Postgres by usage-ingest"
+fi
 
 wait_until api "$api_pid" 120 curl -fsS "http://127.0.0.1:$api_port/readyz"
 ready_ms=$((($(date +%s%N) - started_ns) / 1000000))
@@ -187,6 +193,7 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   Temporal         $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)
   PostgreSQL       $postgres_desc
   Redis            ${REDIS_URL:-none: limits and caches are in-process (single instance only)}
+  Usage            $usage_desc
   Logs             $logs/
 Ctrl-C stops everything.
 EOF

@@ -24,7 +24,10 @@ export interface ModelRoute {
   outputPricePerMillion: number;
   status: 'active' | 'disabled';
   fallbackModel: string | null;
-  /** Only deployments with state 'active' and weight > 0; empty when none can take traffic. */
+  /**
+   * Only deployments with state 'active' and weight > 0, heaviest first; empty when none can take
+   * traffic. Frozen, like the whole route: shared by every request.
+   */
   deployments: DeploymentRoute[];
 }
 
@@ -123,15 +126,20 @@ export class ModelRegistry {
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
 
+    // A deployment whose URLs did not change keeps its array, so the router's ring for it (keyed on
+    // that array) survives a reload, a weight change of a canary step included.
+    const previousUrls = new Map<string, string[]>();
+    for (const m of previous.list) for (const d of m.deployments) previousUrls.set(d.id, d.urls);
     const routable = new Map<string, DeploymentRoute[]>();
     for (const d of deploymentRows) {
       if (d.state !== 'active' || d.weight <= 0) continue;
+      const before = previousUrls.get(d.id);
       const route: DeploymentRoute = {
         id: d.id,
         version: d.version,
         weight: d.weight,
         upstreamModel: d.upstreamModel,
-        urls: d.urls,
+        urls: before && before.join('\n') === d.urls.join('\n') ? before : d.urls,
       };
       const list = routable.get(d.modelId) ?? [];
       list.push(route);

@@ -2,7 +2,7 @@
 // OpenAI's shape so SDKs surface it. 5xx bodies never carry internal messages.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, RateLimitError, errorCodes, type ErrorCode } from '../errors.js';
+import { AppError, InferenceError, RateLimitError, errorCodes, type ErrorCode } from '../errors.js';
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -39,18 +39,22 @@ const openAiTypes: Partial<Record<ErrorCode, string>> = {
   FORBIDDEN: 'permission_error',
   NOT_FOUND: 'not_found_error',
   RATE_LIMITED: 'rate_limit_exceeded',
+  PAYLOAD_TOO_LARGE: 'invalid_request_error',
+  UNSUPPORTED_MEDIA_TYPE: 'invalid_request_error',
 };
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   const message = error.status >= 500 ? errorCodes[error.code].message : error.message;
   if (error instanceof RateLimitError) reply.header('retry-after', String(error.retryAfterSeconds));
   if (request.url.startsWith('/v1/')) {
+    const inference = error instanceof InferenceError ? error.options : {};
+    if (inference.headers) reply.headers(inference.headers);
     return reply.status(error.status).send({
       error: {
         message,
-        type: openAiTypes[error.code] ?? 'api_error',
-        param: null,
-        code: error.code.toLowerCase(),
+        type: inference.type ?? openAiTypes[error.code] ?? 'api_error',
+        param: inference.param ?? null,
+        code: error instanceof InferenceError ? error.openAiCode : error.code.toLowerCase(),
       },
     });
   }

@@ -23,9 +23,17 @@ function findNul(value: unknown, path: string): string | undefined {
   return undefined;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The body goes to a model server, never into PostgreSQL: no need to walk it (the inference API). */
+    bodyNeverStored?: boolean;
+  }
+}
+
 export default fp(
   async function noNul(app: FastifyInstance) {
     app.addHook('preValidation', async (request) => {
+      if (request.routeOptions.config.bodyNeverStored) return;
       const found =
         findNul(request.params, 'params') ?? findNul(request.query, 'query') ?? findNul(request.body, 'body');
       if (found) throw new AppError('VALIDATION', `${found} must not contain the NUL character (U+0000).`);

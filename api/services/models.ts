@@ -121,9 +121,10 @@ async function change<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
       throw new AppError('CONFLICT', 'A model with this name exists.');
     if (isUniqueViolation(err, 'model_deployments_model_version_key'))
       throw new AppError('CONFLICT', 'The model has a deployment of this version.');
-    // A fallback deleted concurrently, or a delete of a model another one falls back to.
+    // Only under a race the checks above could not see: a fallback or a model deleted meanwhile,
+    // or a model that became another's fallback while being deleted.
     if (isForeignKeyViolation(err))
-      throw new AppError('CONFLICT', 'The change conflicts with another model’s fallback.');
+      throw new AppError('CONFLICT', 'The change conflicts with a concurrent change of the registry; retry.');
     throw err;
   }
 }

@@ -12,6 +12,8 @@ export type UsageGroupBy = 'model' | 'key' | 'team';
 export const maxRangeDays = 93;
 const hourMs = 3_600_000;
 const unitMs: Record<Granularity, number> = { hour: hourMs, day: 24 * hourMs };
+const earliest = Date.parse('2000-01-01T00:00:00Z');
+const latest = Date.parse('9999-01-01T00:00:00Z');
 
 export interface UsageRange {
   from: Date;
@@ -54,6 +56,8 @@ export function usageRange(
   const toMs = query.to ? Date.parse(query.to) : now;
   const fromMs = query.from ? Date.parse(query.from) : toMs - 24 * hourMs;
   if (!(fromMs < toMs)) throw new AppError('VALIDATION', 'from must be before to.');
+  if (fromMs < earliest || toMs > latest)
+    throw new AppError('VALIDATION', 'from and to must lie between 2000-01-01 and 9999-01-01.');
   const from = Math.floor(fromMs / unit) * unit;
   const to = Math.ceil(toMs / unit) * unit;
   if (to - from > maxRangeDays * 24 * hourMs)

@@ -17,6 +17,9 @@ CREATE TABLE usage_events (
   status integer NOT NULL,
   streamed boolean NOT NULL,
   cancelled boolean NOT NULL,
+  -- The API request's x-request-id: what a client quotes to support, and what ties a ledger row to
+  -- the answer a client received.
+  request_id text NOT NULL,
   ingested_at timestamptz NOT NULL DEFAULT now(),
   -- A partitioned table's unique key must include the partition key. occurred_at is fixed when the
   -- event is created, so a redelivered event has the same pair and ON CONFLICT DO NOTHING drops it.
@@ -25,32 +28,44 @@ CREATE TABLE usage_events (
 --> statement-breakpoint
 CREATE INDEX usage_events_org_idx ON usage_events (org_id, occurred_at);
 --> statement-breakpoint
--- Creates the partition of the month that contains `month` (UTC) unless it exists; returns its name.
--- SECURITY DEFINER: only the table's owner may add partitions, and the ingester runs as the app role.
--- The advisory lock makes concurrent callers (several ingesters) wait instead of racing.
-CREATE FUNCTION ensure_usage_events_partition(month timestamptz) RETURNS text
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET TimeZone = 'UTC'
+-- The months the ledger has a partition for. The app inserts a month before writing events of it
+-- (ON CONFLICT DO NOTHING); the trigger below creates the partition, with RLS enabled and forced
+-- (no policy: a partition is read and written only through usage_events, whose policies apply).
+-- Retention detaches or drops old partitions as the owner and deletes their rows here.
+CREATE TABLE usage_event_months (
+  month timestamptz PRIMARY KEY
+);
+--> statement-breakpoint
+GRANT SELECT, INSERT ON usage_event_months TO vlinders_app;
+--> statement-breakpoint
+-- SECURITY DEFINER because only the table's owner may add partitions, and the ingester runs as the
+-- app role; a trigger function, so nobody calls it directly (EXECUTE revoked), and it only ever
+-- creates the partition of the month inserted.
+CREATE FUNCTION usage_events_add_partition() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC'
 AS $$
 DECLARE
-  starts timestamptz := date_trunc('month', month);
-  ends timestamptz := date_trunc('month', month) + interval '1 month';
-  name text := format('usage_events_%s', to_char(date_trunc('month', month), 'YYYY_MM'));
+  starts timestamptz := date_trunc('month', NEW.month);
+  name text := format('usage_events_%s', to_char(date_trunc('month', NEW.month), 'YYYY_MM'));
 BEGIN
-  PERFORM pg_advisory_xact_lock(hashtext('usage_events_partitions'));
-  IF to_regclass(name) IS NULL THEN
-    EXECUTE format('CREATE TABLE %I PARTITION OF usage_events FOR VALUES FROM (%L) TO (%L)', name, starts, ends);
+  IF to_regclass(format('public.%I', name)) IS NULL THEN
+    EXECUTE format('CREATE TABLE public.%I PARTITION OF public.usage_events FOR VALUES FROM (%L) TO (%L)',
+      name, starts, starts + interval '1 month');
+    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', name);
   END IF;
-  RETURN name;
+  RETURN NULL;
 END
 $$;
 --> statement-breakpoint
-REVOKE ALL ON FUNCTION ensure_usage_events_partition(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_events_add_partition() FROM PUBLIC;
 --> statement-breakpoint
-GRANT EXECUTE ON FUNCTION ensure_usage_events_partition(timestamptz) TO vlinders_app;
+CREATE TRIGGER usage_events_add_partition AFTER INSERT ON usage_event_months
+  FOR EACH ROW EXECUTE FUNCTION usage_events_add_partition();
 --> statement-breakpoint
-SELECT ensure_usage_events_partition(now());
---> statement-breakpoint
-SELECT ensure_usage_events_partition(date_trunc('month', now()) + interval '32 days');
+-- This month and the next exist from the start.
+INSERT INTO usage_event_months (month) VALUES
+  (date_trunc('month', now(), 'UTC')),
+  (date_trunc('month', date_trunc('month', now(), 'UTC') + interval '32 days', 'UTC'));
 --> statement-breakpoint
 CREATE TABLE usage_hourly (
   org_id uuid NOT NULL,

@@ -33,6 +33,7 @@ export const usageEvents = pgTable(
     status: integer('status').notNull(),
     streamed: boolean('streamed').notNull(),
     cancelled: boolean('cancelled').notNull(),
+    requestId: text('request_id').notNull(),
     ingestedAt: timestamptz('ingested_at').notNull().defaultNow(),
   },
   (t) => [
@@ -40,6 +41,11 @@ export const usageEvents = pgTable(
     index('usage_events_org_idx').on(t.orgId, t.occurredAt),
   ],
 );
+
+/** Months with a partition; inserting one creates its partition (a trigger, see the migration). */
+export const usageEventMonths = pgTable('usage_event_months', {
+  month: timestamptz('month').primaryKey(),
+});
 
 const count = (name: string) => bigint(name, { mode: 'number' }).notNull();
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dbError } from '../support/db-errors.js';
 
 /** SECURITY DEFINER functions that exist on purpose (see the comment above each in db/migrations). */
-const definerAllowList = ['public.audit_log_chain'];
+const definerAllowList = ['public.audit_log_chain', 'public.usage_events_add_partition'];
 
 let admin: pg.Pool;
 let app: pg.Client;

@@ -126,10 +126,14 @@ export async function startPostgres(): Promise<Service & { adminUrl: string }> {
   };
 }
 
-export async function startRedis(dataRoot: string): Promise<Service> {
+/** A Redis server; `port` restarts one where a stopped one was (the limits outage test). */
+export async function startRedis(
+  dataRoot: string,
+  port?: number,
+): Promise<Service & { port: number; child: ChildProcess }> {
   const dir = join(dataRoot, 'redis');
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
@@ -139,7 +143,7 @@ export async function startRedis(dataRoot: string): Promise<Service> {
     execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
     return true;
   });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  return { url: `redis://127.0.0.1:${port}`, port, child, stop: () => stopChild(child) };
 }
 
 export const searchAttributeFlags = ['VlindersOrgId=Keyword'];

@@ -63,15 +63,19 @@ export class UsageIngester {
     this.blockMs = options.blockMs ?? 2000;
   }
 
-  /** Creates the consumer group (and the stream) if missing, then runs until stop(). */
+  /** Creates the consumer group (and the stream) if missing and starts the loop, which runs until stop(). */
   async start(): Promise<void> {
+    await this.createGroup();
+    this.loop = this.run();
+  }
+
+  private async createGroup(): Promise<void> {
     const { redis, stream } = this.options;
     try {
       await redis.xgroup('CREATE', stream, consumerGroup, '0', 'MKSTREAM');
     } catch (err) {
       if (!(err instanceof Error && err.message.startsWith('BUSYGROUP'))) throw err;
     }
-    this.loop = this.run();
   }
 
   /** Finishes the batch in hand, then resolves. */
@@ -95,6 +99,9 @@ export class UsageIngester {
         // Postgres or Redis away: the entries stay pending and are claimed again once idle.
         logger.error({ err }, 'usage ingest batch failed; retrying');
         await new Promise((r) => setTimeout(r, retryDelayMs));
+        // A Redis that restarted without its data lost the group too.
+        if (err instanceof Error && err.message.startsWith('NOGROUP'))
+          await this.createGroup().catch(() => undefined);
       }
     }
     logger.info({ ...this.counts }, 'usage ingest stopped');

@@ -3,9 +3,12 @@
 // SIGTERM/SIGINT finish the batch in hand, then the process exits.
 import { hostname } from 'node:os';
 import { loadConfigOrExit } from '../../runtime/config.js';
+import { startTelemetry } from '../../runtime/telemetry.js';
 
+// Telemetry first, so the modules it instruments (pg, ioredis) load after it.
 const config = loadConfigOrExit();
 const serviceName = 'vlinders-usage-ingest';
+const telemetry = startTelemetry(config, serviceName, { prometheus: false });
 
 const { Redis } = await import('ioredis');
 const { createDb, createPool } = await import('../../db/client.js');
@@ -40,7 +43,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, 'stopping usage ingest after the batch in hand');
   await ingester.stop();
-  await Promise.allSettled([redis.quit(), pool.end()]);
+  await Promise.allSettled([redis.quit(), pool.end(), telemetry.shutdown()]);
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

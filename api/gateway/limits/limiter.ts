@@ -92,7 +92,7 @@ export interface LimiterOptions {
   policy: RedisDownPolicy;
   logger: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
   metrics?: Meter | undefined;
-  /** A Redis call slower than this counts as Redis down (default 100 ms). */
+  /** A Redis call slower than this counts as Redis down (default 500 ms). */
   timeoutMs?: number | undefined;
   /** How often to check whether Redis is back while it is down (default 500 ms). */
   probeIntervalMs?: number | undefined;
@@ -101,6 +101,7 @@ export interface LimiterOptions {
 }
 
 const maxPendingSettlements = 10_000;
+const reconnectAfterFailedProbes = 5;
 
 /** A duration as OpenAI writes it (Go's format): "250ms", "1s", "8.64s", "6m0s", "1h2m3s". */
 export function formatReset(ms: number): string {
@@ -186,6 +187,7 @@ export class Limiter {
   private available: boolean;
   private probe: NodeJS.Timeout | undefined;
   private probing = false;
+  private failedProbes = 0;
   /** Settlements of Redis admissions to apply when Redis is back, oldest first. */
   private pending: SettleInput[] = [];
   private readonly decisions: Counter | undefined;
@@ -201,14 +203,16 @@ export class Limiter {
   constructor(options: LimiterOptions) {
     this.policy = options.policy;
     this.logger = options.logger;
-    this.timeoutMs = options.timeoutMs ?? 100;
+    this.timeoutMs = options.timeoutMs ?? 500;
     this.probeIntervalMs = options.probeIntervalMs ?? 500;
     this.inflightTtlMs = options.inflightTtlMs ?? 600_000;
     if (options.redis) {
       // A connection of its own, so that a slow Redis fails fast here without touching the app's:
       // every command times out, nothing is retried or re-sent after a reconnect (a late admission
       // is released by its pending settlement instead), and it reconnects at the probe's pace.
+      // Commands issued in the same tick (concurrent admissions and settlements) share one write.
       this.connection = options.redis.duplicate({
+        enableAutoPipelining: true,
         commandTimeout: this.timeoutMs,
         maxRetriesPerRequest: 0,
         autoResendUnfulfilledCommands: false,
@@ -225,7 +229,8 @@ export class Limiter {
     });
     if (options.metrics && this.remote) {
       this.gauge = options.metrics.createObservableGauge('vlinders_limits_redis_available', {
-        description: '1 while the limits use Redis, 0 while Redis is unreachable (LIMITS_REDIS_DOWN_POLICY applies)',
+        description:
+          '1 while the limits use Redis, 0 while Redis is unreachable (LIMITS_REDIS_DOWN_POLICY applies)',
       });
       this.gauge.addCallback(this.observeAvailability);
     }
@@ -281,7 +286,9 @@ export class Limiter {
 
   private inputOf(request: AdmissionRequest): AdmissionInput {
     const { plan, key } = request;
-    const reserve = Number.isFinite(request.reserveTokens) ? Math.max(0, Math.ceil(request.reserveTokens)) : 0;
+    const reserve = Number.isFinite(request.reserveTokens)
+      ? Math.max(0, Math.ceil(request.reserveTokens))
+      : 0;
     this.nextId += 1;
     return {
       id: `${this.idPrefix}.${this.nextId}`,
@@ -370,10 +377,14 @@ export class Limiter {
         this.pending.shift();
       }
       clearInterval(this.probe);
+      this.failedProbes = 0;
       this.available = true;
       this.logger.info('limits: Redis is reachable again; limits are shared across replicas');
     } catch {
-      // Still down: the next probe tries again.
+      // Still down: the next probe tries again. A connection that stays silent may be dead without
+      // the socket knowing (a host gone, no reset): open a new one.
+      this.failedProbes += 1;
+      if (this.failedProbes % reconnectAfterFailedProbes === 0) this.connection.disconnect(true);
     } finally {
       this.probing = false;
     }

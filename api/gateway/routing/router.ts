@@ -20,9 +20,10 @@ export interface UpstreamTarget {
 }
 
 export class Router {
-  // Keyed on the registry's deployment objects: a registry reload that changes a deployment makes a
-  // new object, and the old ring goes with the old object. Bounded by the live deployments.
-  private readonly rings = new WeakMap<DeploymentRoute, PrefixRing>();
+  // Keyed on a deployment's URL array, which the registry keeps across reloads while the URLs stay
+  // the same; a changed list is a new array, and the old ring goes with the old array. So the rings
+  // are as many as the live deployments.
+  private readonly rings = new WeakMap<readonly string[], PrefixRing>();
 
   constructor(
     private readonly health: UpstreamHealth,
@@ -71,10 +72,10 @@ export class Router {
   }
 
   private ring(deployment: DeploymentRoute): PrefixRing {
-    let ring = this.rings.get(deployment);
+    let ring = this.rings.get(deployment.urls);
     if (!ring) {
       ring = new PrefixRing(deployment.urls);
-      this.rings.set(deployment, ring);
+      this.rings.set(deployment.urls, ring);
     }
     return ring;
   }

@@ -125,7 +125,56 @@ describe('API keys', () => {
       scopes: ['inference', 'models:read'],
       expiresAt: null,
       allowedModels: ['llama-3-8b'],
+      plan: 'developer',
+      requestsPerMinute: null,
+      tokensPerMinute: null,
     });
+  });
+
+  it("a key's own limits stay within its org's plan: above it refused (the plan's limit named), nothing written", async () => {
+    const { owner, orgId, base } = await orgWithOwner();
+    await admin.query(`UPDATE organizations SET plan = 'free' WHERE id = $1`, [orgId]);
+    const attempt = (payload: Record<string, unknown>) =>
+      t.app.inject({
+        method: 'POST',
+        url: base,
+        headers: bearer(owner),
+        payload: { name: 'x', scopes: ['inference'], ...payload },
+      });
+    const tooManyRequests = await attempt({ requestsPerMinute: 21 });
+    expect(tooManyRequests.statusCode).toBe(400);
+    expect(errorCode(tooManyRequests)).toBe('VALIDATION');
+    expect(tooManyRequests.json<{ error: { message: string } }>().error.message).toBe(
+      "requestsPerMinute (21) is above the organization's free plan limit of 20 requests per minute.",
+    );
+    const tooManyTokens = await attempt({ requestsPerMinute: 5, tokensPerMinute: 10_001 });
+    expect(tooManyTokens.statusCode).toBe(400);
+    expect(tooManyTokens.json<{ error: { message: string } }>().error.message).toMatch(
+      /free plan limit of 10000 tokens per minute/,
+    );
+    expect((await attempt({ tokensPerMinute: 0 })).statusCode).toBe(400);
+    const { rows } = await admin.query('SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1', [orgId]);
+    expect(rows[0]).toEqual({ n: 0 });
+    expect(await auditRows(admin, { orgId, action: 'api-key.create' })).toEqual([]);
+
+    const created = await createKey(t.app, base, owner, { requestsPerMinute: 20, tokensPerMinute: 2_000 });
+    expect(created).toMatchObject({ requestsPerMinute: 20, tokensPerMinute: 2_000 });
+    const shown = await t.app.inject({ method: 'GET', url: `${base}/${created.id}`, headers: bearer(owner) });
+    expect(shown.json()).toMatchObject({ requestsPerMinute: 20, tokensPerMinute: 2_000 });
+    const unlimited = await createKey(t.app, base, owner);
+    const list = await t.app.inject({ method: 'GET', url: base, headers: bearer(owner) });
+    expect(list.json<{ items: Record<string, unknown>[] }>().items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: created.id, requestsPerMinute: 20, tokensPerMinute: 2_000 }),
+        expect.objectContaining({ id: unlimited.id, requestsPerMinute: null, tokensPerMinute: null }),
+      ]),
+    );
+    // The verified key carries its org's plan and its own limits (what the gateway's limiter reads).
+    const me = await introspect(t.app, created.key);
+    expect(me.json()).toMatchObject({ plan: 'free', requestsPerMinute: 20, tokensPerMinute: 2_000 });
+    await expect(
+      admin.query(`UPDATE organizations SET plan = 'platinum' WHERE id = $1`, [orgId]),
+    ).rejects.toThrow(/organizations_plan_known/);
   });
 
   it('a JWT, no credential, or a key on a user route: 401', async () => {

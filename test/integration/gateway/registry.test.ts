@@ -328,12 +328,21 @@ describe('ModelRegistry', () => {
     await registry.close();
   });
 
-  it('keeps the objects of unchanged models across reloads (so routing caches stay warm)', async () => {
+  it('keeps the objects of unchanged models, and of unchanged URL lists, across reloads (routing caches stay warm)', async () => {
     const [a, b] = [await createModel(), await createModel()];
-    await seenByReplica((m) => m !== undefined, b.name);
+    const deployment = await addDeployment(b.id);
+    await seenByReplica((m) => m?.deployments.length === 1, b.name);
     const before = replica.app.modelRegistry.model(a.name);
-    await call('PATCH', `/api/admin/models/${b.id}`, { contextLength: 1024 });
-    await seenByReplica((m) => m?.contextLength === 1024, b.name);
+    const urlsBefore = replica.app.modelRegistry.model(b.name)?.deployments[0]?.urls;
+
+    await call('PATCH', `/api/admin/models/${b.id}/deployments/${deployment.id}`, { weight: 7 });
+    await seenByReplica((m) => m?.deployments[0]?.weight === 7, b.name);
     expect(replica.app.modelRegistry.model(a.name)).toBe(before);
+    expect(replica.app.modelRegistry.model(b.name)?.deployments[0]?.urls).toBe(urlsBefore);
+
+    await call('PATCH', `/api/admin/models/${b.id}/deployments/${deployment.id}`, {
+      urls: ['http://ray-new:8000'],
+    });
+    await seenByReplica((m) => m?.deployments[0]?.urls[0] === 'http://ray-new:8000', b.name);
   });
 });

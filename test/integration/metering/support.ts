@@ -2,6 +2,9 @@
 // the check that the rollups equal the ledger's sums.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+
+/** A superuser pool, or a connection inside a tenant's scope (embedded PGlite has no other view). */
+type Queryable = Pick<pg.PoolClient, 'query'>;
 import type { UsageEvent } from '../../../core/usage-event.js';
 
 export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
@@ -22,12 +25,16 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     status: 200,
     streamed: false,
     cancelled: false,
+    requestId: randomUUID(),
     ...overrides,
   };
 }
 
 /** Rows in the ledger for these orgs, and how many distinct event ids. */
-export async function ledgerCount(admin: pg.Pool, orgIds: string[]): Promise<{ rows: number; ids: number }> {
+export async function ledgerCount(
+  admin: Queryable,
+  orgIds: string[],
+): Promise<{ rows: number; ids: number }> {
   const { rows } = await admin.query<{ rows: number; ids: number }>(
     'SELECT count(*)::int AS rows, count(DISTINCT id)::int AS ids FROM usage_events WHERE org_id = ANY($1)',
     [orgIds],
@@ -36,7 +43,7 @@ export async function ledgerCount(admin: pg.Pool, orgIds: string[]): Promise<{ r
 }
 
 /** Buckets where the rollups and the ledger's own sums disagree (0 when metering is exact). */
-export async function rollupDifferences(admin: pg.Pool, orgIds: string[]): Promise<number> {
+export async function rollupDifferences(admin: Queryable, orgIds: string[]): Promise<number> {
   const { rows } = await admin.query<{ differences: number }>(
     `WITH ledger AS (
        SELECT org_id, date_trunc('hour', occurred_at, 'UTC') AS hour, team_id, key_id, model,
@@ -58,7 +65,7 @@ export async function rollupDifferences(admin: pg.Pool, orgIds: string[]): Promi
 
 /** Total requests and tokens in the rollups of these orgs. */
 export async function rollupTotals(
-  admin: pg.Pool,
+  admin: Queryable,
   orgIds: string[],
 ): Promise<{ requests: number; promptTokens: number; completionTokens: number }> {
   const { rows } = await admin.query<{ requests: number; promptTokens: number; completionTokens: number }>(

@@ -190,6 +190,11 @@ describe('usage ingest', () => {
     await drained(stream);
 
     expect(await exists()).toBe(month);
+    const { rows: security } = await admin.query(
+      'SELECT relrowsecurity AS enabled, relforcerowsecurity AS forced FROM pg_class WHERE oid = $1::regclass',
+      [month],
+    );
+    expect(security).toEqual([{ enabled: true, forced: true }]);
     const { rows } = await admin.query(`SELECT id FROM ${month} WHERE org_id = $1`, [event.orgId]);
     expect(rows).toEqual([{ id: event.id }]);
     expect(await rollupsOf(event.orgId)).toEqual(sums([event]));
@@ -207,6 +212,7 @@ describe('usage ingest', () => {
       'event',
       JSON.stringify(usageEvent({ occurredAt: '2999-01-01T00:00:00Z' })),
     );
+    await redis.xadd(stream, '*', 'event', JSON.stringify(usageEvent({ model: 'nul\u0000byte' })));
     await redis.xadd(stream, '*', 'event', JSON.stringify(good));
     const ingester = await startIngester(stream);
     await drained(stream);
@@ -218,10 +224,21 @@ describe('usage ingest', () => {
       'no event field',
       expect.stringContaining('/promptTokens must be >= 0'),
       expect.stringContaining('/occurredAt 2999-01-01T00:00:00Z is outside'),
+      expect.stringContaining('/model must match pattern'),
     ]);
     expect(dead[1]?.[1]).toContain(JSON.stringify(['payload', JSON.stringify(good)]));
     expect(await ledgerCount(admin, [good.orgId])).toEqual({ rows: 1, ids: 1 });
-    expect(ingester.counts).toMatchObject({ stored: 1, deadLettered: 4 });
+    expect(ingester.counts).toMatchObject({ stored: 1, deadLettered: 5 });
+  });
+
+  it('recreates its consumer group when the stream vanished (Redis restarted without its data)', async () => {
+    const stream = newStream();
+    await startIngester(stream);
+    await redis.del(stream);
+    const event = usageEvent();
+    await createUsageRecorder({ redis, db, logger, stream }).record(event);
+    await drained(stream);
+    expect(await ledgerCount(admin, [event.orgId])).toEqual({ rows: 1, ids: 1 });
   });
 
   it('stops after the batch in hand, leaving the rest of the stream for the next consumer', async () => {
@@ -256,6 +273,7 @@ describe('usage recorder', () => {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
+    away.on('error', () => undefined); // refused connections are the point here
     clients.push(away);
     const recorder = createUsageRecorder({ redis: away, db, logger });
     const event = usageEvent();

@@ -112,14 +112,16 @@ describe.each(['redis', 'memory'] as const)('limits in %s', (backend) => {
     const org = newOrg();
     const plan = testPlan({ requestsPerMinute: 4 });
     const limited = { keyId: 'narrow', key: { requestsPerMinute: 2 } };
-    for (let i = 0; i < 2; i += 1) expect((await limiter.admit(request(org, plan, limited))).admitted).toBe(true);
+    for (let i = 0; i < 2; i += 1)
+      expect((await limiter.admit(request(org, plan, limited))).admitted).toBe(true);
     const refused = await limiter.admit(request(org, plan, limited));
     expect(refused).toMatchObject({ admitted: false, code: 'rate_limit_exceeded' });
     expect(refused.headers['x-ratelimit-limit-requests']).toBe('2');
     if (!refused.admitted) expect(refused.message).toMatch(/on this API key: limit 2\b/);
     // Another key of the org still has the plan's limit, shared with the org's other keys.
     const wide = { keyId: 'wide', key: { requestsPerMinute: 1_000 } };
-    for (let i = 0; i < 2; i += 1) expect((await limiter.admit(request(org, plan, wide))).admitted).toBe(true);
+    for (let i = 0; i < 2; i += 1)
+      expect((await limiter.admit(request(org, plan, wide))).admitted).toBe(true);
     const orgRefusal = await limiter.admit(request(org, plan, wide));
     expect(orgRefusal).toMatchObject({ admitted: false, code: 'rate_limit_exceeded' });
     if (!orgRefusal.admitted) expect(orgRefusal.message).toMatch(/on this organization: limit 4\b/);
@@ -131,7 +133,11 @@ describe.each(['redis', 'memory'] as const)('limits in %s', (backend) => {
     const first = reservationOf(await limiter.admit(request(org, plan)));
     reservationOf(await limiter.admit(request(org, plan, { keyId: 'other' })));
     const refused = await limiter.admit(request(org, plan));
-    expect(refused).toMatchObject({ admitted: false, code: 'concurrency_limit_exceeded', retryAfterSeconds: 1 });
+    expect(refused).toMatchObject({
+      admitted: false,
+      code: 'concurrency_limit_exceeded',
+      retryAfterSeconds: 1,
+    });
     await limiter.settle(first, 0);
     await limiter.settle(first, 0);
     expect((await limiter.admit(request(org, plan))).admitted).toBe(true);

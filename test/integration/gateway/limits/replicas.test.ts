@@ -24,7 +24,7 @@ async function startReplica(args: string[]): Promise<Replica> {
     { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   children.push(child);
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const first = await lines.next();
   expect(first.value).toBe('ready');
   return { child, lines };

@@ -1,7 +1,12 @@
 // Shared by the limits tests: a plan with chosen limits, admission requests, a silent logger.
 import { randomUUID } from 'node:crypto';
 import type { PlanLimits } from '../../../../core/plans.js';
-import type { Admission, AdmissionRequest, KeyLimits, Reservation } from '../../../../api/gateway/limits/limiter.js';
+import type {
+  Admission,
+  AdmissionRequest,
+  KeyLimits,
+  Reservation,
+} from '../../../../api/gateway/limits/limiter.js';
 
 export const silentLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -1,0 +1,355 @@
+// Forwards one inference request to its upstream candidates in order, over undici keep-alive pools.
+// A candidate that fails before the client got a byte (connection error, timeout, 5xx, 429) is
+// retried on the next one; after the first byte there is no retry, since the client already holds
+// part of an answer. Streams are relayed event by event (stream-relay.ts). A client that goes away
+// aborts the upstream request at once: a GPU should not keep generating for nobody. `finish` (the
+// metering) runs before the last bytes go out, so every answer a client received is recorded.
+import { once } from 'node:events';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
+import { InferenceError } from '../errors.js';
+import type { InferenceBody, InferenceEndpoint } from './inference-body.js';
+import type { UpstreamHealth, UpstreamTarget } from './routing/router.js';
+import { StreamRelay } from './stream-relay.js';
+import { readUsage, type UpstreamUsage } from './usage.js';
+
+export interface ForwardTimeouts {
+  /** Until the first token of a stream (its first event). */
+  firstTokenMs: number;
+  /** Longest silence between two chunks of a stream; the whole wait for a non-streamed answer. */
+  readMs: number;
+}
+
+/** One try: an upstream and the public model it serves (the fallback model's, after a fallback). */
+export interface Attempt {
+  target: UpstreamTarget;
+  model: string;
+}
+
+/** What happened, for metering and limit settlement. */
+export interface ForwardOutcome {
+  /** The HTTP status the client got (499 when the client went away first). */
+  status: number;
+  attempt: Attempt | null;
+  usage: UpstreamUsage | null;
+  /** The completion size when the upstream reported no usage: stream pieces or text length / 4. */
+  completionEstimate: number;
+  timeToFirstTokenMs: number | null;
+  cancelled: boolean;
+}
+
+export interface Exchange {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  endpoint: InferenceEndpoint;
+  body: InferenceBody;
+  attempts: Attempt[];
+  /** Headers for the client's answer (rate-limit state). */
+  headers: Record<string, string>;
+  /** Records the outcome; awaited before the client sees the end of the answer. */
+  finish(outcome: ForwardOutcome): Promise<void>;
+}
+
+type Failure = 'timeout' | 'unavailable';
+
+export class Forwarder {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly health: UpstreamHealth,
+    private readonly timeouts: ForwardTimeouts,
+  ) {}
+
+  async forward(exchange: Exchange): Promise<void> {
+    const { reply } = exchange;
+    const started = performance.now();
+    let current: AbortController | undefined;
+    let clientGone = false;
+    const onClose = () => {
+      if (reply.raw.writableFinished) return;
+      clientGone = true;
+      current?.abort();
+    };
+    reply.raw.once('close', onClose);
+
+    let failure: Failure = 'unavailable';
+    try {
+      for (const attempt of exchange.attempts) {
+        if (clientGone) break;
+        current = new AbortController();
+        const result = await this.tryAttempt(exchange, attempt, current, started, () => clientGone);
+        if (result === 'done') return;
+        failure = result;
+      }
+      const outcome: ForwardOutcome = {
+        status: clientGone ? 499 : failure === 'timeout' ? 504 : 502,
+        attempt: null,
+        usage: null,
+        completionEstimate: 0,
+        timeToFirstTokenMs: null,
+        cancelled: clientGone,
+      };
+      await exchange.finish(outcome);
+      if (clientGone) {
+        reply.hijack();
+        return;
+      }
+      throw failure === 'timeout'
+        ? new InferenceError(
+            'GATEWAY_TIMEOUT',
+            'upstream_timeout',
+            'The model server did not answer in time.',
+          )
+        : new InferenceError('BAD_GATEWAY', 'upstream_unavailable', 'No model server could answer.');
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  }
+
+  /** One candidate: 'done' when the client got an answer from it, else why it failed. */
+  private async tryAttempt(
+    exchange: Exchange,
+    attempt: Attempt,
+    abort: AbortController,
+    started: number,
+    clientGone: () => boolean,
+  ): Promise<'done' | Failure> {
+    const { target } = attempt;
+    const stream = exchange.body.stream;
+    let response: Dispatcher.ResponseData;
+    try {
+      const upstream = upstreamAddress(target.url);
+      response = await this.dispatcher.request({
+        origin: upstream.origin,
+        path: `${upstream.basePath}/v1/${exchange.endpoint}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': exchange.request.id },
+        body: upstreamBody(exchange.body, target.upstreamModel),
+        signal: abort.signal,
+        headersTimeout: stream ? this.timeouts.firstTokenMs : this.timeouts.readMs,
+        bodyTimeout: this.timeouts.readMs,
+      });
+    } catch (err) {
+      if (clientGone()) return 'unavailable';
+      this.health.failed(target.url);
+      return isTimeout(err) ? 'timeout' : 'unavailable';
+    }
+
+    const status = response.statusCode;
+    if (status >= 500 || status === 429) {
+      await response.body.dump().catch(() => undefined);
+      // An overloaded upstream (429) is healthy; it just has no room for this request.
+      if (status >= 500) this.health.failed(target.url);
+      return 'unavailable';
+    }
+    if (status !== 200 || !stream) return this.complete(exchange, attempt, response, started, clientGone);
+    return this.relay(exchange, attempt, response, abort, started, clientGone);
+  }
+
+  /** A whole (non-streamed) answer, or an upstream's refusal of the request, passed through. */
+  private async complete(
+    exchange: Exchange,
+    attempt: Attempt,
+    response: Dispatcher.ResponseData,
+    started: number,
+    clientGone: () => boolean,
+  ): Promise<'done' | Failure> {
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (err) {
+      if (clientGone()) {
+        await exchange.finish(cancelledBeforeAnswer(attempt));
+        exchange.reply.hijack();
+        return 'done';
+      }
+      this.health.failed(attempt.target.url);
+      return isTimeout(err) ? 'timeout' : 'unavailable';
+    }
+    this.health.succeeded(attempt.target.url);
+    const ok = response.statusCode === 200;
+    const answer = ok ? parseAnswer(text) : null;
+    await exchange.finish({
+      status: response.statusCode,
+      attempt,
+      usage: readUsage(answer?.usage),
+      completionEstimate: answer ? Math.ceil(answerText(answer).length / 4) : 0,
+      timeToFirstTokenMs: ok ? Math.round(performance.now() - started) : null,
+      cancelled: false,
+    });
+    const contentType = response.headers['content-type'];
+    exchange.reply
+      .code(response.statusCode)
+      .headers(exchange.headers)
+      .type(typeof contentType === 'string' ? contentType : 'application/json');
+    await exchange.reply.send(text);
+    return 'done';
+  }
+
+  /** A stream: waits for its first event (the first-token timeout), then relays it event by event. */
+  private async relay(
+    exchange: Exchange,
+    attempt: Attempt,
+    response: Dispatcher.ResponseData,
+    abort: AbortController,
+    started: number,
+    clientGone: () => boolean,
+  ): Promise<'done' | Failure> {
+    const { reply } = exchange;
+    const relay = new StreamRelay(exchange.body.clientWantsUsage);
+    const chunks = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.timeouts.firstTokenMs);
+    let first: IteratorResult<Buffer>;
+    try {
+      first = await chunks.next();
+    } catch (err) {
+      if (clientGone()) {
+        await exchange.finish(cancelledBeforeAnswer(attempt));
+        reply.hijack();
+        return 'done';
+      }
+      this.health.failed(attempt.target.url);
+      return timedOut || isTimeout(err) ? 'timeout' : 'unavailable';
+    } finally {
+      clearTimeout(timer);
+    }
+    this.health.succeeded(attempt.target.url);
+    const timeToFirstTokenMs = Math.round(performance.now() - started);
+
+    // From here on the client holds part of the answer: no retry, whatever happens.
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, {
+      ...exchange.headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-request-id': exchange.request.id,
+    });
+    let broken = false;
+    try {
+      if (!first.done) await write(out, relay.push(first.value));
+      for (let next = await chunks.next(); !next.done; next = await chunks.next())
+        await write(out, relay.push(next.value));
+      await write(out, relay.rest());
+    } catch {
+      broken = !clientGone();
+    }
+    const cancelled = clientGone();
+    await exchange.finish({
+      status: cancelled ? 499 : broken ? 502 : 200,
+      attempt,
+      usage: relay.usage,
+      completionEstimate: relay.pieces,
+      timeToFirstTokenMs,
+      cancelled,
+    });
+    if (cancelled) out.destroy();
+    else {
+      if (broken) out.write(streamError);
+      else if (relay.done) out.write(StreamRelay.doneEvent);
+      out.end();
+    }
+    return 'done';
+  }
+}
+
+const streamError = `data: ${JSON.stringify({
+  error: {
+    message: 'The model server broke off the answer.',
+    type: 'api_error',
+    param: null,
+    code: 'upstream_broken',
+  },
+})}\n\n`;
+
+/**
+ * Writes to the client, waiting for the socket to drain so a slow reader cannot pile up memory
+ * (or for it to close: a client that left never drains).
+ */
+async function write(out: FastifyReply['raw'], bytes: Buffer): Promise<void> {
+  if (bytes.length === 0) return;
+  if (out.destroyed) throw new Error('client gone');
+  if (out.write(bytes)) return;
+  const drained = new AbortController();
+  await Promise.race([
+    once(out, 'drain', { signal: drained.signal }),
+    once(out, 'close', { signal: drained.signal }),
+  ]).finally(() => drained.abort());
+  if (out.destroyed) throw new Error('client gone');
+}
+
+function upstreamBody(body: InferenceBody, upstreamModel: string): string {
+  const fields: Record<string, unknown> = { ...body.fields, model: upstreamModel };
+  // Usage is always asked for; the relay hides the extra chunk from a client that did not ask.
+  if (body.stream && !body.clientWantsUsage)
+    fields.stream_options = { ...(body.fields.stream_options as object | undefined), include_usage: true };
+  return JSON.stringify(fields);
+}
+
+interface UpstreamAddress {
+  origin: string;
+  /** A route prefix of the upstream application (Ray Serve serves apps under one), without a trailing /. */
+  basePath: string;
+}
+
+const upstreamAddresses = new Map<string, UpstreamAddress>();
+const maxUpstreamAddresses = 10_000;
+
+/** A deployment url split into undici's origin and path; memoised (urls come from the registry only). */
+function upstreamAddress(url: string): UpstreamAddress {
+  let address = upstreamAddresses.get(url);
+  if (!address) {
+    const parsed = new URL(url);
+    address = { origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, '') };
+    if (upstreamAddresses.size >= maxUpstreamAddresses) upstreamAddresses.clear();
+    upstreamAddresses.set(url, address);
+  }
+  return address;
+}
+
+function isTimeout(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  );
+}
+
+function cancelledBeforeAnswer(attempt: Attempt): ForwardOutcome {
+  return {
+    status: 499,
+    attempt,
+    usage: null,
+    completionEstimate: 0,
+    timeToFirstTokenMs: null,
+    cancelled: true,
+  };
+}
+
+interface Answer {
+  usage?: unknown;
+  choices?: { message?: { content?: unknown }; text?: unknown }[];
+}
+
+function parseAnswer(text: string): Answer | null {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The generated text of a whole answer, for the estimate when the upstream reports no usage. */
+function answerText(answer: Answer): string {
+  let text = '';
+  for (const choice of answer.choices ?? []) {
+    const content = choice.message?.content ?? choice.text;
+    if (typeof content === 'string') text += content;
+  }
+  return text;
+}

@@ -189,7 +189,7 @@ async function setUp(): Promise<{
     await untilModelsListed(offApi.origin, offTenant.key, ['bench-fast', 'bench-paced']);
     const fullTarget = vlinders(
       'vlinders-full',
-      'the API process with the full pipeline: API-key auth, limits in Redis (one Lua call per request), ' +
+      'the API process with the full pipeline: API-key auth, limits in Redis (a Lua script to admit, another to settle), ' +
         'usage events appended to the Redis stream, the usage ingester moving them into PostgreSQL',
       fullApi,
       fullTenant,

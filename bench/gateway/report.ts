@@ -75,6 +75,7 @@ function added(t: TargetResult, direct: TargetResult | undefined, pick: Pick): n
 }
 
 const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+const fmt0 = (value: number) => fmt(value, 0);
 const fmt3 = (value: number) => fmt(value, 3);
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 const header = (cells: string[]) => [row(cells), row(cells.map(() => '---'))];
@@ -119,17 +120,11 @@ export function renderReport(input: ReportInput): string {
     lines.push(
       row([
         t.name,
-        fmt(
-          across(t, (r) => r.throughput?.perSecond),
-          0,
-        ),
+        fmt0(across(t, (r) => r.throughput?.perSecond)),
         fmt((100 * failed) / Math.max(1, ok + failed), 3),
         fmt(across(t, (r) => r.throughput?.p50Ms)),
         fmt(across(t, (r) => r.throughput?.p99Ms)),
-        fmt(
-          across(t, (r) => r.throughput?.cpuMicrosPerRequest),
-          0,
-        ),
+        fmt0(across(t, (r) => r.throughput?.cpuMicrosPerRequest)),
         fmt(Math.max(...t.rounds.map((r) => r.throughput?.maxRssMb ?? Number.NaN)), 1),
       ]),
     );
@@ -166,10 +161,7 @@ export function renderReport(input: ReportInput): string {
         fmt3(across(t, (r) => r.sequential?.p99Ms)),
         fmt3(added(t, direct, (r) => r.sequential?.p50Ms)),
         fmt3(added(t, direct, (r) => r.sequential?.p99Ms)),
-        fmt(
-          across(t, (r) => r.fixedRate?.perSecond),
-          0,
-        ),
+        fmt0(across(t, (r) => r.fixedRate?.perSecond)),
         fmt3(across(t, (r) => r.fixedRate?.p99Ms)),
         fmt3(added(t, direct, (r) => r.fixedRate?.p99Ms)),
         String(t.rounds.reduce((s, r) => s + (r.fixedRate?.failed ?? 0) + (r.sequential?.failed ?? 0), 0)),

@@ -72,9 +72,10 @@ export function startTelemetry(
   }
   // Synchronous, so a test reads its spans as soon as the traced call returns.
   if (options.spanExporter) processors.push(new tracing.SimpleSpanProcessor(options.spanExporter));
-  // Without an exporter nothing records spans (the AlwaysOff sampler): trace ids are still made, so
-  // logs carry them and requests propagate them, but no span is built only to be dropped — on the
-  // inference path that work cost more than the gateway's own.
+  // Without an exporter nothing is traced: no instrumentation patches HTTP, undici, pg or ioredis,
+  // and other spans (Temporal's) are not recorded. Spans built only to be dropped cost the inference
+  // path more than the gateway's own work (bench/gateway.ts profiles). Logs keep their requestId.
+  const traced = processors.length > 0;
   const spanProcessor =
     processors.length === 1
       ? processors[0]!
@@ -90,20 +91,22 @@ export function startTelemetry(
     serviceName: name,
     resource,
     spanProcessors: [spanProcessor],
-    ...(processors.length === 0 ? { sampler: new tracing.AlwaysOffSampler() } : {}),
+    ...(traced ? {} : { sampler: new tracing.AlwaysOffSampler() }),
     metricReaders: prometheus ? [prometheus] : [],
     // Logs go to stdout through pino; an empty list keeps the SDK from defaulting to OTLP logs.
     logRecordProcessors: [],
-    instrumentations: [
-      new HttpInstrumentation({
-        // Scrapes and probes would drown the traces that matter.
-        ignoreIncomingRequestHook: (req) =>
-          ['/metrics', '/healthz', '/readyz'].includes((req.url ?? '').split('?')[0]!),
-      }),
-      new UndiciInstrumentation(),
-      new PgInstrumentation(),
-      new IORedisInstrumentation(),
-    ],
+    instrumentations: traced
+      ? [
+          new HttpInstrumentation({
+            // Scrapes and probes would drown the traces that matter.
+            ignoreIncomingRequestHook: (req) =>
+              ['/metrics', '/healthz', '/readyz'].includes((req.url ?? '').split('?')[0]!),
+          }),
+          new UndiciInstrumentation(),
+          new PgInstrumentation(),
+          new IORedisInstrumentation(),
+        ]
+      : [],
   });
   sdk.start();
   // An ESM import of a CommonJS package bypasses require(), where the instrumentations hook. Load

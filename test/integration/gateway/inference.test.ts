@@ -2,9 +2,12 @@
 // streamed and not, against the model-server simulator (the stand-in for vLLM) through the real
 // pipeline (API key, registry, limits in Redis, metering). Also: what reaches the upstream (unknown
 // fields pass, the upstream is never chosen by the client), OpenAI-shaped errors, retries before the
-// first byte, fallback, and a client that goes away stopping the generation.
+// first byte, fallback, a client that goes away stopping the generation, and the usage events.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { UsageEvent } from '../../../core/usage-event.js';
 import { Simulator, simulatedTokenCount } from '../../../simulator/simulator.js';
 import { useTestApp } from '../../support/app.js';
 import { useAdminPool } from '../api/helpers.js';
@@ -21,7 +24,9 @@ import {
   type GatewayWorld,
 } from './world.js';
 
-const t = useTestApp({ GATEWAY_FIRST_TOKEN_TIMEOUT_MS: '400' });
+// A usage stream of this file's own: no other file's ingester takes its events away.
+const usageStream = `vlinders:usage:inference-${randomUUID().slice(0, 8)}`;
+const t = useTestApp({ GATEWAY_FIRST_TOKEN_TIMEOUT_MS: '400', USAGE_STREAM: usageStream });
 const admin = useAdminPool();
 const fast = new Simulator({
   models: ['upstream-chat', 'upstream-embed'],
@@ -35,6 +40,7 @@ const fast = new Simulator({
 const slowFirstToken = new Simulator({ ...fast.options, timeToFirstTokenMs: 3_000 });
 const long = new Simulator({ ...fast.options, completionTokens: 400, interTokenMs: 20 });
 const broken = new Simulator({ ...fast.options, errorRate: 1 });
+const withoutUsage = new Simulator({ ...fast.options, usage: false });
 const recording = new RecordingUpstream();
 let world: GatewayWorld;
 let chat: string;
@@ -45,8 +51,14 @@ let recordingUrl: string;
 const messages = [{ role: 'user' as const, content: 'Tell me about butterflies.' }];
 
 beforeAll(async () => {
-  const [fastUrl, slowUrl, longUrl, brokenUrl] = (
-    await Promise.all([fast.listen(), slowFirstToken.listen(), long.listen(), broken.listen()])
+  const [fastUrl, slowUrl, longUrl, brokenUrl, withoutUsageUrl] = (
+    await Promise.all([
+      fast.listen(),
+      slowFirstToken.listen(),
+      long.listen(),
+      broken.listen(),
+      withoutUsage.listen(),
+    ])
   ).map(serverUrl);
   recordingUrl = await recording.listen();
   world = await gatewayWorld(t, admin);
@@ -65,6 +77,9 @@ beforeAll(async () => {
       fallbackModel: chat,
       deployments: [{ urls: [brokenUrl!], upstreamModel: 'upstream-chat' }],
     }),
+    withoutUsage: await addModel(admin, {
+      deployments: [{ urls: [withoutUsageUrl!], upstreamModel: 'upstream-chat' }],
+    }),
     dead: await addModel(admin, {
       deployments: [{ urls: [await deadUrl()], upstreamModel: 'upstream-chat' }],
     }),
@@ -73,9 +88,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await closeClients();
-  await Promise.all([fast.close(), slowFirstToken.close(), long.close(), broken.close(), recording.close()]);
+  await Promise.all(
+    [fast, slowFirstToken, long, broken, withoutUsage, recording].map((upstream) => upstream.close()),
+  );
 });
-const names = { retried: '', slow: '', long: '', fallsBack: '', dead: '' };
+const names = { retried: '', slow: '', long: '', fallsBack: '', withoutUsage: '', dead: '' };
 
 describe('the OpenAI SDK against /v1', () => {
   it('answers a chat completion with the upstream usage and rate-limit headers', async () => {
@@ -285,5 +302,58 @@ describe('routing', () => {
     expect(seen).toBe(3);
     await expect.poll(() => long.stats.cancelled, { timeout: 3_000 }).toBe(1);
     expect(long.stats.completed).toBe(0);
+  });
+});
+
+describe('metering', () => {
+  /** The usage events the gateway appended for a model (read from the stream, before any ingester). */
+  async function usageOf(model: string): Promise<UsageEvent[]> {
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      const entries = await redis.xrange(usageStream, '-', '+');
+      return entries
+        .map(([, fields]) => JSON.parse(fields[1]!) as UsageEvent)
+        .filter((e) => e.model === model && e.orgId === world.orgId);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  it("records one event per answer with the upstream's usage", async () => {
+    const before = (await usageOf(chat)).length;
+    const { response } = await world.client.chat.completions
+      .create({ model: chat, messages, max_tokens: 3 })
+      .withResponse();
+    const events = await usageOf(chat);
+    expect(events).toHaveLength(before + 1);
+    expect(events.at(-1)).toMatchObject({
+      requestId: response.headers.get('x-request-id'),
+      keyId: expect.any(String),
+      promptTokens: simulatedTokenCount('Tell me about butterflies.'),
+      completionTokens: 3,
+      estimated: false,
+      status: 200,
+      streamed: false,
+      cancelled: false,
+    });
+  });
+
+  it('counts the tokens itself, marked estimated, when the upstream reports no usage', async () => {
+    const stream = await world.client.chat.completions.create({
+      model: names.withoutUsage,
+      messages,
+      stream: true,
+    });
+    for await (const chunk of stream) expect(chunk.usage ?? null).toBeNull();
+    const [event] = await usageOf(names.withoutUsage);
+    expect(event).toMatchObject({ completionTokens: 5, estimated: true, streamed: true, status: 200 });
+    expect(event!.promptTokens).toBeGreaterThan(0);
+  });
+
+  it('bills a stream the client left for what was generated', async () => {
+    const [event] = await usageOf(names.long);
+    expect(event).toMatchObject({ cancelled: true, status: 499, streamed: true });
+    expect(event!.completionTokens).toBeGreaterThanOrEqual(3);
+    expect(event!.completionTokens).toBeLessThan(400);
   });
 });

@@ -87,6 +87,13 @@ export const ConfigSchema = Type.Object({
     description:
       'Redis stream of usage events (API appends, usage-ingest worker consumes; <stream>:dead holds malformed entries)',
   }),
+  USAGE_STREAM_TIMEOUT_MS: Type.Integer({
+    minimum: 5,
+    maximum: 5_000,
+    default: 500,
+    description:
+      'an append to the usage stream slower than this fails over: the API writes the event to the ledger itself',
+  }),
   USAGE_INGEST_BATCH_SIZE: Type.Integer({
     minimum: 1,
     maximum: 10_000,

@@ -12,14 +12,26 @@ declare module 'fastify' {
 
 export default fp(
   async function usageRecorder(app: FastifyInstance) {
+    // A connection of its own whose appends fail fast when Redis hangs or is gone (no retries, a
+    // command timeout): the event then goes to the ledger directly, and the answer is not held up.
+    const redis = app.redis?.duplicate({
+      commandTimeout: app.config.USAGE_STREAM_TIMEOUT_MS,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectionName: 'vlinders-usage',
+    });
+    redis?.on('error', () => undefined);
     const recorder = createUsageRecorder({
-      redis: app.redis,
+      redis,
       db: app.db,
       logger: app.log,
       stream: app.config.USAGE_STREAM,
     });
     app.decorate('usageRecorder', recorder);
-    app.addHook('onClose', () => recorder.close());
+    app.addHook('onClose', async () => {
+      await recorder.close();
+      redis?.disconnect();
+    });
   },
   { name: 'usage-recorder', dependencies: ['services'] },
 );

@@ -14,6 +14,8 @@ import { UsageLedger } from '../../../db/usage-ledger.js';
 export type { UsageEvent } from '../../../core/usage-event.js';
 
 export const defaultUsageStream = 'vlinders:usage';
+/** How long the stream is skipped after a failed append. */
+const streamRetryMs = 1_000;
 
 export interface UsageRecorder {
   /** Resolves once the event is durable (in the stream or in the ledger); rejects if neither took it. */
@@ -35,16 +37,21 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   const stream = options.stream ?? defaultUsageStream;
   const ledger = new UsageLedger(options.db);
   const inFlight = new Set<Promise<void>>();
+  // After a failed append the stream is skipped for a while: requests meanwhile do not each wait
+  // for Redis to fail them again.
+  let streamSkippedUntil = 0;
 
   async function append(event: UsageEvent): Promise<void> {
-    if (!redis) {
+    if (!redis || Date.now() < streamSkippedUntil) {
       await ledger.append([event]);
       return;
     }
     try {
       await redis.xadd(stream, '*', usageEventField, JSON.stringify(event));
     } catch (err) {
-      logger.warn({ err, eventId: event.id }, 'usage stream unavailable; writing the event to the ledger');
+      if (Date.now() >= streamSkippedUntil)
+        logger.warn({ err, eventId: event.id }, 'usage stream unavailable; writing events to the ledger');
+      streamSkippedUntil = Date.now() + streamRetryMs;
       await ledger.append([event]);
     }
   }

@@ -4,6 +4,7 @@
 // names that other gateways read as an upstream address are refused outright (the LLM-gateway SSRF
 // class, CVE-2024-6587, CVE-2025-66405); the upstream comes from the model registry only.
 import { InferenceError } from '../errors.js';
+import { contentText } from './routing/affinity.js';
 
 export type InferenceEndpoint = 'chat/completions' | 'completions' | 'embeddings';
 
@@ -50,15 +51,6 @@ function positiveInteger(fields: Record<string, unknown>, name: string): number 
   return value;
 }
 
-/** The text of a chat message's content: a string, or the text parts of a content array. */
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  let text = '';
-  for (const part of content) if (isRecord(part) && typeof part.text === 'string') text += part.text;
-  return text;
-}
-
 function chatPrompt(fields: Record<string, unknown>): string {
   const messages = fields.messages;
   if (!Array.isArray(messages) || messages.length === 0)
@@ -67,7 +59,7 @@ function chatPrompt(fields: Record<string, unknown>): string {
   messages.forEach((message, i) => {
     if (!isRecord(message) || typeof message.role !== 'string')
       throw invalid(`'messages[${i}]' must be an object with a string 'role'.`, `messages[${i}]`);
-    text += `${message.role}\n${contentText(message.content)}\n`;
+    text += `${message.role}\n${contentText(message.content, Infinity)}\n`;
   });
   return text;
 }

@@ -25,8 +25,8 @@ function messagesPrefix(messages: readonly unknown[], maxChars: number): string 
   return key.slice(0, maxChars);
 }
 
-/** A message's text: a string, or the text parts of a content array. */
-function contentText(content: unknown, maxChars: number): string {
+/** A message's text (a string, or the text parts of a content array), up to `maxChars`. */
+export function contentText(content: unknown, maxChars: number): string {
   if (typeof content === 'string') return content.slice(0, maxChars);
   if (!Array.isArray(content)) return '';
   let text = '';

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../../core/usage-event.js';
+import type { UsageRow } from '../../../api/services/usage.js';
 import { UsageLedger } from '../../../db/usage-ledger.js';
 import { useTestApp } from '../../support/app.js';
 import { usageEvent } from '../metering/support.js';
@@ -75,25 +76,12 @@ beforeAll(async () => {
   ]);
 });
 
-interface Row {
-  period: string;
-  group: string | null;
-  requests: number;
-  errors: number;
-  cancelled: number;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  totalTokens: number;
-  estimated: number;
-}
-
 async function usage(query: string, headers = bearer(owner), org = orgId) {
   return t.app.inject({ method: 'GET', url: `/api/orgs/${org}/usage?${query}`, headers });
 }
 
 const twoDays = `from=${iso(day0)}&to=${iso(day0 + 48 * hour)}`;
-const pick = (rows: Row[]) => rows.map((r) => [r.period, r.group, r.requests, r.totalTokens]);
+const pick = (rows: UsageRow[]) => rows.map((r) => [r.period, r.group, r.requests, r.totalTokens]);
 
 async function createKey(body: Record<string, unknown>): Promise<string> {
   const res = await t.app.inject({
@@ -110,7 +98,13 @@ describe('GET /api/orgs/:orgId/usage', () => {
   it('answers hourly rows per model with every counter', async () => {
     const res = await usage(`${twoDays}&granularity=hour&groupBy=model`);
     expect(res.statusCode, res.body).toBe(200);
-    const body = res.json<{ rows: Row[]; from: string; to: string; granularity: string; groupBy: string }>();
+    const body = res.json<{
+      rows: UsageRow[];
+      from: string;
+      to: string;
+      granularity: string;
+      groupBy: string;
+    }>();
     expect(body).toMatchObject({
       from: iso(day0),
       to: iso(day0 + 48 * hour),
@@ -141,7 +135,7 @@ describe('GET /api/orgs/:orgId/usage', () => {
 
   it('sums the hours of each UTC day', async () => {
     const res = await usage(`${twoDays}&granularity=day&groupBy=model`);
-    expect(pick(res.json<{ rows: Row[] }>().rows)).toEqual([
+    expect(pick(res.json<{ rows: UsageRow[] }>().rows)).toEqual([
       [iso(day0), '=HYPERLINK("x")', 1, 2],
       [iso(day0), 'm1', 2, 40],
       [iso(day0), 'm2', 1, 101],
@@ -154,7 +148,7 @@ describe('GET /api/orgs/:orgId/usage', () => {
     const byKey = await usage(`${twoDays}&granularity=day&groupBy=key`);
     const [first, second] = [k1, k2].sort();
     const day0Keys = byKey
-      .json<{ rows: Row[] }>()
+      .json<{ rows: UsageRow[] }>()
       .rows.filter((r) => r.period === iso(day0))
       .map((r) => [r.group, r.requests]);
     expect(day0Keys).toEqual([
@@ -163,7 +157,7 @@ describe('GET /api/orgs/:orgId/usage', () => {
     ]);
 
     const byTeam = await usage(`${twoDays}&granularity=day&groupBy=team`);
-    expect(pick(byTeam.json<{ rows: Row[] }>().rows)).toEqual([
+    expect(pick(byTeam.json<{ rows: UsageRow[] }>().rows)).toEqual([
       [iso(day0), null, 3, 14],
       [iso(day0), teamId, 2, 131],
       [iso(day0 + 24 * hour), null, 1, 3],
@@ -173,7 +167,7 @@ describe('GET /api/orgs/:orgId/usage', () => {
   it("narrows to one team's usage", async () => {
     const res = await usage(`${twoDays}&granularity=day&teamId=${teamId}`);
     expect(res.json<{ teamId: string }>().teamId).toBe(teamId);
-    expect(pick(res.json<{ rows: Row[] }>().rows)).toEqual([
+    expect(pick(res.json<{ rows: UsageRow[] }>().rows)).toEqual([
       [iso(day0), 'm1', 1, 30],
       [iso(day0), 'm2', 1, 101],
     ]);
@@ -182,7 +176,7 @@ describe('GET /api/orgs/:orgId/usage', () => {
   it('defaults to the last 24 hours, hourly, per model, and rounds the range to whole buckets', async () => {
     const recent = await usage('');
     const body = recent.json<{
-      rows: Row[];
+      rows: UsageRow[];
       granularity: string;
       groupBy: string;
       from: string;
@@ -194,7 +188,7 @@ describe('GET /api/orgs/:orgId/usage', () => {
 
     const rounded = await usage(`from=${iso(day0 + 10.5 * hour)}&to=${iso(day0 + 10.6 * hour)}`);
     expect(rounded.json()).toMatchObject({ from: iso(day0 + 10 * hour), to: iso(day0 + 11 * hour) });
-    expect(pick(rounded.json<{ rows: Row[] }>().rows)).toEqual([[iso(day0 + 10 * hour), 'm1', 2, 40]]);
+    expect(pick(rounded.json<{ rows: UsageRow[] }>().rows)).toEqual([[iso(day0 + 10 * hour), 'm1', 2, 40]]);
   });
 
   it('lets the billing role read usage', async () => {
@@ -259,7 +253,7 @@ describe('usage read with an API key', () => {
     const key = await createKey({ scopes: ['usage:read'] });
     const own = await usage(twoDays, { authorization: `Bearer ${key}` });
     expect(own.statusCode, own.body).toBe(200);
-    expect(own.json<{ rows: Row[] }>().rows).toHaveLength(5);
+    expect(own.json<{ rows: UsageRow[] }>().rows).toHaveLength(5);
     const other = await usage(twoDays, { authorization: `Bearer ${key}` }, otherOrgId);
     expect(other.statusCode).toBe(404);
     expect(errorCode(other)).toBe('NOT_FOUND');
@@ -270,7 +264,7 @@ describe('usage read with an API key', () => {
     const own = await usage(`${twoDays}&granularity=day`, { authorization: `Bearer ${key}` });
     expect(own.statusCode, own.body).toBe(200);
     expect(own.json<{ teamId: string }>().teamId).toBe(teamId);
-    expect(pick(own.json<{ rows: Row[] }>().rows)).toEqual([
+    expect(pick(own.json<{ rows: UsageRow[] }>().rows)).toEqual([
       [iso(day0), 'm1', 1, 30],
       [iso(day0), 'm2', 1, 101],
     ]);

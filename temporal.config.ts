@@ -5,12 +5,22 @@ import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 import type { Config } from './runtime/config.js';
 
 export const taskQueues = {
-  /** Tenant lifecycle: onboarding now; subscription, GDPR later. */
+  /** Tenant lifecycle: onboarding, the subscription; GDPR later. */
   tenants: 'vlinders-tenants',
+  /** Scheduled billing runs (their own worker process, so a long run never delays a tenant's workflow). */
+  billing: 'vlinders-billing',
 } as const;
 
 export const workflowIds = {
   onboarding: (orgId: string) => `onboarding/${orgId}`,
+  subscription: (orgId: string) => `subscription/${orgId}`,
+  /** One per billing window, named by the window's start hour in UTC: billing/2026-11-26T13:00Z. */
+  billingRun: (windowStart: Date) => `billing/${windowStart.toISOString().slice(0, 13)}:00Z`,
+} as const;
+
+/** Temporal Schedules, created idempotently by `npm run schedules:ensure`. */
+export const scheduleIds = {
+  billing: 'billing-hourly',
 } as const;
 
 /** Custom search attributes registered on the namespace (operators filter by tenant in the UI). */

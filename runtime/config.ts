@@ -255,6 +255,45 @@ export const ConfigSchema = Type.Object({
     description: 'sender address of platform mail',
   }),
 
+  STRIPE_SECRET_KEY: Type.Optional(
+    Type.String({
+      pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9_]+$',
+      description: 'Stripe secret (or restricted) key; billing calls fail without it',
+    }),
+  ),
+  STRIPE_API_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/\\s]+/?$',
+      description: "Stripe API base URL (only to point at stripe-mock; unset means Stripe's own)",
+    }),
+  ),
+  STRIPE_WEBHOOK_SECRET: Type.Optional(
+    Type.String({
+      pattern: '^whsec_[A-Za-z0-9]+$',
+      description:
+        'signing secret of the Stripe webhook endpoint; POST /webhooks/stripe answers 503 without it',
+    }),
+  ),
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: Type.Integer({
+    minimum: 10,
+    maximum: 3_600,
+    default: 300,
+    description: 'a Stripe webhook whose signed timestamp is further than this from now is refused (replays)',
+  }),
+  BILLING_WATERMARK_MINUTES: Type.Integer({
+    minimum: 1,
+    maximum: 59,
+    default: 15,
+    description:
+      'minutes after an hour ends before its billing run starts (usage arriving later goes into the next window)',
+  }),
+  BILLING_RUN_CONCURRENCY: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 8,
+    description: 'tenants a billing run reports at once',
+  }),
+
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
     Type.String({ format: 'uri', description: 'OTLP/HTTP endpoint for traces; unset means no export' }),
   ),

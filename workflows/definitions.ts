@@ -1,4 +1,8 @@
 // Workflow inputs, outputs and messages: what the API imports to start and talk to workflows.
+// (defineSignal and friends are plain descriptors, safe to import outside a workflow.)
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SubscriptionStatus } from '../core/billing.js';
+import type { PlanName } from '../core/plans.js';
 //
 // Payload convention: every workflow and activity input and output is ONE object carrying the
 // tenant's `orgId` (a UUID string). The PayloadCodec (runtime/codec.ts) has no workflow context,
@@ -21,4 +25,98 @@ export interface OnboardingResult {
 /** The registered workflow type names (the exported function names in workflows/index.ts). */
 export const workflowTypes = {
   onboarding: 'onboarding',
+  subscription: 'subscription',
+  billingRun: 'billingRun',
 } as const;
+
+// --- The subscription lifecycle (`subscription/<orgId>`, workflows/subscription.ts) ---
+
+/** What the workflow keeps and carries through continue-as-new. Times are ISO strings. */
+export interface SubscriptionState {
+  orgId: string;
+  status: SubscriptionStatus;
+  plan: PlanName;
+  seats: number;
+  stripeCustomerId: string;
+  stripeSubscriptionId: string | null;
+  trialEndsAt: string | null;
+  currentPeriodEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  /** When the failed payment that opened the grace period happened; null when none is open. */
+  pastDueSince: string | null;
+  /** Stripe `created` (unix seconds) of the newest subscription or invoice event applied. */
+  lastEventCreated: number;
+}
+
+export interface SubscriptionInput {
+  orgId: string;
+  plan: PlanName;
+  seats: number;
+  stripeCustomerId: string;
+  /** The whole state when continuing as new; absent on the first start. */
+  state?: SubscriptionState;
+}
+
+/**
+ * A Stripe webhook event as the webhook route hands it to the workflow: only what the lifecycle
+ * needs, so no card or address data enters the history.
+ */
+export interface StripeEventSignal {
+  orgId: string;
+  eventId: string;
+  type: string;
+  /** The event's `created`, unix seconds: events are applied by it, not by arrival. */
+  created: number;
+  subscription?: {
+    id: string;
+    /** Stripe's own status: trialing, active, past_due, unpaid, canceled, incomplete… */
+    status: string;
+    currentPeriodEnd: number | null;
+    trialEnd: number | null;
+    cancelAtPeriodEnd: boolean;
+  };
+  invoice?: { id: string; status: string | null; amountDue: number; hostedInvoiceUrl: string | null };
+}
+
+export interface ChangePlanRequest {
+  orgId: string;
+  plan: string;
+  seats: number;
+  /** The org's member count now (the API counts it): fewer seats than members is refused. */
+  members: number;
+}
+
+export interface CancelRequest {
+  orgId: string;
+  /** true: at the end of the paid period (the default Stripe behaviour); false: now. */
+  atPeriodEnd: boolean;
+}
+
+export const subscriptionSignals = {
+  stripeEvent: defineSignal<[StripeEventSignal]>('stripeEvent'),
+} as const;
+
+export const subscriptionUpdates = {
+  /** Validated: an unknown plan, or fewer seats than members, is rejected with the reason. */
+  changePlan: defineUpdate<SubscriptionState, [ChangePlanRequest]>('changePlan'),
+  cancel: defineUpdate<SubscriptionState, [CancelRequest]>('cancel'),
+} as const;
+
+export const subscriptionQueries = {
+  state: defineQuery<SubscriptionState>('state'),
+} as const;
+
+// --- Billing runs (`billing/<window>`, workflows/billing-run.ts) ---
+
+/** A platform payload (no tenant data): the window is [windowStart, windowStart + 1 hour). */
+export interface BillingRunInput {
+  windowStart: string;
+}
+
+export interface BillingRunResult {
+  windowStart: string;
+  tenants: number;
+  meterEvents: number;
+  /** Tokens reported in this window that belong to earlier windows' hours (arrived late). */
+  lateTokens: number;
+}

@@ -8,3 +8,4 @@ export * from './platform-secrets.js';
 export * from './oidc.js';
 export * from './models.js';
 export * from './usage.js';
+export * from './billing.js';

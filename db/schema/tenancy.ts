@@ -1,6 +1,7 @@
 // The tenant (organization) and everything owned by it. Every table here has RLS on org_id.
 import { sql } from 'drizzle-orm';
 import { check, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { subscriptionStatuses } from '../../core/billing.js';
 import { planNames } from '../../core/plans.js';
 import { createdAt, id, orgId, timestamptz } from './columns.js';
 import { users } from './identity.js';
@@ -17,6 +18,10 @@ export const organizations = pgTable(
     failureReason: text('failure_reason'),
     /** What the org may do on the inference path: core/plans.ts. */
     plan: text('plan', { enum: planNames }).notNull().default('developer'),
+    /** The subscription's state (core/billing.ts); suspended and canceled tenants are refused on /v1. */
+    subscriptionStatus: text('subscription_status', { enum: subscriptionStatuses })
+      .notNull()
+      .default('active'),
     settings: jsonb('settings')
       .$type<Record<string, unknown>>()
       .notNull()

@@ -66,6 +66,9 @@ export const usageHourly = pgTable(
     cachedTokens: count('cached_tokens'),
     /** Requests whose token counts were estimated (the upstream reported no usage). */
     estimated: count('estimated'),
+    /** The billing cursor: tokens of this bucket already reported to Stripe (0011_billing.sql). */
+    reportedPromptTokens: count('reported_prompt_tokens').default(0),
+    reportedCompletionTokens: count('reported_completion_tokens').default(0),
   },
   (t) => [unique('usage_hourly_bucket').on(t.orgId, t.hour, t.teamId, t.keyId, t.model).nullsNotDistinct()],
 );

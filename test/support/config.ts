@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { inject } from 'vitest';
 import { parseConfig, type Config } from '../../runtime/config.js';
+import { stripeTestKey } from './services.js';
+
+/** The webhook signing secret test apps are configured with (tests sign events with it). */
+export const stripeWebhookSecret = 'whsec_vlindersTestSecret';
 
 /** A full config pointing at the suite's real services. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -17,6 +21,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Every test request comes from 127.0.0.1: the per-address budget would throttle the suite
     // itself. test/integration/api/auth-throttle.test.ts checks the budget with low limits.
     AUTH_ATTEMPTS_PER_MINUTE: '1000000',
+    STRIPE_SECRET_KEY: stripeTestKey,
+    STRIPE_API_URL: inject('stripeUrl'),
+    STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
     ...overrides,
   });
 }

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrateDatabase } from '../../db/migrate.js';
-import { createNamespace, repoRoot, startPostgres, startRedis, startTemporal } from './services.js';
+import {
+  createNamespace,
+  repoRoot,
+  startPostgres,
+  startRedis,
+  startStripeMock,
+  startTemporal,
+} from './services.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +19,7 @@ declare module 'vitest' {
     adminDatabaseUrl: string;
     redisUrl: string;
     temporalAddress: string;
+    stripeUrl: string;
   }
 }
 
@@ -27,10 +35,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // One folder per run, so parallel runs (several checkouts, a developer and CI) never collide.
   const dataRoot = join(repoRoot, '.data/test', String(process.pid));
   mkdirSync(dataRoot, { recursive: true });
-  const [postgres, redis, temporal] = await Promise.all([
+  const [postgres, redis, temporal, stripe] = await Promise.all([
     startPostgres(),
     startRedis(dataRoot),
     startTemporal(),
+    startStripeMock(),
   ]);
   await migrateDatabase(postgres.adminUrl);
   // The login the app uses: a member of vlinders_app, so it owns nothing and cannot bypass RLS.
@@ -46,8 +55,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('adminDatabaseUrl', postgres.adminUrl);
   project.provide('redisUrl', redis.url);
   project.provide('temporalAddress', temporal.address);
+  project.provide('stripeUrl', stripe.url);
   return async () => {
-    await Promise.all([postgres.stop(), redis.stop(), temporal.stop()]);
+    await Promise.all([postgres.stop(), redis.stop(), temporal.stop(), stripe.stop()]);
     rmSync(dataRoot, { recursive: true, force: true });
   };
 }

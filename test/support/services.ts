@@ -1,4 +1,5 @@
-// Starts the real services the suite needs — PostgreSQL 15, Redis 7, the Temporal dev server —
+// Starts the real services the suite needs — PostgreSQL 15, Redis 7, the Temporal dev server,
+// stripe-mock —
 // on free loopback ports with data under .data/test, so no server the machine runs is touched.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, chownSync, existsSync } from 'node:fs';
@@ -145,6 +146,25 @@ export async function startRedis(
   });
   return { url: `redis://127.0.0.1:${port}`, port, child, stop: () => stopChild(child) };
 }
+
+/** Stripe's own stripe-mock (the Stripe stand-in): stateless, it validates requests and answers fixtures. */
+export async function startStripeMock(): Promise<Service> {
+  const binary = join(toolsBin, 'stripe-mock');
+  if (!existsSync(binary)) throw new Error(`${binary} missing: run scripts/install-tools.sh stripe-mock`);
+  const port = await freePort();
+  const child = spawn(binary, ['-http-port', String(port), '-https-port', String(await freePort())], {
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('stripe-mock', async () => {
+    const res = await fetch(`${url}/v1/customers`, { headers: { authorization: `Bearer ${stripeTestKey}` } });
+    return res.ok;
+  });
+  return { url, stop: () => stopChild(child) };
+}
+
+/** The Stripe key tests and `up` use against stripe-mock (it accepts any well-formed test key). */
+export const stripeTestKey = 'sk_test_vlinders';
 
 export const searchAttributeFlags = ['VlindersOrgId=Keyword'];
 

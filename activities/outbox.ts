@@ -3,8 +3,8 @@
 // message id, which the mailer treats as one message.
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { outbox } from '../db/schema/index.js';
+import type { Db, Tx } from '../db/client.js';
+import { memberships, outbox, users } from '../db/schema/index.js';
 import { withTenant } from '../db/tenant.js';
 import type { Mailer } from './mail/mailer.js';
 
@@ -21,6 +21,16 @@ export interface WelcomeMailInput {
   idempotencyKey: string;
   to: string;
   orgName: string;
+}
+
+/** A mail to the org's owners (billing notices): the text is written by the caller. */
+export interface OwnerMailInput {
+  orgId: string;
+  /** Workflow id + step: a retried enqueue finds the row it wrote before. */
+  idempotencyKey: string;
+  template: string;
+  subject: string;
+  text: string;
 }
 
 export interface OutboxRef {
@@ -44,27 +54,61 @@ export function welcomeMail(to: string, orgName: string): MailPayload {
   };
 }
 
+/** Records a message once per idempotency key; a retry returns the row written before. */
+async function enqueue(
+  tx: Tx,
+  orgId: string,
+  idempotencyKey: string,
+  payload: MailPayload,
+): Promise<OutboxRef> {
+  await tx
+    .insert(outbox)
+    .values({ orgId, kind: 'mail', payload, idempotencyKey })
+    .onConflictDoNothing({ target: outbox.idempotencyKey });
+  const [row] = await tx
+    .select({ id: outbox.id })
+    .from(outbox)
+    .where(eq(outbox.idempotencyKey, idempotencyKey));
+  if (!row) {
+    // The key exists but RLS hides it: it belongs to another tenant. Retrying cannot help.
+    throw ApplicationFailure.create({
+      type: 'CONFLICT',
+      nonRetryable: true,
+      message: `outbox key ${idempotencyKey} is taken`,
+    });
+  }
+  return { orgId, outboxId: row.id };
+}
+
 export function createMailActivities({ db, mailer, from }: { db: Db; mailer: Mailer; from: string }) {
   return {
     async enqueueWelcomeMail({ orgId, idempotencyKey, to, orgName }: WelcomeMailInput): Promise<OutboxRef> {
+      return withTenant(db, orgId, (tx) => enqueue(tx, orgId, idempotencyKey, welcomeMail(to, orgName)));
+    },
+
+    /** Records a mail to every owner of the org (one message, all owners as recipients). */
+    async enqueueOwnerMail({
+      orgId,
+      idempotencyKey,
+      template,
+      subject,
+      text,
+    }: OwnerMailInput): Promise<OutboxRef> {
       return withTenant(db, orgId, async (tx) => {
-        await tx
-          .insert(outbox)
-          .values({ orgId, kind: 'mail', payload: welcomeMail(to, orgName), idempotencyKey })
-          .onConflictDoNothing({ target: outbox.idempotencyKey });
-        const [row] = await tx
-          .select({ id: outbox.id })
-          .from(outbox)
-          .where(eq(outbox.idempotencyKey, idempotencyKey));
-        if (!row) {
-          // The key exists but RLS hides it: it belongs to another tenant. Retrying cannot help.
+        const owners = await tx
+          .select({ email: users.email })
+          .from(memberships)
+          .innerJoin(users, eq(users.id, memberships.userId))
+          .where(and(eq(memberships.orgId, orgId), eq(memberships.role, 'owner')))
+          .orderBy(users.email);
+        if (owners.length === 0)
           throw ApplicationFailure.create({
-            type: 'CONFLICT',
+            type: 'NOT_FOUND',
             nonRetryable: true,
-            message: `outbox key ${idempotencyKey} is taken`,
+            message: `organization ${orgId} has no owner to write to`,
           });
-        }
-        return { orgId, outboxId: row.id };
+        const to = owners.map((o) => o.email).join(', ');
+        return enqueue(tx, orgId, idempotencyKey, { template, to, subject, text });
       });
     },
 

@@ -126,6 +126,29 @@ describe('tenant activities', () => {
     expect(state.outbox).toEqual([]);
   });
 
+  it('writes a billing notice to every owner once per key, and refuses an org without owners', async () => {
+    const t = await createPendingTenant(db, 'Owners Mail BV');
+    const notice = {
+      orgId: t.orgId,
+      idempotencyKey: `subscription/${t.orgId}/trial-ending`,
+      template: 'trial-ending',
+      subject: 'Your trial ends in 3 days',
+      text: 'Add a payment method to keep serving.',
+    };
+    await expect(call('enqueueOwnerMail', notice)).rejects.toMatchObject({
+      type: 'NOT_FOUND',
+      nonRetryable: true,
+    });
+    await call('ensureOwnerMembership', { orgId: t.orgId, userId: t.ownerUserId });
+    const first = await call('enqueueOwnerMail', notice);
+    expect(await call('enqueueOwnerMail', notice)).toEqual(first);
+    await call('deliverMail', first);
+    const eml = readFileSync(join(mailDir, `${first.outboxId}.eml`), 'utf8');
+    expect(eml).toContain(`To: ${t.ownerEmail}`);
+    expect(eml).toContain(Buffer.from('Add a payment method to keep serving.').toString('base64'));
+    expect((await tenantState(db, t.orgId)).outbox).toHaveLength(1);
+  });
+
   it('refuses, without retry, to onboard an org that does not exist', async () => {
     await expect(
       call('initializeOrgSettings', { orgId: '00000000-0000-4000-8000-000000000001' }),

@@ -5,8 +5,9 @@
 # stops everything in order. Idempotent: a second run reuses node_modules, tools, data and keys.
 #
 # Overrides (environment): PORT (API, 3000), TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
-# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464), SIMULATOR_PORT (4000: the model-server simulator), DATABASE_URL (+ DATABASE_MIGRATION_URL) to use
-# a real PostgreSQL, REDIS_URL to use Redis (otherwise limits and caches are in-process: one
+# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464), SIMULATOR_PORT (4000: the model-server simulator),
+# STRIPE_MOCK_PORT (12111, and the next port: stripe-mock, unless STRIPE_SECRET_KEY is set),
+# DATABASE_URL (+ DATABASE_MIGRATION_URL) to use a real PostgreSQL, REDIS_URL to use Redis (otherwise limits and caches are in-process: one
 # instance only), and any variable from .env.example.
 set -euo pipefail
 # Job control: every service gets its own process group, so Ctrl-C reaches only this script,
@@ -38,6 +39,7 @@ temporal_ui_port="${TEMPORAL_UI_PORT:-8233}"
 pglite_port="${PGLITE_PORT:-5433}"
 worker_metrics_port="${WORKER_METRICS_PORT:-9464}"
 simulator_port="${SIMULATOR_PORT:-4000}"
+stripe_mock_port="${STRIPE_MOCK_PORT:-12111}"
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 require_free() { # port what variable
@@ -49,11 +51,15 @@ require_free "$temporal_ui_port" "Temporal UI" TEMPORAL_UI_PORT
 require_free "$worker_metrics_port" "worker metrics" WORKER_METRICS_PORT
 require_free "$simulator_port" "model-server simulator" SIMULATOR_PORT
 [ -n "${DATABASE_URL:-}" ] || require_free "$pglite_port" "embedded PostgreSQL" PGLITE_PORT
+if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
+  require_free "$stripe_mock_port" "stripe-mock" STRIPE_MOCK_PORT
+  require_free "$((stripe_mock_port + 1))" "stripe-mock (https)" STRIPE_MOCK_PORT
+fi
 
 # --- dependencies: npm ci only when node_modules is missing or package-lock.json changed --------
 bash scripts/ensure-node-modules.sh
 mark "dependencies checked"
-bash scripts/install-tools.sh temporal
+if [ -z "${STRIPE_SECRET_KEY:-}" ]; then bash scripts/install-tools.sh temporal stripe-mock; else bash scripts/install-tools.sh temporal; fi
 mark "tools checked"
 
 # --- secrets: generated once, reused afterwards -------------------------------------------------
@@ -65,13 +71,19 @@ if [ ! -f "$upenv" ]; then
   umask 022
   say "generated $upenv (MASTER_KEY)"
 fi
-# A MASTER_KEY from the environment wins over the generated one.
-if [ -z "${MASTER_KEY:-}" ]; then
-  set -a
-  # shellcheck source=/dev/null
-  source "$upenv"
-  set +a
+# The Stripe webhook signing secret of this installation (Stripe shows its own when you register the
+# endpoint with real Stripe: set STRIPE_WEBHOOK_SECRET to that).
+if ! grep -q '^STRIPE_WEBHOOK_SECRET=' "$upenv"; then
+  printf 'STRIPE_WEBHOOK_SECRET=whsec_%s\n' "$(node -e "process.stdout.write(require('node:crypto').randomBytes(24).toString('hex'))")" >>"$upenv"
 fi
+# A MASTER_KEY from the environment wins over the generated one.
+saved_master_key="${MASTER_KEY:-}" saved_webhook_secret="${STRIPE_WEBHOOK_SECRET:-}"
+set -a
+# shellcheck source=/dev/null
+source "$upenv"
+set +a
+[ -z "$saved_master_key" ] || MASTER_KEY="$saved_master_key"
+[ -z "$saved_webhook_secret" ] || STRIPE_WEBHOOK_SECRET="$saved_webhook_secret"
 
 # --- process supervision ---------------------------------------------------------------------
 services=() # "name:pid", in start order
@@ -167,6 +179,18 @@ node --import tsx scripts/seed-simulator-models.ts --url "http://127.0.0.1:$simu
   >"$logs/seed-simulator.log" 2>&1 || fail_with_log seed-simulator "registering the simulator's models failed"
 mark "simulator ready"
 
+# --- Stripe: stripe-mock (Stripe's own stand-in, named as such) unless a real key is configured --
+if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
+  start stripe-mock "$root/.tools/bin/stripe-mock" -http-port "$stripe_mock_port" -https-port "$((stripe_mock_port + 1))"
+  stripe_pid="$(last_pid)"
+  export STRIPE_SECRET_KEY=sk_test_vlinders_local STRIPE_API_URL="http://127.0.0.1:$stripe_mock_port"
+  wait_until stripe-mock "$stripe_pid" 60 curl -fsS -u "$STRIPE_SECRET_KEY:" "$STRIPE_API_URL/v1/customers"
+  stripe_desc="stripe-mock (a stand-in for Stripe) $STRIPE_API_URL"
+  mark "stripe-mock ready"
+else
+  stripe_desc="${STRIPE_API_URL:-Stripe}"
+fi
+
 # --- API and workers ---------------------------------------------------------------------------
 export PORT="$api_port" WORKER_METRICS_PORT="$worker_metrics_port"
 export PUBLIC_URL="${PUBLIC_URL:-http://localhost:$api_port}"
@@ -208,6 +232,7 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   Inference API    http://localhost:$api_port/v1 (OpenAI-compatible; an API key of an org)
   Model server     simulator (a stand-in for vLLM) http://127.0.0.1:$simulator_port: $(cat "$logs/seed-simulator.log")
   Usage            $usage_desc
+  Stripe           $stripe_desc; webhooks at http://localhost:$api_port/webhooks/stripe
   Logs             $logs/
 Ctrl-C stops everything.
 EOF

@@ -18,7 +18,7 @@ import {
 import { plan } from '../../core/plans.js';
 import type { Db, Tx } from '../../db/client.js';
 import { billingAccounts, billingReports, billingRuns, quotaNotices, usageHourly } from '../../db/schema/index.js';
-import { withTenant } from '../../db/tenant.js';
+import { withBillingRun, withTenant } from '../../db/tenant.js';
 import type { Stripe } from '../../runtime/stripe.js';
 import type { Mailer } from '../mail/mailer.js';
 import { createMailActivities } from '../outbox.js';
@@ -65,14 +65,6 @@ export interface TenantReport {
 }
 
 const meters = Object.keys(billingMeters) as BillingMeter[];
-
-/** Runs fn in a transaction that may read every tenant's billing rows (read-only policies). */
-export function withBillingRunScope<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT set_config('app.billing_run', 'on', true)`);
-    return fn(tx);
-  });
-}
 
 /** Reports the unreported tokens of every bucket before the window's end; moves the cursor. */
 async function reportWindow(tx: Tx, orgId: string, start: Date, end: Date) {
@@ -181,7 +173,7 @@ export function createBillingActivities({ db, stripe, mailer, mailFrom }: Billin
       afterOrgId: string | null;
       limit: number;
     }): Promise<{ orgIds: string[] }> {
-      const rows = await withBillingRunScope(db, (tx) =>
+      const rows = await withBillingRun(db, (tx) =>
         tx
           .select({ orgId: billingAccounts.orgId })
           .from(billingAccounts)
@@ -214,7 +206,7 @@ export function createBillingActivities({ db, stripe, mailer, mailFrom }: Billin
       tenants: number;
     }): Promise<{ windowStart: string }> {
       const start = billingWindow(new Date(windowStart)).start;
-      await withBillingRunScope(db, async (tx) => {
+      await withBillingRun(db, async (tx) => {
         const [totals] = await tx
           .select({
             meterEvents: sql<number>`count(*)::int`,

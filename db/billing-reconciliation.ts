@@ -122,18 +122,22 @@ export async function billingReconciliation(db: Db, query: ReconciliationQuery):
         coalesce(unsent, 0)::int AS unsent
       FROM u FULL JOIN r USING (org_id, hour)
       ORDER BY org_id, hour`);
-    const orgIds = [...new Set(windowRows.rows.map((r) => r.org_id))];
     // The balance spans all of each tenant's hours and windows: a late token's hour and the window
     // that reported it may lie on either side of [from, to).
     const balanceRows = await tx.execute<BalanceRow>(sql`
-      WITH u AS (
+      WITH orgs AS (
+        SELECT org_id FROM usage_hourly WHERE hour >= ${from.toISOString()} AND hour < ${to.toISOString()} ${org}
+        UNION
+        SELECT org_id FROM billing_reports
+        WHERE window_start >= ${from.toISOString()} AND window_start < ${to.toISOString()} ${org}
+      ), u AS (
         SELECT org_id, sum(reported_prompt_tokens) AS cursor_in, sum(reported_completion_tokens) AS cursor_out
-        FROM usage_hourly WHERE org_id = ANY(${orgIds}::uuid[]) GROUP BY 1
+        FROM usage_hourly WHERE org_id IN (SELECT org_id FROM orgs) GROUP BY 1
       ), r AS (
         SELECT org_id,
           sum(quantity) FILTER (WHERE meter = 'inputTokens') AS reported_in,
           sum(quantity) FILTER (WHERE meter = 'outputTokens') AS reported_out
-        FROM billing_reports WHERE org_id = ANY(${orgIds}::uuid[]) GROUP BY 1
+        FROM billing_reports WHERE org_id IN (SELECT org_id FROM orgs) GROUP BY 1
       )
       SELECT org_id,
         coalesce(cursor_in, 0)::text AS cursor_in, coalesce(cursor_out, 0)::text AS cursor_out,

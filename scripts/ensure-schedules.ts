@@ -29,7 +29,9 @@ export function billingSchedule(config: BillingSettings) {
   return {
     scheduleId: scheduleIds.billing,
     spec: {
-      calendars: [{ minute: config.BILLING_WATERMARK_MINUTES, hour: '*', comment: 'hourly after the watermark' }],
+      calendars: [
+        { minute: config.BILLING_WATERMARK_MINUTES, hour: '*', comment: 'hourly after the watermark' },
+      ],
     },
     action: {
       type: 'startWorkflow',

@@ -48,7 +48,11 @@ async function billTenant(orgId: string, windowStart: string, workflowId: string
         text: notice.text,
       });
       await external.deliverMail(ref);
-      await database.recordQuotaNotice({ orgId, periodStart: notice.periodStart, threshold: notice.threshold });
+      await database.recordQuotaNotice({
+        orgId,
+        periodStart: notice.periodStart,
+        threshold: notice.threshold,
+      });
     } catch (err) {
       // A notice that cannot go out (an org without an owner) never holds back the billing; the
       // next run finds it due again.
@@ -118,7 +122,10 @@ export async function billingRun(input: BillingRunInput): Promise<BillingRunResu
 }
 
 /** Set by Temporal on every workflow a Schedule starts: the time the action was due. */
-const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+const scheduledStartTime = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);
 
 /** What the hourly Schedule starts: the window due at the scheduled time, run as `billing/<window>`. */
 export async function scheduledBillingRun(input: ScheduledBillingInput): Promise<BillingRunResult> {

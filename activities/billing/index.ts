@@ -17,7 +17,13 @@ import {
 } from '../../core/billing-window.js';
 import { plan } from '../../core/plans.js';
 import type { Db, Tx } from '../../db/client.js';
-import { billingAccounts, billingReports, billingRuns, quotaNotices, usageHourly } from '../../db/schema/index.js';
+import {
+  billingAccounts,
+  billingReports,
+  billingRuns,
+  quotaNotices,
+  usageHourly,
+} from '../../db/schema/index.js';
 import { withBillingRun, withTenant } from '../../db/tenant.js';
 import type { Stripe } from '../../runtime/stripe.js';
 import type { Mailer } from '../mail/mailer.js';

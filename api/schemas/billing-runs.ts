@@ -4,7 +4,10 @@ import { Timestamp, Uuid } from './common.js';
 
 export const ReconciliationQuery = Type.Object(
   {
-    from: Type.String({ format: 'date-time', description: 'first window (inclusive), rounded down to the hour' }),
+    from: Type.String({
+      format: 'date-time',
+      description: 'first window (inclusive), rounded down to the hour',
+    }),
     to: Type.String({
       format: 'date-time',
       description: 'last window (exclusive), rounded up to the hour; at most 7 days after `from`',
@@ -41,7 +44,9 @@ export const ReconciliationWindow = Type.Object({
 export const ReconciliationBalance = Type.Object({
   orgId: Uuid,
   cursor: Type.Object(MeterTokens.properties, { description: 'tokens the rollups mark reported, all hours' }),
-  reported: Type.Object(MeterTokens.properties, { description: "tokens in the tenant's reports, all windows" }),
+  reported: Type.Object(MeterTokens.properties, {
+    description: "tokens in the tenant's reports, all windows",
+  }),
   difference: Type.Object(MeterTokens.properties, {
     description: 'cursor − reported: not zero means a token was reported twice or never',
   }),

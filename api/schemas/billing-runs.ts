@@ -13,7 +13,11 @@ export const ReconciliationQuery = Type.Object(
       description: 'last window (exclusive), rounded up to the hour; at most 7 days after `from`',
     }),
     orgId: Type.Optional(Type.String({ format: 'uuid', description: "only this tenant's windows" })),
-    flagged: Type.Optional(Type.Boolean({ description: 'only the windows and balances that do not add up' })),
+    flagged: Type.Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false')], {
+        description: 'true: only the windows and balances that do not add up',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -34,7 +34,7 @@ const billingRunRoutes: FastifyPluginAsyncTypebox = async (app) => {
         from,
         to,
         orgId: request.query.orgId,
-        flaggedOnly: request.query.flagged,
+        flaggedOnly: request.query.flagged === 'true',
         now: new Date(),
         watermarkMinutes: app.config.BILLING_WATERMARK_MINUTES,
       });

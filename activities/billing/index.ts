@@ -4,7 +4,6 @@
 // sent, each with an identifier Stripe deduplicates by. So a retry, a rerun, a backfill or a worker
 // killed anywhere in between reports every token exactly once.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { billingMeters, type BillingMeter } from '../../core/billing.js';
 import {
@@ -249,12 +248,9 @@ export function createBillingActivities({ db, stripe, mailer, mailFrom }: Billin
           })
           .from(billingAccounts)
           .where(eq(billingAccounts.orgId, orgId));
+        // Gone since the run listed it (the org was deleted): nothing left to bill.
         if (!account)
-          throw ApplicationFailure.create({
-            type: 'NOT_FOUND',
-            nonRetryable: true,
-            message: `organization ${orgId} has no billing account`,
-          });
+          return { orgId, created: false, meterEvents: 0, lateTokens: 0, unsent: 0, noticesDue: [] };
         // Serialises two runs of one tenant (a backfill beside the schedule): the second sees the
         // first's reports and moved cursor.
         await tx.execute(sql`SELECT 1 FROM ${billingAccounts} WHERE org_id = ${orgId} FOR UPDATE`);

@@ -41,6 +41,16 @@ export const activityPresets = {
   database: { startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: '10 minutes', retry: standardRetry },
   /** A call to an outside system (mail, Stripe): longer timeout, retried for up to an hour. */
   external: { startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '1 hour', retry: standardRetry },
+  /**
+   * A billing run's step for one tenant: heartbeats let a killed worker's attempt be retried within
+   * seconds; retried for up to an hour (a Stripe outage), then the run goes on without the tenant.
+   */
+  billing: {
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '10 seconds',
+    scheduleToCloseTimeout: '1 hour',
+    retry: standardRetry,
+  },
   /** Compensation must finish: retried without a deadline. */
   compensation: {
     startToCloseTimeout: '30 seconds',

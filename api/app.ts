@@ -29,6 +29,7 @@ import ssoRoutes from './routes/sso/index.js';
 import ssoLoginRoutes from './routes/sso/login.js';
 import adminRoutes from './routes/admin/index.js';
 import adminModelRoutes from './routes/admin/models.js';
+import adminBillingRoutes from './routes/admin/billing.js';
 import oauthClientRoutes from './routes/oauth-clients/index.js';
 import usageRoutes from './routes/usage/index.js';
 import v1Routes from './routes/v1/index.js';
@@ -109,6 +110,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(ssoLoginRoutes);
   await app.register(adminRoutes);
   await app.register(adminModelRoutes);
+  await app.register(adminBillingRoutes);
   await app.register(oauthClientRoutes);
   await app.register(usageRecorder);
   await app.register(usageRoutes);

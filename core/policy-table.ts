@@ -47,6 +47,7 @@ const what: Readonly<Record<Action, string>> = {
   'codec.use': 'decode workflow payloads (Temporal UI)',
   'model-registry.read': 'list and show models and their deployments',
   'model-registry.manage': 'add, change, remove models and deployments',
+  'billing-runs.read': 'read the billing reconciliation (all tenants)',
 };
 
 // A sample principal per role in one org, judged on someone else's resources of that org.
@@ -72,6 +73,7 @@ const othersResources: { [K in SubjectType]: SubjectAttributes[K] } = {
   SigningKey: {},
   Codec: {},
   ModelRegistry: {},
+  BillingRun: {},
 };
 
 function onOthers<K extends SubjectType>(ability: AppAbility, verb: PolicyAction, type: K): boolean {

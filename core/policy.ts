@@ -38,7 +38,8 @@ export type SubjectType =
   | 'SsoConnection'
   | 'SigningKey'
   | 'Codec'
-  | 'ModelRegistry';
+  | 'ModelRegistry'
+  | 'BillingRun';
 
 export type PolicyAction =
   | 'read'
@@ -77,6 +78,7 @@ export interface SubjectAttributes {
   SigningKey: object;
   Codec: object;
   ModelRegistry: object;
+  BillingRun: object;
 }
 type Resource = { [K in SubjectType]: SubjectAttributes[K] & ForcedSubject<K> }[SubjectType];
 
@@ -118,6 +120,7 @@ export const platformActions = [
   'codec.use',
   'model-registry.read',
   'model-registry.manage',
+  'billing-runs.read',
 ] as const;
 export type PlatformAction = (typeof platformActions)[number];
 
@@ -154,6 +157,7 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'codec.use': ['use', 'Codec'],
   'model-registry.read': ['read', 'ModelRegistry'],
   'model-registry.manage': ['configure', 'ModelRegistry'],
+  'billing-runs.read': ['read', 'BillingRun'],
 };
 
 /**
@@ -259,6 +263,7 @@ function defineUserRules({ can }: Builder, p: { userId: string; platformRole: Pl
     can('rotate', 'SigningKey');
     can('use', 'Codec');
     can(['read', 'configure'], 'ModelRegistry');
+    can('read', 'BillingRun');
   }
 }
 

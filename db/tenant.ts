@@ -18,3 +18,14 @@ export function withUser<T>(db: Db, userId: string, fn: (tx: Tx) => Promise<T>):
     return fn(tx);
   });
 }
+
+/**
+ * Runs fn in a transaction of the billing run (and the operators' reconciliation): it may read every
+ * tenant's billing accounts, rollups and billing reports, never write them (read-only policies).
+ */
+export function withBillingRun<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT set_config('app.billing_run', 'on', true)`);
+    return fn(tx);
+  });
+}

@@ -5,12 +5,14 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
 import { setAuditSink } from '../runtime/audit-log.js';
 import type { Config } from '../runtime/config.js';
+import { createStripe, type Stripe } from '../runtime/stripe.js';
 import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
 import { taskQueues, temporalConnection } from '../temporal.config.js';
 
@@ -71,6 +73,60 @@ export async function runTenantsWorker(config: Config, logger: Logger): Promise<
       mailer: new FileMailer(config.MAIL_DIR),
     });
     logger.info({ taskQueue: taskQueues.tenants, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await Promise.allSettled([connection.close(), pool.end()]);
+  }
+}
+
+export interface BillingWorkerOptions extends Omit<TenantsWorkerOptions, 'taskQueue'> {
+  stripe: Stripe;
+}
+
+/** The billing worker: the billing runs and their activities (Stripe, reports, quota notices). */
+export async function createBillingWorker(options: BillingWorkerOptions): Promise<Worker> {
+  const { config, connection, db, mailer, stripe, workflowBundle } = options;
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: taskQueues.billing,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    activities: createBillingActivities({ db, stripe, mailer, mailFrom: config.MAIL_FROM }),
+    dataConverter: createDataConverter(config, db),
+    shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
+    // Each lane of a run holds one activity at a time; a few runs (a backfill beside the
+    // schedule) fit without queueing behind each other.
+    maxConcurrentActivityTaskExecutions: Math.max(4 * config.BILLING_RUN_CONCURRENCY, 16),
+    ...temporalWorkerTracing(),
+  });
+}
+
+/** Runs the billing worker until SIGINT/SIGTERM, then closes its clients. */
+export async function runBillingWorker(config: Config, logger: Logger): Promise<void> {
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    size: config.DATABASE_POOL_SIZE,
+    appRole: config.DATABASE_APP_ROLE,
+    applicationName: 'vlinders-worker-billing',
+  });
+  const db = createDb(pool);
+  setAuditSink(logger);
+  const settings = await temporalConnection(config);
+  const connection = await NativeConnection.connect({
+    address: settings.address,
+    tls: settings.tls,
+    apiKey: settings.apiKey,
+  });
+  try {
+    const worker = await createBillingWorker({
+      config,
+      connection,
+      db,
+      mailer: new FileMailer(config.MAIL_DIR),
+      stripe: createStripe(config),
+    });
+    logger.info({ taskQueue: taskQueues.billing, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run();
     logger.info('worker stopped');
   } finally {

@@ -27,6 +27,7 @@ export const workflowTypes = {
   onboarding: 'onboarding',
   subscription: 'subscription',
   billingRun: 'billingRun',
+  scheduledBillingRun: 'scheduledBillingRun',
 } as const;
 
 // --- The subscription lifecycle (`subscription/<orgId>`, workflows/subscription.ts) ---
@@ -111,6 +112,28 @@ export const subscriptionQueries = {
 /** A platform payload (no tenant data): the window is [windowStart, windowStart + 1 hour). */
 export interface BillingRunInput {
   windowStart: string;
+  /** Tenants reported at once (BILLING_RUN_CONCURRENCY); 8 when absent. */
+  concurrency?: number;
+  /** Tenants per page: the run continues as new after each page, so its history stays bounded. */
+  pageSize?: number;
+  /** Where a continued run resumes, and what the run did so far. */
+  progress?: BillingRunProgress;
+}
+
+export interface BillingRunProgress {
+  /** The last tenant of the pages done (tenants are taken in org id order). */
+  afterOrgId: string;
+  tenants: number;
+  meterEvents: number;
+  lateTokens: number;
+  /** Tenants whose report failed for good: the next run sweeps their usage (flagged late). */
+  failedTenants: number;
+}
+
+/** What the Schedule starts every hour (a platform payload): the run picks its window from its scheduled time. */
+export interface ScheduledBillingInput {
+  watermarkMinutes: number;
+  concurrency: number;
 }
 
 export interface BillingRunResult {

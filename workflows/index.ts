@@ -1,2 +1,3 @@
 // The path the worker bundles: every workflow, re-exported.
 export { onboarding } from './onboarding.js';
+export { billingRun, scheduledBillingRun } from './billing-run.js';

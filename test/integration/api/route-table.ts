@@ -245,6 +245,11 @@ export const routeTable: RouteRow[] = [
   { method: 'POST', url: () => '/api/admin/signing-keys/rotate', scope: 'operator' },
   { method: 'GET', url: () => '/api/admin/models', scope: 'operator' },
   {
+    method: 'GET',
+    url: () => '/api/admin/billing/reconciliation?from=2026-11-26T00:00:00Z&to=2026-11-26T06:00:00Z',
+    scope: 'operator',
+  },
+  {
     method: 'POST',
     url: () => '/api/admin/models',
     body: () => ({
@@ -334,5 +339,6 @@ export function routeName(row: RouteRow): string {
     modelId: ':modelId',
     deploymentId: ':deploymentId',
   };
-  return `${row.method} ${row.url(pattern)}`;
+  // A row's URL may carry the query a route requires; the route is its path.
+  return `${row.method} ${row.url(pattern).split('?')[0]}`;
 }

@@ -5,7 +5,7 @@
 # stops everything in order. Idempotent: a second run reuses node_modules, tools, data and keys.
 #
 # Overrides (environment): PORT (API, 3000), TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
-# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464), SIMULATOR_PORT (4000: the model-server simulator),
+# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464; the billing worker's BILLING_WORKER_METRICS_PORT, 9465), SIMULATOR_PORT (4000: the model-server simulator),
 # STRIPE_MOCK_PORT (12111, and the next port: stripe-mock, unless STRIPE_SECRET_KEY is set),
 # DATABASE_URL (+ DATABASE_MIGRATION_URL) to use a real PostgreSQL, REDIS_URL to use Redis (otherwise limits and caches are in-process: one
 # instance only), and any variable from .env.example.
@@ -38,6 +38,7 @@ temporal_port="${TEMPORAL_PORT:-7233}"
 temporal_ui_port="${TEMPORAL_UI_PORT:-8233}"
 pglite_port="${PGLITE_PORT:-5433}"
 worker_metrics_port="${WORKER_METRICS_PORT:-9464}"
+billing_metrics_port="${BILLING_WORKER_METRICS_PORT:-9465}"
 simulator_port="${SIMULATOR_PORT:-4000}"
 stripe_mock_port="${STRIPE_MOCK_PORT:-12111}"
 
@@ -49,6 +50,7 @@ require_free "$api_port" "API" PORT
 require_free "$temporal_port" "Temporal frontend" TEMPORAL_PORT
 require_free "$temporal_ui_port" "Temporal UI" TEMPORAL_UI_PORT
 require_free "$worker_metrics_port" "worker metrics" WORKER_METRICS_PORT
+require_free "$billing_metrics_port" "billing worker metrics" BILLING_WORKER_METRICS_PORT
 require_free "$simulator_port" "model-server simulator" SIMULATOR_PORT
 [ -n "${DATABASE_URL:-}" ] || require_free "$pglite_port" "embedded PostgreSQL" PGLITE_PORT
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
@@ -198,6 +200,10 @@ start api node --import tsx api/server.ts
 api_pid="$(last_pid)"
 start workers node --import tsx workers/main.ts
 workers_pid="$(last_pid)"
+WORKER_METRICS_PORT="$billing_metrics_port" start billing-worker node --import tsx workers/billing.ts
+billing_worker_pid="$(last_pid)"
+# The hourly billing run (a Temporal Schedule), created or brought up to the config.
+node --import tsx scripts/ensure-schedules.ts >"$logs/schedules.log" 2>&1 || fail_with_log schedules "creating the billing schedule failed"
 # Usage events go through a Redis stream when Redis is configured; without it the API writes them itself.
 usage_desc="written to Postgres by the API (no Redis)"
 if [ -n "${REDIS_URL:-}" ]; then
@@ -214,6 +220,11 @@ worker_polls() {
     --task-queue vlinders-tenants -o json | grep -q "\"identity\": \"$workers_pid@"
 }
 wait_until workers "$workers_pid" 180 worker_polls
+billing_worker_polls() {
+  "$root/.tools/bin/temporal" task-queue describe --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" \
+    --task-queue vlinders-billing -o json | grep -q "\"identity\": \"$billing_worker_pid@"
+}
+wait_until billing-worker "$billing_worker_pid" 180 billing_worker_polls
 mark "workers polling"
 all_ms=$((($(date +%s%N) - started_ns) / 1000000))
 
@@ -224,7 +235,7 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   API docs         http://localhost:$api_port/docs
   OpenAPI          http://localhost:$api_port/openapi.json
   API metrics      http://localhost:$api_port/metrics
-  Worker metrics   http://localhost:$worker_metrics_port/metrics
+  Worker metrics   http://localhost:$worker_metrics_port/metrics (billing worker: $billing_metrics_port)
   Temporal UI      http://localhost:$temporal_ui_port/namespaces/$TEMPORAL_NAMESPACE/workflows
   Temporal         $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)
   PostgreSQL       $postgres_desc
@@ -233,6 +244,7 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   Model server     simulator (a stand-in for vLLM) http://127.0.0.1:$simulator_port: $(cat "$logs/seed-simulator.log")
   Usage            $usage_desc
   Stripe           $stripe_desc; webhooks at http://localhost:$api_port/webhooks/stripe
+  Billing          hourly schedule billing-hourly (Temporal UI: Schedules), task queue vlinders-billing
   Logs             $logs/
 Ctrl-C stops everything.
 EOF

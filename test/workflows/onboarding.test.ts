@@ -182,6 +182,46 @@ describe('onboarding workflow (time-skipping)', () => {
     });
   });
 
+  it('deletes the Stripe customer again when the billing account cannot be opened', async () => {
+    // Stripe answers with a customer id another tenant's account holds (billing_accounts keeps it
+    // unique): opening this org's account fails, retryably, until the database preset's deadline.
+    const holder = await createPendingTenant(db, 'Holder Co');
+    const takenId = `cus_taken${holder.orgId.slice(0, 8)}`;
+    await withTenant(db, holder.orgId, (tx) =>
+      tx.insert(billingAccounts).values({
+        orgId: holder.orgId,
+        stripeCustomerId: takenId,
+        plan: 'developer',
+        seats: 5,
+        status: 'trialing',
+      }),
+    );
+    const input = await createPendingTenant(db, 'Clash Industries');
+    const account = stripe.rewrite!;
+    stripe.rewrite = (request, body) =>
+      request.path === '/v1/customers' && request.params['metadata[orgId]'] === input.orgId
+        ? { ...body, id: takenId }
+        : account(request, body);
+    const { result } = await runOnboarding(input, new FileMailer(join(scratch, 'mail-clash'))).finally(() => {
+      stripe.rewrite = account;
+    });
+
+    expect(result).toEqual({
+      orgId: input.orgId,
+      status: 'failed',
+      reason: 'opening the billing account did not succeed in time',
+    });
+    expect(stripe.calls('DELETE', `/v1/customers/${takenId}`)).toHaveLength(1);
+    expect(await withTenant(db, input.orgId, (tx) => tx.select().from(billingAccounts))).toEqual([]);
+    const state = await tenantState(db, input.orgId);
+    expect(state.org?.status).toBe('failed');
+    expect(state.memberships).toEqual([]);
+    // No lifecycle was started for a tenant that never became active.
+    await expect(
+      env.client.workflow.getHandle(workflowIds.subscription(input.orgId)).describe(),
+    ).rejects.toThrow(/not found/i);
+  });
+
   it('fails without retrying and leaves nothing behind when the org does not exist', async () => {
     const input = await createPendingTenant(db, 'Ghost Org');
     const missing = { ...input, orgId: '00000000-0000-4000-8000-000000000000' };

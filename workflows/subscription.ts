@@ -98,21 +98,23 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
 
   setHandler(
     subscriptionUpdates.changePlan,
-    (request) =>
-      exclusive(async () => {
+    async (request) => {
+      await subscriptionCreated();
+      return exclusive(async () => {
         // The state may have changed between validation and now (an event applied meanwhile).
         const reason = planChangeRejection(state, request);
         if (reason !== null || !isPlanName(request.plan)) throw rejected(reason ?? 'unknown plan');
         await external.changeSubscriptionPlan({
           orgId,
           idempotencyKey: stepKey(`change-plan/${new Date().toISOString()}-${workflowInfo().historyLength}`),
-          subscriptionId: await subscriptionId(),
+          subscriptionId: state.stripeSubscriptionId!,
           plan: request.plan,
           seats: request.seats,
         });
         await apply(applyPlanChange(state, request.plan, request.seats));
         return state;
-      }),
+      });
+    },
     {
       validator: (request: ChangePlanRequest) => {
         const reason = planChangeRejection(state, request);
@@ -123,20 +125,22 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
 
   setHandler(
     subscriptionUpdates.cancel,
-    (request) =>
-      exclusive(async () => {
+    async (request) => {
+      await subscriptionCreated();
+      return exclusive(async () => {
         const reason = cancelRejection(state);
         if (reason !== null) throw rejected(reason);
         const when = request.atPeriodEnd ? 'at-period-end' : 'now';
         await external.cancelSubscription({
           orgId,
           idempotencyKey: stepKey(`cancel/${when}/${new Date().toISOString()}`),
-          subscriptionId: await subscriptionId(),
+          subscriptionId: state.stripeSubscriptionId!,
           atPeriodEnd: request.atPeriodEnd,
         });
         await apply(applyCancel(state, request.atPeriodEnd, Date.now()));
         return state;
-      }),
+      });
+    },
     {
       validator: (_request: CancelRequest) => {
         const reason = cancelRejection(state);
@@ -145,10 +149,9 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
     },
   );
 
-  /** The Stripe subscription's id; the first step creates it, so updates run after that. */
-  async function subscriptionId(): Promise<string> {
-    await condition(() => state.stripeSubscriptionId !== null);
-    return state.stripeSubscriptionId!;
+  /** Updates wait (without holding the turn) until the first step has created the Stripe subscription. */
+  function subscriptionCreated(): Promise<void> {
+    return condition(() => state.stripeSubscriptionId !== null);
   }
 
   // First step of a new lifecycle: the subscription in Stripe, with the plan's trial.

@@ -328,6 +328,41 @@ describe('subscription lifecycle (time-skipping)', () => {
     await handle.terminate('test finished');
   });
 
+  it('cancels at the end of the paid period: service continues until then, then it ends', async () => {
+    const { orgId, handle, subscriptionId } = await startLifecycle('Period End Co');
+    const t = await nowSeconds();
+    const periodEnd = t + 30 * 86_400;
+    await handle.signal(
+      subscriptionSignals.stripeEvent,
+      event(orgId, 'customer.subscription.updated', t, {
+        subscription: {
+          id: subscriptionId,
+          status: 'active',
+          currentPeriodEnd: periodEnd,
+          trialEnd: null,
+          cancelAtPeriodEnd: false,
+        },
+      }),
+    );
+    await until(handle, (s) => s.status === 'active' && s.currentPeriodEnd !== null);
+
+    const scheduled = await handle.executeUpdate(subscriptionUpdates.cancel, {
+      args: [{ orgId, atPeriodEnd: true }],
+    });
+    expect(scheduled).toMatchObject({ status: 'active', cancelAtPeriodEnd: true });
+    const [update] = stripe.calls('POST', `/v1/subscriptions/${subscriptionId}`);
+    expect(update?.params).toEqual({ cancel_at_period_end: 'true' });
+    expect(update?.idempotencyKey).toMatch(new RegExp(`^subscription/${orgId}/cancel/at-period-end/`));
+    expect((await entitlements(orgId)).account?.cancelAtPeriodEnd).toBe(true);
+
+    await env.sleep(29 * day);
+    expect((await handle.query(subscriptionQueries.state)).status).toBe('active');
+    await env.sleep(day + 60_000);
+    await until(handle, (s) => s.status === 'canceled');
+    await expectMails(orgId, ['billing.canceled']);
+    await handle.terminate('test finished');
+  });
+
   it('continues as new with its whole state when the history grows', async () => {
     const { orgId, handle } = await startLifecycle('Long Lived GmbH', 20);
     const { runId: firstRun } = await handle.describe();

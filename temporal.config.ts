@@ -51,6 +51,12 @@ export const activityPresets = {
     scheduleToCloseTimeout: '1 hour',
     retry: standardRetry,
   },
+  /** An entity workflow's own writes (entitlements): retried without a deadline, so an outage delays
+   * the lifecycle instead of ending it. */
+  durable: {
+    startToCloseTimeout: '30 seconds',
+    retry: { ...standardRetry, maximumInterval: '5 minutes' },
+  },
   /** Compensation must finish: retried without a deadline. */
   compensation: {
     startToCloseTimeout: '30 seconds',

@@ -40,7 +40,13 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? taskQueues.tenants,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities({ db, mailer, mailFrom: config.MAIL_FROM }),
+    activities: createActivities({
+      db,
+      mailer,
+      mailFrom: config.MAIL_FROM,
+      // Without a key billing is off: onboarding opens no Stripe customer or subscription.
+      stripe: config.STRIPE_SECRET_KEY ? createStripe(config) : undefined,
+    }),
     dataConverter: createDataConverter(config, db),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // Traces continue from the API's span through workflows and activities.

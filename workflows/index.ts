@@ -1,3 +1,4 @@
 // The path the worker bundles: every workflow, re-exported.
 export { onboarding } from './onboarding.js';
 export { billingRun, scheduledBillingRun } from './billing-run.js';
+export { subscription } from './subscription.js';

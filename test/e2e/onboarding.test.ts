@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FileMailer } from '../../activities/mail/mailer.js';
 import { createDb, createPool } from '../../db/client.js';
 import { bundleWorkflows, createTenantsWorker } from '../../workers/bootstrap.js';
 import { workflowIds } from '../../temporal.config.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { actAsStripeAccount } from '../support/stripe-account.js';
+import { StripeRecorder } from '../support/stripe-recorder.js';
 import { workerNamespaces } from '../support/global-setup.js';
 
 const e2eNamespace = workerNamespaces.e2e;
@@ -19,13 +21,16 @@ import { bearer, signUp } from '../integration/api/helpers.js';
 
 const mailDir = mkdtempSync(join(tmpdir(), 'vlinders-e2e-mail-'));
 let t: TestApp;
+let stripe: StripeRecorder;
 let worker: Worker;
 let running: Promise<void>;
 let connection: NativeConnection;
 let pool: ReturnType<typeof createPool>;
 
 beforeAll(async () => {
-  t = await buildTestApp({ TEMPORAL_NAMESPACE: e2eNamespace, MAIL_DIR: mailDir });
+  // Onboarding opens a Stripe customer and subscription: stripe-mock, acting as one account.
+  stripe = actAsStripeAccount(await new StripeRecorder(inject('stripeUrl')).start());
+  t = await buildTestApp({ TEMPORAL_NAMESPACE: e2eNamespace, MAIL_DIR: mailDir, STRIPE_API_URL: stripe.url });
   pool = createPool({ url: t.config.DATABASE_URL, size: 2, applicationName: 'e2e-worker' });
   connection = await NativeConnection.connect({ address: t.config.TEMPORAL_ADDRESS });
   worker = await createTenantsWorker({
@@ -41,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   worker.shutdown();
   await running;
-  await Promise.all([connection.close(), pool.end(), t.close()]);
+  await Promise.all([connection.close(), pool.end(), t.close(), stripe.stop()]);
 });
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

@@ -6,21 +6,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encryptedEncoding } from '../../../runtime/codec.js';
 import type { OnboardingResult } from '../../../workflows/definitions.js';
 import { adminPool, bearer, signUp } from '../api/helpers.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
+import { actAsStripeAccount } from '../../support/stripe-account.js';
+import { StripeRecorder } from '../../support/stripe-recorder.js';
 import { workerNamespaces } from '../../support/global-setup.js';
 import { envFromConfig, startProcess, waitUntil } from '../../support/child-process.js';
 import { freePort } from '../../support/services.js';
 
 let t: TestApp;
+let stripe: StripeRecorder;
 let admin: pg.Pool;
 let scratch: string;
 
 beforeAll(async () => {
-  t = await buildTestApp({ TEMPORAL_NAMESPACE: workerNamespaces.crash });
+  // Onboarding opens a Stripe customer and subscription: stripe-mock, acting as one account.
+  stripe = actAsStripeAccount(await new StripeRecorder(inject('stripeUrl')).start());
+  t = await buildTestApp({ TEMPORAL_NAMESPACE: workerNamespaces.crash, STRIPE_API_URL: stripe.url });
   admin = adminPool();
   scratch = mkdtempSync(join(tmpdir(), 'vlinders-worker-'));
 });
@@ -28,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await admin?.end();
+  await stripe?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 

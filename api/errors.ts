@@ -15,6 +15,7 @@ export const errorCodes = {
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   INTERNAL: { status: 500, message: 'An internal error occurred.' },
   BAD_GATEWAY: { status: 502, message: 'The model server failed to answer.' },
+  PAYMENT_PROVIDER: { status: 502, message: 'Stripe, our payment provider, failed to answer; try again.' },
   UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },
   GATEWAY_TIMEOUT: { status: 504, message: 'The model server did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;

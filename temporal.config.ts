@@ -41,6 +41,12 @@ export const activityPresets = {
   database: { startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: '10 minutes', retry: standardRetry },
   /** A call to an outside system (mail, Stripe): longer timeout, retried for up to an hour. */
   external: { startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '1 hour', retry: standardRetry },
+  /** An entity workflow's own writes (entitlements): retried without a deadline, so an outage delays
+   * the lifecycle instead of ending it. */
+  durable: {
+    startToCloseTimeout: '30 seconds',
+    retry: { ...standardRetry, maximumInterval: '5 minutes' },
+  },
   /** Compensation must finish: retried without a deadline. */
   compensation: {
     startToCloseTimeout: '30 seconds',

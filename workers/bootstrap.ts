@@ -11,6 +11,7 @@ import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
 import { setAuditSink } from '../runtime/audit-log.js';
 import type { Config } from '../runtime/config.js';
+import { createStripe } from '../runtime/stripe.js';
 import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
 import { taskQueues, temporalConnection } from '../temporal.config.js';
 
@@ -38,7 +39,13 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? taskQueues.tenants,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities({ db, mailer, mailFrom: config.MAIL_FROM }),
+    activities: createActivities({
+      db,
+      mailer,
+      mailFrom: config.MAIL_FROM,
+      // Without a key billing is off: onboarding opens no Stripe customer or subscription.
+      stripe: config.STRIPE_SECRET_KEY ? createStripe(config) : undefined,
+    }),
     dataConverter: createDataConverter(config, db),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // Traces continue from the API's span through workflows and activities.

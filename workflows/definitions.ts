@@ -46,6 +46,10 @@ export interface SubscriptionState {
   pastDueSince: string | null;
   /** Stripe `created` (unix seconds) of the newest subscription or invoice event applied. */
   lastEventCreated: number;
+  /** Ids of the events applied with that `created`: a redelivered event changes nothing. */
+  lastEventIds: string[];
+  /** Reminder mails already sent for the current trial or grace period ('trial-ending', 'dunning-3'). */
+  remindersSent: string[];
 }
 
 export interface SubscriptionInput {
@@ -55,6 +59,8 @@ export interface SubscriptionInput {
   stripeCustomerId: string;
   /** The whole state when continuing as new; absent on the first start. */
   state?: SubscriptionState;
+  /** Continue as new after this many history events (tests force it low); default: when Temporal suggests. */
+  historyLimit?: number;
 }
 
 /**

@@ -1,2 +1,3 @@
 // The path the worker bundles: every workflow, re-exported.
 export { onboarding } from './onboarding.js';
+export { subscription } from './subscription.js';

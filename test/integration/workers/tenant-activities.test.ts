@@ -13,6 +13,8 @@ import { defaultOrgSettings } from '../../../activities/tenant.js';
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import { organizations } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
+import { createStripe } from '../../../runtime/stripe.js';
+import { testConfig } from '../../support/config.js';
 import { createPendingTenant, tenantState } from '../../workflows/tenant-fixture.js';
 
 let pool: pg.Pool;
@@ -38,6 +40,7 @@ beforeAll(() => {
     db,
     mailer: new FileMailer(mailDir),
     mailFrom: 'Vlinders <no-reply@vlinders.test>',
+    stripe: createStripe(testConfig()),
   });
 });
 

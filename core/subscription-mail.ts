@@ -1,0 +1,84 @@
+// The lifecycle's mails to an organization's owners: subject and text per kind. Pure, so the
+// workflow composes them and the outbox activity only records what it is given.
+import type { SubscriptionState } from '../workflows/definitions.js';
+import { lifecycleTimers, type LifecycleMail } from './subscription-lifecycle.js';
+
+export interface LifecycleMailContent {
+  template: string;
+  subject: string;
+  text: string;
+}
+
+const date = (value: string | null) => (value ? value.slice(0, 10) : 'soon');
+const graceDays = lifecycleTimers.graceMs / (24 * 60 * 60 * 1000);
+
+function graceEnd(state: SubscriptionState): string | null {
+  return state.pastDueSince
+    ? new Date(Date.parse(state.pastDueSince) + lifecycleTimers.graceMs).toISOString()
+    : null;
+}
+
+export function lifecycleMail(kind: LifecycleMail, state: SubscriptionState): LifecycleMailContent {
+  const sign = ['', '— Vlinders'];
+  switch (kind) {
+    case 'trial_ending':
+      return {
+        template: 'billing.trial_ending',
+        subject: `Your Vlinders trial ends on ${date(state.trialEndsAt)}`,
+        text: [
+          `Your trial of the ${state.plan} plan ends on ${date(state.trialEndsAt)}.`,
+          'After that your subscription continues and the payment method on file is charged.',
+          'To change plan or cancel, open Billing in your organization settings.',
+          ...sign,
+        ].join('\n'),
+      };
+    case 'payment_failed':
+      return {
+        template: 'billing.payment_failed',
+        subject: 'Your Vlinders payment failed',
+        text: [
+          'We could not collect your latest payment.',
+          `Your service continues for ${graceDays} days, until ${date(graceEnd(state))}; please update your payment method before then.`,
+          ...sign,
+        ].join('\n'),
+      };
+    case 'dunning':
+      return {
+        template: 'billing.payment_reminder',
+        subject: `Reminder: your Vlinders payment is overdue (service stops on ${date(graceEnd(state))})`,
+        text: [
+          'Your latest payment is still outstanding.',
+          `API access is suspended on ${date(graceEnd(state))} unless the invoice is paid.`,
+          ...sign,
+        ].join('\n'),
+      };
+    case 'suspended':
+      return {
+        template: 'billing.suspended',
+        subject: 'Your Vlinders API access is suspended',
+        text: [
+          'Your invoice was not paid within the grace period, so API requests are refused.',
+          'Your data is kept. Pay the open invoice under Billing and access returns within seconds.',
+          ...sign,
+        ].join('\n'),
+      };
+    case 'reactivated':
+      return {
+        template: 'billing.reactivated',
+        subject: 'Payment received: your Vlinders subscription is active',
+        text: ['Thank you: your payment was received and your subscription is active again.', ...sign].join(
+          '\n',
+        ),
+      };
+    case 'canceled':
+      return {
+        template: 'billing.canceled',
+        subject: 'Your Vlinders subscription is canceled',
+        text: [
+          `Your ${state.plan} subscription is canceled and API access has ended.`,
+          'Your data is kept according to your retention settings.',
+          ...sign,
+        ].join('\n'),
+      };
+  }
+}

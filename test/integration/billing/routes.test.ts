@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { workerNamespaces } from '../../support/global-setup.js';
-import { StripeRecorder, type RecordedStripeRequest } from '../../support/stripe-recorder.js';
+import { StripeRecorder } from '../../support/stripe-recorder.js';
 import {
   addMember,
   adminPool,
@@ -17,7 +17,7 @@ import {
   signUp,
   type TestUser,
 } from '../api/helpers.js';
-import { seedBillingAccount, type AccountSeed } from './helpers.js';
+import { priceList, seedBillingAccount, type AccountSeed } from './helpers.js';
 
 let t: TestApp;
 let admin: pg.Pool;
@@ -45,23 +45,9 @@ function call(method: 'GET' | 'POST', url: string, payload?: Record<string, unkn
   return t.app.inject({ method, url, headers: bearer(owner), ...(payload && { payload }) });
 }
 
-/** Stripe answers the plan's prices by lookup key (stripe-mock's fixture price has none of ours). */
-function answerPrices(plan: string, except: string[] = []) {
-  recorder.intercept = (request: RecordedStripeRequest) => {
-    if (request.method !== 'GET' || request.path !== '/v1/prices') return undefined;
-    const keys = ['flat', 'input_tokens', 'output_tokens']
-      .map((kind) => `vlinders_${plan}_${kind}`)
-      .filter((key) => !except.includes(key));
-    return {
-      status: 200,
-      body: {
-        object: 'list',
-        url: '/v1/prices',
-        has_more: false,
-        data: keys.map((key) => ({ id: `price_${key}`, object: 'price', lookup_key: key, active: true })),
-      },
-    };
-  };
+/** Stripe answers the prices by lookup key, but for those missing. */
+function answerPrices(missing: string[] = []) {
+  recorder.intercept = (request) => priceList(request, missing);
 }
 
 function stripeCalls(method: string, path: string, customerId: string | null) {
@@ -163,7 +149,7 @@ describe('GET /api/orgs/:orgId/billing/usage', () => {
 describe('POST /api/orgs/:orgId/billing/checkout', () => {
   it('opens a Stripe Checkout for the plan, for the customer, with an idempotency key', async () => {
     const { orgId, customerId } = await org({ status: 'canceled' });
-    answerPrices('team');
+    answerPrices();
     const res = await call('POST', `/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: 4 });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({
@@ -205,7 +191,7 @@ describe('POST /api/orgs/:orgId/billing/checkout', () => {
     const { orgId, customerId } = await org({ status: 'canceled' });
     const member = await signUp(t.app, 'seat');
     await addMember(admin, orgId, member.id, 'member');
-    answerPrices('developer');
+    answerPrices();
     const res = await call('POST', `/api/orgs/${orgId}/billing/checkout`, { plan: 'developer' });
     expect(res.statusCode, res.body).toBe(200);
     expect(
@@ -220,7 +206,7 @@ describe('POST /api/orgs/:orgId/billing/checkout', () => {
     const { orgId, customerId } = await org({ status: 'canceled' });
     const member = await signUp(t.app, 'seat');
     await addMember(admin, orgId, member.id, 'member');
-    answerPrices(body.plan);
+    answerPrices();
     const res = await call('POST', `/api/orgs/${orgId}/billing/checkout`, body);
     expect(res.statusCode).toBe(status);
     expect(res.json()).toMatchObject({ error: { message } });
@@ -237,7 +223,7 @@ describe('POST /api/orgs/:orgId/billing/checkout', () => {
 
   it('answers 502 when the Stripe account lacks a price of the plan', async () => {
     const { orgId, customerId } = await org({ status: 'canceled' });
-    answerPrices('team', ['vlinders_team_output_tokens']);
+    answerPrices(['vlinders_team_output_tokens']);
     const res = await call('POST', `/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: 2 });
     expect(res.statusCode).toBe(502);
     expect(errorCode(res)).toBe('PAYMENT_PROVIDER');

@@ -5,16 +5,26 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ParentClosePolicy,
   TimeoutFailure,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { RetryState } from '@temporalio/common';
+import {
+  RetryState,
+  TypedSearchAttributes,
+  WorkflowExecutionAlreadyStartedError,
+  defineSearchAttributeKey,
+} from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import { activityPresets } from '../temporal.config.js';
-import type { OnboardingInput, OnboardingResult } from './definitions.js';
+import type { BillingAccountRef } from '../activities/billing-account.js';
+import { activityPresets, searchAttributes, workflowIds } from '../temporal.config.js';
+import { workflowTypes, type OnboardingInput, type OnboardingResult } from './definitions.js';
+import type { subscription } from './subscription.js';
 
 const database = proxyActivities<Activities>(activityPresets.database);
 const external = proxyActivities<Activities>(activityPresets.external);
@@ -28,7 +38,37 @@ const stepNames: Partial<Record<keyof Activities, string>> = {
   enqueueWelcomeMail: 'queueing the welcome mail',
   deliverMail: 'sending the welcome mail',
   markOrgActive: 'activating the organization',
+  createStripeCustomer: 'creating the Stripe customer',
+  openBillingAccount: 'opening the billing account',
 };
+
+/** Onboardings recorded before billing existed replay without its steps (see `patched`). */
+const billingPatch = 'onboarding-billing';
+const orgIdKey = defineSearchAttributeKey(searchAttributes.orgId, 'KEYWORD');
+
+/**
+ * Starts the tenant's subscription lifecycle, which outlives onboarding (ABANDON). A Stripe webhook
+ * may have started it first (signalWithStart): then it is running already, and that is fine.
+ */
+async function startSubscription(account: BillingAccountRef): Promise<void> {
+  try {
+    await startChild<typeof subscription>(workflowTypes.subscription, {
+      workflowId: workflowIds.subscription(account.orgId),
+      args: [
+        {
+          orgId: account.orgId,
+          plan: account.plan,
+          seats: account.seats,
+          stripeCustomerId: account.stripeCustomerId,
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: new TypedSearchAttributes([{ key: orgIdKey, value: account.orgId }]),
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
 
 export function failureReason(err: unknown): string {
   if (isCancellation(err)) return 'onboarding was cancelled';
@@ -85,8 +125,25 @@ export async function onboarding(input: OnboardingInput): Promise<OnboardingResu
     });
     await external.deliverMail({ orgId, outboxId });
 
+    let account: BillingAccountRef | undefined;
+    if (patched(billingPatch)) {
+      const { customerId } = await external.createStripeCustomer({
+        orgId,
+        idempotencyKey: stepKey('stripe-customer'),
+        orgName: input.orgName,
+        ownerEmail: input.ownerEmail,
+      });
+      // null: billing is not configured on this platform; the tenant runs on its plan unbilled.
+      if (customerId !== null) {
+        undo.unshift(() => compensation.deleteStripeCustomer({ orgId, customerId }));
+        undo.unshift(() => compensation.closeBillingAccount({ orgId }));
+        account = await database.openBillingAccount({ orgId, stripeCustomerId: customerId });
+      }
+    }
+
     await database.markOrgActive({ orgId });
     await audit('audit-activated', 'org.activated', 'organization', orgId);
+    if (account) await startSubscription(account);
     return { orgId, status: 'active' };
   } catch (err) {
     if (!(err instanceof ActivityFailure) && !isCancellation(err)) throw err;

@@ -24,6 +24,8 @@ export class StripeRecorder {
   readonly requests: RecordedStripeRequest[] = [];
   /** Answers a request instead of stripe-mock when it returns an answer. */
   intercept: ((request: RecordedStripeRequest) => InterceptedAnswer | undefined) | undefined;
+  /** Changes stripe-mock's JSON answer before it is returned (e.g. a fresh id where its fixture repeats one). */
+  rewrite: ((request: RecordedStripeRequest, body: Record<string, unknown>) => unknown) | undefined;
   private server: Server | undefined;
   url = '';
 
@@ -92,10 +94,14 @@ export class StripeRecorder {
       headers,
       ...(req.method !== 'GET' && req.method !== 'DELETE' && { body }),
     });
+    const text = await upstream.text();
     return {
       status: upstream.status,
       headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json' },
-      body: await upstream.text(),
+      body:
+        this.rewrite && upstream.ok
+          ? JSON.stringify(this.rewrite(recorded, JSON.parse(text) as Record<string, unknown>))
+          : text,
     };
   }
 }

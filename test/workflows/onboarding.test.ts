@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,13 +13,19 @@ import { createActivities } from '../../activities/index.js';
 import { defaultOrgSettings } from '../../activities/tenant.js';
 import { FileMailer, type Mailer } from '../../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../../db/client.js';
+import { billingAccounts } from '../../db/schema/index.js';
+import { withTenant } from '../../db/tenant.js';
+import { createStripe } from '../../runtime/stripe.js';
 import { workflowIds } from '../../temporal.config.js';
-import type { OnboardingInput } from '../../workflows/definitions.js';
+import { subscriptionQueries, type OnboardingInput } from '../../workflows/definitions.js';
 import { onboarding } from '../../workflows/index.js';
 import { temporalWorkerTracing } from '../../runtime/temporal-tracing.js';
 import { bundleWorkflows } from '../../workers/bootstrap.js';
-import { repoRoot } from '../support/services.js';
+import { testConfig } from '../support/config.js';
+import { actAsStripeAccount } from '../support/stripe-account.js';
+import { StripeRecorder } from '../support/stripe-recorder.js';
 import { saveHistory } from './histories.js';
+import { createTimeSkippingEnv } from './time-skipping-env.js';
 import { createPendingTenant, tenantState } from './tenant-fixture.js';
 
 const taskQueue = 'onboarding-time-skipping';
@@ -29,6 +35,7 @@ let bundle: WorkflowBundle;
 let pool: pg.Pool;
 let db: Db;
 let scratch: string;
+let stripe: StripeRecorder;
 
 beforeAll(async () => {
   // The failing-mail case retries dozens of times; each retry would log a warning.
@@ -36,19 +43,14 @@ beforeAll(async () => {
   pool = createPool({ url: inject('databaseUrl'), size: 4, applicationName: 'test-onboarding' });
   db = createDb(pool);
   scratch = mkdtempSync(join(tmpdir(), 'vlinders-onboarding-'));
-  [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({
-      server: {
-        executable: { type: 'existing-path', path: join(repoRoot, '.tools/bin/temporal-test-server') },
-      },
-    }),
-    bundleWorkflows(),
-  ]);
+  stripe = actAsStripeAccount(await new StripeRecorder(inject('stripeUrl')).start());
+  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
 });
 
 afterAll(async () => {
   await env?.teardown();
   await pool?.end();
+  await stripe?.stop();
 });
 
 async function runOnboarding(input: OnboardingInput, mailer: Mailer, recordAs?: string) {
@@ -56,7 +58,12 @@ async function runOnboarding(input: OnboardingInput, mailer: Mailer, recordAs?: 
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: bundle,
-    activities: createActivities({ db, mailer, mailFrom: 'Vlinders <no-reply@vlinders.test>' }),
+    activities: createActivities({
+      db,
+      mailer,
+      mailFrom: 'Vlinders <no-reply@vlinders.test>',
+      stripe: createStripe(testConfig({ STRIPE_API_URL: stripe.url })),
+    }),
     ...temporalWorkerTracing(),
   });
   return worker.runUntil(async () => {
@@ -69,8 +76,27 @@ async function runOnboarding(input: OnboardingInput, mailer: Mailer, recordAs?: 
     if (recordAs && process.env.RECORD_HISTORIES === '1') {
       saveHistory(`onboarding-${recordAs}`, await handle.fetchHistory());
     }
-    return result;
+    if (result.status !== 'active') return { result, lifecycle: undefined };
+    // The subscription lifecycle it started runs on: see it create its Stripe subscription and
+    // settle on its trial timers, then end it, so no later test's worker serves it.
+    const child = env.client.workflow.getHandle(workflowIds.subscription(input.orgId));
+    const state = await until(async () => {
+      const s = await child.query(subscriptionQueries.state);
+      return s.stripeSubscriptionId ? s : undefined;
+    });
+    const description = await child.describe();
+    await child.terminate('test finished');
+    return { result, lifecycle: { state, description } };
   });
+}
+
+async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('gave up waiting');
 }
 
 describe('onboarding workflow (time-skipping)', () => {
@@ -78,7 +104,7 @@ describe('onboarding workflow (time-skipping)', () => {
     const input = await createPendingTenant(db, 'Acme Robotics');
     const mailDir = join(scratch, 'mail-happy');
 
-    const result = await runOnboarding(input, new FileMailer(mailDir), 'active');
+    const { result, lifecycle } = await runOnboarding(input, new FileMailer(mailDir), 'active');
 
     expect(result).toEqual({ orgId: input.orgId, status: 'active' });
     const state = await tenantState(db, input.orgId);
@@ -102,6 +128,27 @@ describe('onboarding workflow (time-skipping)', () => {
     };
     expect(mail.to).toBe(input.ownerEmail);
     expect(mail.subject).toContain('Acme Robotics');
+
+    // Billing: one Stripe customer for the org, keyed by the workflow step; its account on trial.
+    const customers = stripe
+      .calls('POST', '/v1/customers')
+      .filter((c) => c.params['metadata[orgId]'] === input.orgId);
+    expect(customers.map((c) => c.idempotencyKey)).toEqual([`onboarding/${input.orgId}/stripe-customer`]);
+    expect(customers[0]?.params.email).toBe(input.ownerEmail);
+    const [account] = await withTenant(db, input.orgId, (tx) => tx.select().from(billingAccounts));
+    expect(account).toMatchObject({ plan: 'developer', seats: 5, status: 'trialing' });
+    expect(account?.stripeCustomerId).toMatch(/^cus_/);
+    // The lifecycle outlives onboarding: it runs on, on trial, searchable by the org's id.
+    expect(lifecycle?.description.type).toBe('subscription');
+    expect(lifecycle?.description.status.name).toBe('RUNNING');
+    expect(lifecycle?.description.searchAttributes).toMatchObject({ VlindersOrgId: [input.orgId] });
+    expect(lifecycle?.state).toMatchObject({ status: 'trialing', plan: 'developer', seats: 5 });
+    const subscriptions = stripe
+      .calls('POST', '/v1/subscriptions')
+      .filter((c) => c.params['metadata[orgId]'] === input.orgId);
+    expect(subscriptions.map((c) => [c.idempotencyKey, c.params.trial_period_days])).toEqual([
+      [`subscription/${input.orgId}/create-subscription`, '14'],
+    ]);
   });
 
   it('compensates and marks the org failed when the welcome mail cannot be sent before its deadline', async () => {
@@ -111,7 +158,7 @@ describe('onboarding workflow (time-skipping)', () => {
     const blocker = join(scratch, 'not-a-folder');
     writeFileSync(blocker, '');
 
-    const result = await runOnboarding(input, new FileMailer(join(blocker, 'mail')), 'failed');
+    const { result } = await runOnboarding(input, new FileMailer(join(blocker, 'mail')), 'failed');
 
     expect(result).toEqual({
       orgId: input.orgId,
@@ -139,7 +186,7 @@ describe('onboarding workflow (time-skipping)', () => {
     const input = await createPendingTenant(db, 'Ghost Org');
     const missing = { ...input, orgId: '00000000-0000-4000-8000-000000000000' };
 
-    const result = await runOnboarding(missing, new FileMailer(join(scratch, 'mail-missing')));
+    const { result } = await runOnboarding(missing, new FileMailer(join(scratch, 'mail-missing')));
 
     expect(result.status).toBe('failed');
     expect(result.reason).toBe(

@@ -1,0 +1,34 @@
+// stripe-mock is stateless: it answers every price list with one fixture price without a lookup
+// key, and every created customer or subscription with the same fixture id. These hooks on a
+// StripeRecorder make it look like one Stripe account: the plan catalog's prices (core/plans.ts
+// lookup keys), and a fresh id per created customer and subscription (billing_accounts keeps
+// them unique). Everything else still reaches stripe-mock, which validates each request.
+import { randomBytes } from 'node:crypto';
+import type { StripeRecorder } from './stripe-recorder.js';
+
+const freshId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
+
+export function actAsStripeAccount(recorder: StripeRecorder): StripeRecorder {
+  recorder.intercept = (request) => {
+    if (request.method !== 'GET' || request.path !== '/v1/prices') return undefined;
+    const keys = Object.entries(request.params)
+      .filter(([name]) => name.startsWith('lookup_keys'))
+      .map(([, value]) => value);
+    return {
+      status: 200,
+      body: {
+        object: 'list',
+        url: '/v1/prices',
+        has_more: false,
+        data: keys.map((key) => ({ id: `price_${key}`, object: 'price', active: true, lookup_key: key })),
+      },
+    };
+  };
+  recorder.rewrite = (request, body) => {
+    if (request.method !== 'POST') return body;
+    if (request.path === '/v1/customers') return { ...body, id: freshId('cus') };
+    if (request.path === '/v1/subscriptions') return { ...body, id: freshId('sub') };
+    return body;
+  };
+  return recorder;
+}

@@ -106,8 +106,8 @@ export default async function v1Routes(app: FastifyInstance) {
       throw new InferenceError('UNAUTHENTICATED', 'invalid_api_key', 'The inference API takes an API key.', {
         type: 'authentication_error',
       });
-    const refusal = subscriptionRefusal(request.apiKey);
-    if (refusal) throw refusal;
+    const inactive = subscriptionRefusal(request.apiKey);
+    if (inactive) throw inactive;
   });
 
   /** The tries for a model: its candidates, then its fallback model's (when the key may use it). */

@@ -12,6 +12,7 @@ import { limitKeys } from '../../../api/gateway/limits/admissions.js';
 import { useTestApp } from '../../support/app.js';
 import { auditRows, bearer, useAdminPool } from '../api/helpers.js';
 import { seedBillingAccount } from '../billing/helpers.js';
+import { basicAuth, createClient } from '../oidc/support.js';
 import {
   RecordingUpstream,
   addModel,
@@ -135,6 +136,27 @@ describe('other states', () => {
     await setStatus('past_due');
     const key = await createKey(t, world.owner, world.orgId);
     expect(await chatOutcome(key)).toEqual({ status: 200 });
+  });
+
+  it("a machine client's token of a suspended org is refused like a key", async () => {
+    await setStatus('suspended');
+    const client = await createClient(t, world.owner, world.orgId, {
+      name: 'batch job',
+      grantTypes: ['client_credentials'],
+      scopes: ['inference', 'models:read'],
+    });
+    const token = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/token',
+      headers: { ...basicAuth(client), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ grant_type: 'client_credentials', scope: 'inference' }).toString(),
+    });
+    expect(token.statusCode, token.body).toBe(200);
+    const machine = clientFor(world.baseURL, token.json<{ access_token: string }>().access_token);
+    await expect(machine.chat.completions.create({ model, messages })).rejects.toMatchObject({
+      status: 403,
+      code: 'subscription_suspended',
+    });
   });
 
   it('canceled is refused with subscription_canceled', async () => {

@@ -14,6 +14,7 @@ import metrics from './plugins/metrics.js';
 import modelRegistry from './plugins/model-registry.js';
 import noNul from './plugins/no-nul.js';
 import security from './plugins/security.js';
+import stripe from './plugins/stripe.js';
 import services, { type AppServices } from './plugins/services.js';
 import health from './routes/health/index.js';
 import authRoutes from './routes/auth/index.js';
@@ -33,6 +34,8 @@ import adminBillingRoutes from './routes/admin/billing.js';
 import oauthClientRoutes from './routes/oauth-clients/index.js';
 import usageRoutes from './routes/usage/index.js';
 import v1Routes from './routes/v1/index.js';
+import webhookRoutes from './routes/webhooks/index.js';
+import billingRoutes from './routes/billing/index.js';
 import usageRecorder from './plugins/usage-recorder.js';
 import oidc from './oidc/index.js';
 
@@ -78,6 +81,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   });
 
   await app.register(services, deps);
+  await app.register(stripe);
   await app.register(errors);
   await app.register(metrics);
   await app.register(limits);
@@ -114,7 +118,9 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(oauthClientRoutes);
   await app.register(usageRecorder);
   await app.register(usageRoutes);
+  await app.register(billingRoutes);
   await app.register(v1Routes);
+  await app.register(webhookRoutes);
   await app.register(oidc);
   await app.register(codecRoutes, { prefix: '/codec' });
 

@@ -5,6 +5,8 @@ export const errorCodes = {
   INVALID_CREDENTIALS: { status: 401, message: 'The email or password is wrong.' },
   INVALID_TOKEN: { status: 401, message: 'The token is invalid or expired.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  /** The org's subscription is suspended or canceled: no inference until it pays (not a policy denial). */
+  SUBSCRIPTION_INACTIVE: { status: 403, message: "The organization's subscription is not active." },
   NOT_FOUND: { status: 404, message: 'The resource does not exist.' },
   CONFLICT: { status: 409, message: 'The resource conflicts with an existing one.' },
   GONE: { status: 410, message: 'The resource is no longer available.' },
@@ -13,6 +15,7 @@ export const errorCodes = {
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   INTERNAL: { status: 500, message: 'An internal error occurred.' },
   BAD_GATEWAY: { status: 502, message: 'The model server failed to answer.' },
+  PAYMENT_PROVIDER: { status: 502, message: 'Stripe, our payment provider, failed to answer; try again.' },
   UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },
   GATEWAY_TIMEOUT: { status: 504, message: 'The model server did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;

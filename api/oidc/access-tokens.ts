@@ -14,7 +14,7 @@ import type { Db } from '../../db/client.js';
 import { AppError } from '../errors.js';
 import type { VerifiedKey } from '../services/api-key-verifier.js';
 import { findLiveClient } from '../services/oauth-clients.js';
-import { orgPlan } from '../services/orgs.js';
+import { orgEntitlements } from '../services/orgs.js';
 import { grantIsLive } from './adapter.js';
 import type { OidcHost } from './host.js';
 
@@ -113,8 +113,8 @@ export class OidcAccessTokens {
         allowedModels: null,
         allowedIps: null,
       }),
-      // The org's limits, no lower ones of its own.
-      plan: await orgPlan(this.db, client.orgId),
+      // The org's limits and subscription, no lower limits of its own.
+      ...(await orgEntitlements(this.db, client.orgId)),
       requestsPerMinute: null,
       tokensPerMinute: null,
     };

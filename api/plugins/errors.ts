@@ -37,6 +37,7 @@ const openAiTypes: Partial<Record<ErrorCode, string>> = {
   UNAUTHENTICATED: 'authentication_error',
   INVALID_TOKEN: 'authentication_error',
   FORBIDDEN: 'permission_error',
+  SUBSCRIPTION_INACTIVE: 'permission_error',
   NOT_FOUND: 'not_found_error',
   RATE_LIMITED: 'rate_limit_exceeded',
   PAYLOAD_TOO_LARGE: 'invalid_request_error',

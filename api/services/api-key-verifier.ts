@@ -2,7 +2,8 @@
 // at most 5 s, unknown prefixes cached too) → constant-time compare of the secret's HMAC → revoked,
 // expired, IP allow-list (asked of the policy) → the key's identity and its policy ability, built
 // once per cache fill, with the org's plan and the key's own limits (the limiter reads them from the
-// verified key, so limits cost no query per request). last_used_at is written off the request path, at most once per key per minute
+// verified key, so limits cost no query per request) and its subscription status (the gateway refuses
+// a suspended or canceled tenant; a status change reaches every replica within the cache TTL). last_used_at is written off the request path, at most once per key per minute
 // per replica. A key's scopes are narrowed to what the policy lets its creator's current role grant,
 // so it never outlives its creator's privileges (a creator who left the org, or was demoted to a
 // role that creates no keys, leaves a key that verifies to nothing and is refused).
@@ -13,6 +14,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { SubscriptionStatus } from '../../core/billing.js';
 import type { PlanName } from '../../core/plans.js';
 import { abilityFor, grantableScopes, keyUsableFrom, type AppAbility } from '../../core/policy.js';
 import type { ApiKeyScope } from '../../core/rbac.js';
@@ -39,6 +41,8 @@ export interface VerifiedKey {
   plan: PlanName;
   requestsPerMinute: number | null;
   tokensPerMinute: number | null;
+  /** The org's subscription (core/billing.ts `servesInference`): the gateway refuses suspended and canceled. */
+  subscriptionStatus: SubscriptionStatus;
 }
 
 interface KeyRecord {
@@ -56,6 +60,7 @@ interface KeyRecord {
   plan: PlanName;
   requestsPerMinute: number | null;
   tokensPerMinute: number | null;
+  subscriptionStatus: SubscriptionStatus;
 }
 
 interface CacheEntry {
@@ -138,6 +143,7 @@ export class ApiKeyVerifier {
       plan: record.plan,
       requestsPerMinute: record.requestsPerMinute,
       tokensPerMinute: record.tokensPerMinute,
+      subscriptionStatus: record.subscriptionStatus,
     };
   }
 
@@ -184,10 +190,15 @@ export class ApiKeyVerifier {
         .where(eq(apiKeys.prefix, prefix));
       if (!key) return null;
       // The creator's role today, in the key's org: a demoted or removed creator takes the key's
-      // power down with them (within the cache TTL). The org's plan comes in the same query.
+      // power down with them (within the cache TTL). The org's plan and subscription status come in
+      // the same query.
       await tx.execute(sql`SELECT set_config('app.org_id', ${key.orgId}, true)`);
       const [org] = await tx
-        .select({ plan: organizations.plan, role: memberships.role })
+        .select({
+          plan: organizations.plan,
+          subscriptionStatus: organizations.subscriptionStatus,
+          role: memberships.role,
+        })
         .from(organizations)
         .leftJoin(
           memberships,
@@ -195,10 +206,10 @@ export class ApiKeyVerifier {
         )
         .where(eq(organizations.id, key.orgId));
       if (!org) return null;
-      return { key, plan: org.plan, creatorRole: org.role };
+      return { key, plan: org.plan, subscriptionStatus: org.subscriptionStatus, creatorRole: org.role };
     });
     if (!found) return null;
-    const { key: row, plan, creatorRole } = found;
+    const { key: row, plan, subscriptionStatus, creatorRole } = found;
     // What the creator may grant does not depend on their teams.
     const grantable = creatorRole
       ? grantableScopes(
@@ -235,6 +246,7 @@ export class ApiKeyVerifier {
       plan,
       requestsPerMinute: row.requestsPerMinute,
       tokensPerMinute: row.tokensPerMinute,
+      subscriptionStatus,
     };
   }
 

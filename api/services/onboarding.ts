@@ -7,12 +7,17 @@ import { workflowTypes, type OnboardingInput } from '../../workflows/definitions
 
 const orgIdKey = defineSearchAttributeKey(searchAttributes.orgId, 'KEYWORD');
 
+/** The search attributes of a tenant's workflows: operators filter by org in the Temporal UI. */
+export function tenantSearchAttributes(orgId: string): TypedSearchAttributes {
+  return new TypedSearchAttributes([{ key: orgIdKey, value: orgId }]);
+}
+
 export async function startOnboarding(temporal: Client, input: OnboardingInput): Promise<string> {
   const handle = await temporal.workflow.start(workflowTypes.onboarding, {
     taskQueue: taskQueues.tenants,
     workflowId: workflowIds.onboarding(input.orgId),
     args: [input],
-    typedSearchAttributes: new TypedSearchAttributes([{ key: orgIdKey, value: input.orgId }]),
+    typedSearchAttributes: tenantSearchAttributes(input.orgId),
   });
   return handle.workflowId;
 }

@@ -3,6 +3,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import type { SubscriptionStatus } from '../../core/billing.js';
 import type { PlanName } from '../../core/plans.js';
 import { abilityFor, permits } from '../../core/policy.js';
 import type { Role } from '../../core/rbac.js';
@@ -26,13 +27,19 @@ export interface OrgView {
 
 type OrgRow = typeof organizations.$inferSelect;
 
-/** The org's plan: what its keys and machine clients may do on the inference path. */
-export async function orgPlan(db: Db, orgId: string): Promise<PlanName> {
+/** The org's plan and subscription status: what its keys and machine clients may do on the inference path. */
+export async function orgEntitlements(
+  db: Db,
+  orgId: string,
+): Promise<{ plan: PlanName; subscriptionStatus: SubscriptionStatus }> {
   const [org] = await withTenant(db, orgId, (tx) =>
-    tx.select({ plan: organizations.plan }).from(organizations).where(eq(organizations.id, orgId)),
+    tx
+      .select({ plan: organizations.plan, subscriptionStatus: organizations.subscriptionStatus })
+      .from(organizations)
+      .where(eq(organizations.id, orgId)),
   );
   if (!org) throw new AppError('NOT_FOUND', 'The organization does not exist.');
-  return org.plan;
+  return org;
 }
 
 function toView(org: OrgRow, role: Role | null): OrgView {

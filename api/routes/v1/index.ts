@@ -1,11 +1,13 @@
 // The inference API, OpenAI-compatible: any OpenAI SDK pointed at PUBLIC_URL/v1 works unchanged.
-// Per request: API key (or a client-credentials token) → model from the registry → the policy
+// Per request: API key (or a client-credentials token) → the org's subscription (a suspended or
+// canceled tenant is refused before anything is reserved) → model from the registry → the policy
 // (key scopes, model allow-lists, IP allow-list) → max_tokens within the plan → one atomic limit
 // admission in Redis → routing → forwarding (api/gateway/forwarder.ts) → one usage event, recorded
 // before the client sees the end of the answer → the limit reservation settled with the real count.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Agent } from 'undici';
+import { servesInference } from '../../../core/billing.js';
 import { authorizeKey } from '../../../core/policy.js';
 import { planLimits, type PlanLimits } from '../../../core/plans.js';
 import { InferenceError } from '../../errors.js';
@@ -33,6 +35,20 @@ function refusal(admission: Extract<Admission, { admitted: false }>): InferenceE
     headers,
     type: limitTypes[admission.code] ?? 'requests',
   });
+}
+
+/** The refusal of a tenant whose subscription does not serve inference: it pays through the billing routes. */
+function subscriptionRefusal(key: VerifiedKey): InferenceError | undefined {
+  const status = key.subscriptionStatus;
+  if (servesInference(status)) return undefined;
+  const billing = `/api/orgs/${key.orgId}/billing`;
+  return new InferenceError(
+    'SUBSCRIPTION_INACTIVE',
+    `subscription_${status}`,
+    status === 'suspended'
+      ? `This organization's subscription is suspended for an unpaid invoice. Pay it through ${billing}/portal (or see ${billing}/invoices); inference resumes within seconds of the payment.`
+      : `This organization's subscription is canceled. Subscribe again through ${billing}/checkout to resume inference.`,
+  );
 }
 
 const modelNotFound = (model: string) =>
@@ -82,13 +98,16 @@ export default async function v1Routes(app: FastifyInstance) {
   // Shutdown drained the API's own requests first; whatever the pool still holds is abandoned.
   app.addHook('onClose', async () => agent.destroy());
 
-  // Every /v1 route takes an API key or a machine client's token; a user's token is not one.
+  // Every /v1 route takes an API key or a machine client's token (a user's token is not one) of
+  // an org whose subscription serves inference.
   app.addHook('onRequest', app.authenticate);
   app.addHook('preHandler', async (request) => {
     if (!request.apiKey)
       throw new InferenceError('UNAUTHENTICATED', 'invalid_api_key', 'The inference API takes an API key.', {
         type: 'authentication_error',
       });
+    const inactive = subscriptionRefusal(request.apiKey);
+    if (inactive) throw inactive;
   });
 
   /** The tries for a model: its candidates, then its fallback model's (when the key may use it). */

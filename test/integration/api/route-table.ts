@@ -60,6 +60,9 @@ export interface RouteRow {
 
 const nonManagers: Role[] = ['member', 'billing', 'viewer'];
 const noKeyRoles: Role[] = ['billing', 'viewer'];
+/** Roles refused by billing.read and billing.manage (core/policy.ts). */
+const billingReaders: Role[] = ['member', 'viewer'];
+const billingManagers: Role[] = ['admin', 'member', 'viewer'];
 const org = (ids: Ids) => `/api/orgs/${ids.orgId}`;
 const model = (ids: Ids) => `/api/admin/models/${ids.modelId}`;
 
@@ -223,6 +226,34 @@ export const routeTable: RouteRow[] = [
   { method: 'GET', url: (i) => `${org(i)}/audit-log/verify`, scope: 'org', denied: nonManagers },
   { method: 'GET', url: (i) => `${org(i)}/usage`, scope: 'org', denied: ['member', 'viewer'] },
   { method: 'GET', url: (i) => `${org(i)}/usage.csv`, scope: 'org', denied: ['member', 'viewer'] },
+
+  { method: 'GET', url: (i) => `${org(i)}/billing`, scope: 'org', denied: billingReaders },
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/billing/plan`,
+    body: () => ({ plan: 'team', seats: 5 }),
+    scope: 'org',
+    denied: billingManagers,
+  },
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/billing/cancel`,
+    body: () => ({ atPeriodEnd: true }),
+    optional: ['atPeriodEnd'],
+    scope: 'org',
+    denied: billingManagers,
+  },
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/billing/checkout`,
+    body: () => ({ plan: 'team', seats: 5 }),
+    optional: ['seats'],
+    scope: 'org',
+    denied: billingManagers,
+  },
+  { method: 'POST', url: (i) => `${org(i)}/billing/portal`, scope: 'org', denied: billingManagers },
+  { method: 'GET', url: (i) => `${org(i)}/billing/invoices`, scope: 'org', denied: billingReaders },
+  { method: 'GET', url: (i) => `${org(i)}/billing/usage`, scope: 'org', denied: billingReaders },
 
   {
     method: 'PUT',

@@ -84,6 +84,7 @@ export function createBillingAccountActivities({ db }: { db: Db }) {
         seats: state.seats,
         status: state.status,
         trialEndsAt: date(state.trialEndsAt),
+        currentPeriodStart: date(state.currentPeriodStart),
         currentPeriodEnd: date(state.currentPeriodEnd),
         cancelAtPeriodEnd: state.cancelAtPeriodEnd,
         statusEventCreated: state.lastEventCreated > 0 ? new Date(state.lastEventCreated * 1000) : null,

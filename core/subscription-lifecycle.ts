@@ -54,6 +54,7 @@ export function initialState(input: SubscriptionInput, now: number): Subscriptio
     stripeCustomerId: input.stripeCustomerId,
     stripeSubscriptionId: null,
     trialEndsAt,
+    currentPeriodStart: iso(now),
     currentPeriodEnd: trialEndsAt,
     cancelAtPeriodEnd: false,
     pastDueSince: null,
@@ -74,7 +75,8 @@ function moveTo(state: SubscriptionState, status: SubscriptionStatus, at: string
     effects.push(mail('payment_failed', `payment-failed/${at}`));
   } else if (status === 'active') {
     next = { ...next, pastDueSince: null, remindersSent: next.remindersSent.filter((r) => !isDunning(r)) };
-    if (from === 'past_due' || from === 'suspended') effects.push(mail('reactivated', `reactivated/${at}`));
+    if (from === 'past_due' || from === 'suspended' || from === 'canceled')
+      effects.push(mail('reactivated', `reactivated/${at}`));
   } else if (status === 'suspended') {
     effects.push(mail('suspended', `suspended/${at}`));
   } else if (status === 'canceled') {
@@ -121,11 +123,12 @@ function recordEvent(state: SubscriptionState, event: StripeEventSignal): Subscr
 
 /**
  * Applies a Stripe event by its `created`, not its arrival: an older or repeated event changes
- * nothing, and so does any event once the subscription is canceled (canceled is final).
+ * nothing, and so does any event about the canceled subscription (canceled is final for it).
  */
 export function applyStripeEvent(state: SubscriptionState, event: StripeEventSignal): Transition {
-  if (state.status === 'canceled' || isStale(state, event)) return unchanged(state);
+  if (isStale(state, event)) return unchanged(state);
   const sub = event.subscription;
+  if (state.status === 'canceled') return resubscription(state, event);
   // Events about another subscription of the same customer are not this lifecycle's.
   if (sub && state.stripeSubscriptionId && sub.id !== state.stripeSubscriptionId) return unchanged(state);
   const at = iso(event.created * 1000);
@@ -161,6 +164,26 @@ export function applyStripeEvent(state: SubscriptionState, event: StripeEventSig
   }
 }
 
+/**
+ * After a cancellation only a new subscription of the customer (the tenant paid through checkout
+ * again) moves the lifecycle: it adopts the new subscription and its status.
+ */
+function resubscription(state: SubscriptionState, event: StripeEventSignal): Transition {
+  const sub = event.subscription;
+  const starts =
+    event.type === 'customer.subscription.created' || event.type === 'customer.subscription.updated';
+  const status = sub ? statusFromStripe(sub.status) : null;
+  if (
+    !sub ||
+    !starts ||
+    sub.id === state.stripeSubscriptionId ||
+    (status !== 'active' && status !== 'trialing')
+  )
+    return unchanged(state);
+  const next = withSubscription(recordEvent({ ...state, cancelAtPeriodEnd: false }, event), sub);
+  return moveTo(next, status, iso(event.created * 1000));
+}
+
 function withSubscription(
   state: SubscriptionState,
   sub: StripeEventSignal['subscription'],
@@ -169,6 +192,11 @@ function withSubscription(
   return {
     ...state,
     stripeSubscriptionId: sub.id,
+    // The plan and seats our checkout put on the subscription (a plan changed through Stripe's portal).
+    plan: sub.plan !== null && isPlanName(sub.plan) ? sub.plan : state.plan,
+    seats: sub.seats ?? state.seats,
+    currentPeriodStart:
+      sub.currentPeriodStart === null ? state.currentPeriodStart : iso(sub.currentPeriodStart * 1000),
     currentPeriodEnd:
       sub.currentPeriodEnd === null ? state.currentPeriodEnd : iso(sub.currentPeriodEnd * 1000),
     trialEndsAt: sub.trialEnd === null ? state.trialEndsAt : iso(sub.trialEnd * 1000),
@@ -226,7 +254,11 @@ export function applyDueTimers(state: SubscriptionState, now: number): Transitio
     if (point.name === 'trial-ending') step = remindTrialEnding(current);
     // Stripe charges at the trial's end; its next period end arrives with the subscription's update.
     else if (point.name === 'trial-end')
-      step = moveTo({ ...current, currentPeriodEnd: null }, 'active', iso(point.at));
+      step = moveTo(
+        { ...current, currentPeriodStart: iso(point.at), currentPeriodEnd: null },
+        'active',
+        iso(point.at),
+      );
     else if (point.name === 'grace-end') step = moveTo(current, 'suspended', iso(point.at));
     else if (point.name === 'period-end') step = moveTo(current, 'canceled', iso(point.at));
     else {

@@ -41,6 +41,8 @@ export interface SubscriptionState {
   stripeCustomerId: string;
   stripeSubscriptionId: string | null;
   trialEndsAt: string | null;
+  /** The paid (or trial) period: usage this period counts from its start. */
+  currentPeriodStart: string | null;
   currentPeriodEnd: string | null;
   cancelAtPeriodEnd: boolean;
   /** When the failed payment that opened the grace period happened; null when none is open. */
@@ -78,9 +80,14 @@ export interface StripeEventSignal {
     id: string;
     /** Stripe's own status: trialing, active, past_due, unpaid, canceled, incomplete… */
     status: string;
+    currentPeriodStart: number | null;
     currentPeriodEnd: number | null;
     trialEnd: number | null;
     cancelAtPeriodEnd: boolean;
+    /** The plan our checkout put in the subscription's metadata (null when absent or unknown). */
+    plan: string | null;
+    /** The flat price's quantity: the seats paid for (null when absent). */
+    seats: number | null;
   };
   invoice?: { id: string; status: string | null; amountDue: number; hostedInvoiceUrl: string | null };
 }

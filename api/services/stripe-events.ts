@@ -29,7 +29,7 @@ function text(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-function seconds(value: unknown): number | null {
+function numeric(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
@@ -76,15 +76,31 @@ export function eventTenant(event: Stripe.Event): EventTenant {
   return { orgId: orgId?.toLowerCase() ?? null, customerId };
 }
 
-/** The subscription's current period end: on the subscription before API 2025-03, on its items since. */
-function periodEnd(subscription: Fields): number | null {
-  const own = seconds(subscription.current_period_end);
+function items(subscription: Fields): Fields[] {
+  const data = record(subscription.items)?.data;
+  return (Array.isArray(data) ? data : []).map((item) => record(item) ?? {});
+}
+
+/**
+ * A bound of the subscription's current period ('start' or 'end'): on the subscription before API
+ * 2025-03, on its items since (the earliest start, the latest end).
+ */
+function period(subscription: Fields, bound: 'start' | 'end'): number | null {
+  const own = numeric(subscription[`current_period_${bound}`]);
   if (own !== null) return own;
-  const items = record(subscription.items)?.data;
-  const ends = (Array.isArray(items) ? items : [])
-    .map((item) => seconds(record(item)?.current_period_end))
-    .filter((end): end is number => end !== null);
-  return ends.length > 0 ? Math.max(...ends) : null;
+  const values = items(subscription)
+    .map((item) => numeric(item[`current_period_${bound}`]))
+    .filter((value): value is number => value !== null);
+  if (values.length === 0) return null;
+  return bound === 'start' ? Math.min(...values) : Math.max(...values);
+}
+
+/** The seats paid for: the largest item quantity (metered items carry none). */
+function seats(subscription: Fields): number | null {
+  const quantities = items(subscription)
+    .map((item) => numeric(item.quantity))
+    .filter((q): q is number => q !== null && q > 0);
+  return quantities.length > 0 ? Math.max(...quantities) : null;
 }
 
 /** The event as the subscription workflow takes it (only for the lifecycle's event types). */
@@ -95,15 +111,18 @@ export function toSignal(event: Stripe.Event, orgId: string): StripeEventSignal 
     signal.subscription = {
       id: text(object.id) ?? '',
       status: text(object.status) ?? '',
-      currentPeriodEnd: periodEnd(object),
-      trialEnd: seconds(object.trial_end),
+      currentPeriodStart: period(object, 'start'),
+      currentPeriodEnd: period(object, 'end'),
+      trialEnd: numeric(object.trial_end),
       cancelAtPeriodEnd: object.cancel_at_period_end === true,
+      plan: text(record(object.metadata)?.plan),
+      seats: seats(object),
     };
   if (event.type.startsWith('invoice.'))
     signal.invoice = {
       id: text(object.id) ?? '',
       status: text(object.status),
-      amountDue: seconds(object.amount_due) ?? 0,
+      amountDue: numeric(object.amount_due) ?? 0,
       hostedInvoiceUrl: text(object.hosted_invoice_url),
     };
   return signal;

@@ -33,17 +33,22 @@ export interface WebhookReceipt {
   ignored?: true;
 }
 
-type BillingAccount = Pick<
-  typeof billingAccounts.$inferSelect,
-  'orgId' | 'stripeCustomerId' | 'plan' | 'seats'
->;
-
 const accountColumns = {
   orgId: billingAccounts.orgId,
   stripeCustomerId: billingAccounts.stripeCustomerId,
+  stripeSubscriptionId: billingAccounts.stripeSubscriptionId,
   plan: billingAccounts.plan,
   seats: billingAccounts.seats,
+  status: billingAccounts.status,
+  trialEndsAt: billingAccounts.trialEndsAt,
+  currentPeriodStart: billingAccounts.currentPeriodStart,
+  currentPeriodEnd: billingAccounts.currentPeriodEnd,
+  cancelAtPeriodEnd: billingAccounts.cancelAtPeriodEnd,
+  statusEventCreated: billingAccounts.statusEventCreated,
+  updatedAt: billingAccounts.updatedAt,
 };
+
+type BillingAccount = Pick<typeof billingAccounts.$inferSelect, keyof typeof accountColumns>;
 
 /**
  * The tenant's billing account: by the orgId of our metadata (its customer must then be the
@@ -71,12 +76,39 @@ async function findAccount(db: Db, tenant: EventTenant): Promise<BillingAccount 
   return account;
 }
 
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+/**
+ * What signalWithStart starts the workflow with when it is not running. Before the first Stripe
+ * subscription exists that is a new lifecycle; after it (the workflow was terminated) the lifecycle
+ * resumes from the account, so no second trial subscription is opened.
+ */
 function subscriptionInput(account: BillingAccount): SubscriptionInput {
-  return {
+  const input = {
     orgId: account.orgId,
     plan: account.plan,
     seats: account.seats,
     stripeCustomerId: account.stripeCustomerId,
+  };
+  if (account.stripeSubscriptionId === null) return input;
+  return {
+    ...input,
+    state: {
+      ...input,
+      status: account.status,
+      stripeSubscriptionId: account.stripeSubscriptionId,
+      trialEndsAt: iso(account.trialEndsAt),
+      currentPeriodStart: iso(account.currentPeriodStart),
+      currentPeriodEnd: iso(account.currentPeriodEnd),
+      cancelAtPeriodEnd: account.cancelAtPeriodEnd,
+      // The grace period counts from the account's last change, its move to past_due.
+      pastDueSince: account.status === 'past_due' ? iso(account.updatedAt) : null,
+      lastEventCreated: account.statusEventCreated
+        ? Math.floor(account.statusEventCreated.getTime() / 1000)
+        : 0,
+      lastEventIds: [],
+      remindersSent: [],
+    },
   };
 }
 

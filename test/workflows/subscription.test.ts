@@ -1,6 +1,7 @@
 // The subscription lifecycle in the time-skipping environment, with the real activities against
 // the real PostgreSQL and stripe-mock behind a recorder: a whole life in seconds (trial, reminder,
-// conversion, failed payment, dunning, suspension, payment, cancellation), events out of order and
+// conversion, failed payment, dunning, suspension, payment, cancellation) with the gateway's answer
+// to the tenant's API key at each step, events out of order and
 // twice, plan changes refused and accepted, and continue-as-new. RECORD_HISTORIES=1 re-records the
 // replay fixture (test/fixtures/histories/subscription-lifecycle.json).
 import { randomUUID } from 'node:crypto';
@@ -30,7 +31,10 @@ import {
 } from '../../workflows/definitions.js';
 import { subscription } from '../../workflows/index.js';
 import { bundleWorkflows } from '../../workers/bootstrap.js';
+import { useTestApp } from '../support/app.js';
 import { testConfig } from '../support/config.js';
+import { seedActiveOrg, signUp, useAdminPool } from '../integration/api/helpers.js';
+import { createKey } from '../integration/gateway/world.js';
 import { actAsStripeAccount } from '../support/stripe-account.js';
 import { StripeRecorder } from '../support/stripe-recorder.js';
 import { saveHistory } from './histories.js';
@@ -46,6 +50,9 @@ let db: Db;
 let stripe: StripeRecorder;
 let worker: Worker;
 let running: Promise<void>;
+// The API (with the gateway) on the same database: what a tenant's key gets at each step.
+const api = useTestApp();
+const admin = useAdminPool();
 
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -79,13 +86,27 @@ afterAll(async () => {
 
 type Handle = WorkflowHandle<typeof subscription>;
 
+/** What the gateway answers the tenant's key on GET /v1/models: the status and the error code. */
+async function gatewayAnswer(key: string): Promise<{ status: number; code: string | undefined }> {
+  const res = await api.app.inject({
+    method: 'GET',
+    url: '/v1/models',
+    headers: { authorization: `Bearer ${key}` },
+  });
+  return { status: res.statusCode, code: res.json<{ error?: { code?: string } }>().error?.code };
+}
+
 /** An onboarded tenant (owner membership, billing account on the developer plan) and its lifecycle. */
 async function startLifecycle(name: string, historyLimit?: number) {
   const tenant = await createPendingTenant(db, name);
-  const { orgId } = tenant;
-  await withTenant(db, orgId, (tx) =>
-    tx.insert(memberships).values({ orgId, userId: tenant.ownerUserId, role: 'owner' }),
+  await withTenant(db, tenant.orgId, (tx) =>
+    tx.insert(memberships).values({ orgId: tenant.orgId, userId: tenant.ownerUserId, role: 'owner' }),
   );
+  return lifecycleOf(tenant.orgId, historyLimit);
+}
+
+/** Opens the billing account of an org with an owner and starts its lifecycle. */
+async function lifecycleOf(orgId: string, historyLimit?: number) {
   const stripeCustomerId = `cus_${randomUUID().slice(0, 13)}`;
   await withTenant(db, orgId, (tx) =>
     tx
@@ -98,7 +119,7 @@ async function startLifecycle(name: string, historyLimit?: number) {
     args: [{ orgId, plan: 'developer', seats: 5, stripeCustomerId, ...(historyLimit && { historyLimit }) }],
   });
   const state = await until(handle, (s) => s.stripeSubscriptionId !== null);
-  return { tenant, orgId, handle, subscriptionId: state.stripeSubscriptionId! };
+  return { orgId, handle, subscriptionId: state.stripeSubscriptionId! };
 }
 
 /** Polls the workflow's state (and the entitlements it wrote) until `ready` holds. */
@@ -157,7 +178,13 @@ function event(orgId: string, type: string, created: number, extra: Partial<Stri
 
 describe('subscription lifecycle (time-skipping)', () => {
   it('lives a whole life: trial, reminder, conversion, failed payment, dunning, suspension, payment, cancellation', async () => {
-    const { orgId, handle, subscriptionId } = await startLifecycle('Lifecycle Ltd');
+    // A tenant with an API key, so the gateway's answer is checked at each step of the life.
+    const owner = await signUp(api.app, 'lifecycle');
+    const { orgId, handle, subscriptionId } = await lifecycleOf(
+      await seedActiveOrg(admin, owner, 'Lifecycle Ltd'),
+    );
+    const key = await createKey(api, owner, orgId);
+    expect(await gatewayAnswer(key)).toEqual({ status: 200, code: undefined });
     const started = await env.currentTimeMs();
 
     // The trial subscription reached Stripe once, keyed by the workflow's step, for this org.
@@ -209,6 +236,12 @@ describe('subscription lifecycle (time-skipping)', () => {
     await env.sleep(2 * day);
     await until(handle, (s) => s.status === 'suspended');
     expect((await entitlements(orgId)).org?.subscriptionStatus).toBe('suspended');
+    await expect
+      .poll(() => gatewayAnswer(key), { timeout: 10_000, interval: 250 })
+      .toEqual({
+        status: 403,
+        code: 'subscription_suspended',
+      });
 
     // Paid: active again, grace closed.
     await handle.signal(
@@ -219,6 +252,9 @@ describe('subscription lifecycle (time-skipping)', () => {
     );
     state = await until(handle, (s) => s.status === 'active');
     expect(state.pastDueSince).toBeNull();
+    await expect
+      .poll(() => gatewayAnswer(key), { timeout: 10_000, interval: 250 })
+      .toEqual({ status: 200, code: undefined });
 
     // Canceled by the tenant, now: Stripe deletes the subscription; access ends.
     const canceled = await handle.executeUpdate(subscriptionUpdates.cancel, {
@@ -231,6 +267,12 @@ describe('subscription lifecycle (time-skipping)', () => {
       expect.stringMatching(new RegExp(`^subscription/${orgId}/cancel/now/`)) as string,
     ]);
     expect((await entitlements(orgId)).org?.subscriptionStatus).toBe('canceled');
+    await expect
+      .poll(() => gatewayAnswer(key), { timeout: 10_000, interval: 250 })
+      .toEqual({
+        status: 403,
+        code: 'subscription_canceled',
+      });
 
     await expectMails(orgId, [
       'billing.trial_ending',
@@ -260,9 +302,12 @@ describe('subscription lifecycle (time-skipping)', () => {
     const sub = (status: string) => ({
       id: subscriptionId,
       status,
+      currentPeriodStart: null,
       currentPeriodEnd: t + 30 * 86_400,
       trialEnd: null,
       cancelAtPeriodEnd: false,
+      plan: null,
+      seats: null,
     });
     const activated = event(orgId, 'customer.subscription.updated', t + 10, { subscription: sub('active') });
     await handle.signal(subscriptionSignals.stripeEvent, activated);
@@ -338,9 +383,12 @@ describe('subscription lifecycle (time-skipping)', () => {
         subscription: {
           id: subscriptionId,
           status: 'active',
+          currentPeriodStart: null,
           currentPeriodEnd: periodEnd,
           trialEnd: null,
           cancelAtPeriodEnd: false,
+          plan: null,
+          seats: null,
         },
       }),
     );

@@ -12,7 +12,7 @@ import { buildTestApp, useTestApp } from '../../support/app.js';
 import { stripeWebhookSecret } from '../../support/config.js';
 import { workerNamespaces } from '../../support/global-setup.js';
 import { seedActiveOrg, signUp, useAdminPool, type TestUser } from '../api/helpers.js';
-import { deliver, seedBillingAccount, stripeEvent, workflowMessages } from './helpers.js';
+import { deliver, seedBillingAccount, stripeEvent, workflowMessages, type AccountSeed } from './helpers.js';
 
 // A namespace no worker polls: the workflows started here stay as the route left them.
 const t = useTestApp({ TEMPORAL_NAMESPACE: workerNamespaces.billingApi });
@@ -28,9 +28,14 @@ interface Tenant {
   customerId: string;
 }
 
-async function tenant(): Promise<Tenant> {
+async function tenant(seed: AccountSeed = {}): Promise<Tenant> {
   const orgId = await seedActiveOrg(admin, owner, 'Webhook org');
-  const customerId = await seedBillingAccount(admin, orgId, { plan: 'team', seats: 7, status: 'trialing' });
+  const customerId = await seedBillingAccount(admin, orgId, {
+    plan: 'team',
+    seats: 7,
+    status: 'trialing',
+    ...seed,
+  });
   return { orgId, customerId };
 }
 
@@ -74,8 +79,36 @@ async function stripeSignals(orgId: string): Promise<StripeEventSignal[]> {
 }
 
 describe('a valid event', () => {
+  it('resumes a lifecycle that is not running from the account, without opening a second trial', async () => {
+    const periodStart = new Date('2026-11-01T00:00:00Z');
+    const tn = await tenant({
+      stripeSubscriptionId: 'sub_existing',
+      status: 'past_due',
+      currentPeriodStart: periodStart,
+    });
+    const event = stripeEvent(
+      'invoice.paid',
+      { id: 'in_1', object: 'invoice', customer: tn.customerId },
+      now(),
+    );
+    expect((await deliver(t.app, event)).statusCode).toBe(200);
+    const { input } = await workflowMessages(t.app.temporal, workflowIds.subscription(tn.orgId));
+    expect(input).toEqual([
+      expect.objectContaining({
+        orgId: tn.orgId,
+        state: expect.objectContaining({
+          status: 'past_due',
+          stripeSubscriptionId: 'sub_existing',
+          currentPeriodStart: periodStart.toISOString(),
+          pastDueSince: expect.any(String),
+        }) as unknown,
+      }),
+    ]);
+  });
+
   it('is recorded and reaches subscription/<orgId> as a signal although no worker runs', async () => {
-    const tn = await tenant();
+    // Onboarding opened the account; the trial subscription is not created yet.
+    const tn = await tenant({ stripeSubscriptionId: null });
     const event = stripeEvent('customer.subscription.updated', subscriptionObject(tn), now());
     const res = await deliver(t.app, event);
     expect(res.statusCode, res.body).toBe(200);
@@ -111,9 +144,12 @@ describe('a valid event', () => {
             subscription: {
               id: 'sub_123',
               status: 'active',
+              currentPeriodStart: null,
               currentPeriodEnd: 1_900_000_000,
               trialEnd: null,
               cancelAtPeriodEnd: false,
+              plan: null,
+              seats: null,
             },
           } satisfies StripeEventSignal,
         ],

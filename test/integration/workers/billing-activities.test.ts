@@ -151,6 +151,7 @@ describe('billing account activities', () => {
       stripeCustomerId: first.stripeCustomerId,
       stripeSubscriptionId: `sub_${orgId.slice(0, 8)}`,
       trialEndsAt: null,
+      currentPeriodStart: '2026-12-01T00:00:00.000Z',
       currentPeriodEnd: '2026-12-31T00:00:00.000Z',
       cancelAtPeriodEnd: false,
       pastDueSince: '2026-12-01T00:00:00.000Z',

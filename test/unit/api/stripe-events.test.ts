@@ -36,23 +36,39 @@ describe('eventTenant', () => {
 });
 
 describe('toSignal', () => {
-  it("takes a subscription's period end from its items (API 2025-03 and later) or itself (before)", () => {
-    const items = { data: [{ current_period_end: 1_800_100_000 }, { current_period_end: 1_800_200_000 }] };
+  it("takes a subscription's period, seats and plan from its items (API 2025-03 and later) or itself (before)", () => {
+    const items = {
+      data: [
+        { current_period_start: 1_797_600_000, current_period_end: 1_800_100_000, quantity: 4 },
+        { current_period_start: 1_797_500_000, current_period_end: 1_800_200_000 },
+      ],
+    };
     expect(
-      toSignal(event('customer.subscription.updated', { id: 'sub_1', status: 'active', items }), orgId)
-        .subscription,
+      toSignal(
+        event('customer.subscription.updated', {
+          id: 'sub_1',
+          status: 'active',
+          items,
+          metadata: { orgId, plan: 'team' },
+        }),
+        orgId,
+      ).subscription,
     ).toEqual({
       id: 'sub_1',
       status: 'active',
+      currentPeriodStart: 1_797_500_000,
       currentPeriodEnd: 1_800_200_000,
       trialEnd: null,
       cancelAtPeriodEnd: false,
+      plan: 'team',
+      seats: 4,
     });
     expect(
       toSignal(
         event('customer.subscription.updated', {
           id: 'sub_1',
           status: 'trialing',
+          current_period_start: 1_797_000_000,
           current_period_end: 1_800_300_000,
           trial_end: 1_800_300_000,
           cancel_at_period_end: true,
@@ -62,9 +78,12 @@ describe('toSignal', () => {
     ).toEqual({
       id: 'sub_1',
       status: 'trialing',
+      currentPeriodStart: 1_797_000_000,
       currentPeriodEnd: 1_800_300_000,
       trialEnd: 1_800_300_000,
       cancelAtPeriodEnd: true,
+      plan: null,
+      seats: null,
     });
   });
 

@@ -111,9 +111,12 @@ describe('subscription lifecycle rules', () => {
       subscription: {
         id: 'sub_1',
         status: 'active',
+        currentPeriodStart: null,
         currentPeriodEnd: null,
         trialEnd: null,
         cancelAtPeriodEnd: false,
+        plan: null,
+        seats: null,
       },
     });
     const applied = applyStripeEvent(trialing(), newer).state;
@@ -131,6 +134,41 @@ describe('subscription lifecycle rules', () => {
     );
   });
 
+  it('starts again on a new subscription after a cancellation, with the plan, seats and period it was bought with', () => {
+    const canceled = applyStripeEvent(active(), event('customer.subscription.deleted', start + 1_000)).state;
+    const resubscribed = (id: string, status: string, at: number) =>
+      event('customer.subscription.created', at, {
+        subscription: {
+          id,
+          status,
+          currentPeriodStart: Math.floor(at / 1000),
+          currentPeriodEnd: Math.floor((at + 30 * day) / 1000),
+          trialEnd: null,
+          cancelAtPeriodEnd: false,
+          plan: 'team',
+          seats: 12,
+        },
+      });
+    // The canceled subscription itself, or an unpaid new one, changes nothing.
+    expect(applyStripeEvent(canceled, resubscribed('sub_1', 'active', start + 2_000)).state).toEqual(
+      canceled,
+    );
+    expect(applyStripeEvent(canceled, resubscribed('sub_2', 'incomplete', start + 3_000)).state).toEqual(
+      canceled,
+    );
+    const again = applyStripeEvent(canceled, resubscribed('sub_2', 'active', start + 4_000));
+    expect(again.state).toMatchObject({
+      status: 'active',
+      stripeSubscriptionId: 'sub_2',
+      plan: 'team',
+      seats: 12,
+      currentPeriodStart: new Date(start + 4_000).toISOString(),
+      currentPeriodEnd: new Date(start + 4_000 + 30 * day).toISOString(),
+    });
+    expect(mails(again.effects)).toEqual(['reactivated']);
+    expect(again.effects).toContainEqual({ kind: 'entitlements' });
+  });
+
   it('does not let the trial’s $0 invoice or another subscription’s events change anything', () => {
     const state = trialing();
     const zero = applyStripeEvent(
@@ -144,9 +182,12 @@ describe('subscription lifecycle rules', () => {
       subscription: {
         id: 'sub_other',
         status: 'canceled',
+        currentPeriodStart: null,
         currentPeriodEnd: null,
         trialEnd: null,
         cancelAtPeriodEnd: false,
+        plan: null,
+        seats: null,
       },
     });
     expect(applyStripeEvent(state, other).state).toEqual(state);

@@ -54,13 +54,22 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
   });
 }
 
-/** Runs the tenants worker until SIGINT/SIGTERM, then closes its clients. */
-export async function runTenantsWorker(config: Config, logger: Logger): Promise<void> {
+/**
+ * Runs one worker process until SIGINT/SIGTERM, then closes its clients: a database pool and a
+ * Temporal connection of its own, the worker built by `create`.
+ */
+async function runWorker(
+  config: Config,
+  logger: Logger,
+  name: string,
+  taskQueue: string,
+  create: (clients: { connection: NativeConnection; db: Db; mailer: Mailer }) => Promise<Worker>,
+): Promise<void> {
   const pool = createPool({
     url: config.DATABASE_URL,
     size: config.DATABASE_POOL_SIZE,
     appRole: config.DATABASE_APP_ROLE,
-    applicationName: 'vlinders-worker-tenants',
+    applicationName: name,
   });
   const db = createDb(pool);
   // Audit entries the activities write are also logged, one line each, with `audit: true`.
@@ -72,18 +81,20 @@ export async function runTenantsWorker(config: Config, logger: Logger): Promise<
     apiKey: settings.apiKey,
   });
   try {
-    const worker = await createTenantsWorker({
-      config,
-      connection,
-      db,
-      mailer: new FileMailer(config.MAIL_DIR),
-    });
-    logger.info({ taskQueue: taskQueues.tenants, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+    const worker = await create({ connection, db, mailer: new FileMailer(config.MAIL_DIR) });
+    logger.info({ taskQueue, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run();
     logger.info('worker stopped');
   } finally {
     await Promise.allSettled([connection.close(), pool.end()]);
   }
+}
+
+/** Runs the tenants worker until SIGINT/SIGTERM, then closes its clients. */
+export function runTenantsWorker(config: Config, logger: Logger): Promise<void> {
+  return runWorker(config, logger, 'vlinders-worker-tenants', taskQueues.tenants, (clients) =>
+    createTenantsWorker({ config, ...clients }),
+  );
 }
 
 export interface BillingWorkerOptions extends Omit<TenantsWorkerOptions, 'taskQueue'> {
@@ -109,33 +120,8 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
 }
 
 /** Runs the billing worker until SIGINT/SIGTERM, then closes its clients. */
-export async function runBillingWorker(config: Config, logger: Logger): Promise<void> {
-  const pool = createPool({
-    url: config.DATABASE_URL,
-    size: config.DATABASE_POOL_SIZE,
-    appRole: config.DATABASE_APP_ROLE,
-    applicationName: 'vlinders-worker-billing',
-  });
-  const db = createDb(pool);
-  setAuditSink(logger);
-  const settings = await temporalConnection(config);
-  const connection = await NativeConnection.connect({
-    address: settings.address,
-    tls: settings.tls,
-    apiKey: settings.apiKey,
-  });
-  try {
-    const worker = await createBillingWorker({
-      config,
-      connection,
-      db,
-      mailer: new FileMailer(config.MAIL_DIR),
-      stripe: createStripe(config),
-    });
-    logger.info({ taskQueue: taskQueues.billing, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
-    await worker.run();
-    logger.info('worker stopped');
-  } finally {
-    await Promise.allSettled([connection.close(), pool.end()]);
-  }
+export function runBillingWorker(config: Config, logger: Logger): Promise<void> {
+  return runWorker(config, logger, 'vlinders-worker-billing', taskQueues.billing, (clients) =>
+    createBillingWorker({ config, ...clients, stripe: createStripe(config) }),
+  );
 }

@@ -4,26 +4,36 @@
 // lookup keys), and a fresh id per created customer and subscription (billing_accounts keeps
 // them unique). Everything else still reaches stripe-mock, which validates each request.
 import { randomBytes } from 'node:crypto';
-import type { StripeRecorder } from './stripe-recorder.js';
+import type { InterceptedAnswer, RecordedStripeRequest, StripeRecorder } from './stripe-recorder.js';
 
 const freshId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 
-export function actAsStripeAccount(recorder: StripeRecorder): StripeRecorder {
-  recorder.intercept = (request) => {
-    if (request.method !== 'GET' || request.path !== '/v1/prices') return undefined;
-    const keys = Object.entries(request.params)
-      .filter(([name]) => name.startsWith('lookup_keys'))
-      .map(([, value]) => value);
-    return {
-      status: 200,
-      body: {
-        object: 'list',
-        url: '/v1/prices',
-        has_more: false,
-        data: keys.map((key) => ({ id: `price_${key}`, object: 'price', active: true, lookup_key: key })),
-      },
-    };
+/**
+ * Stripe's answer to a price list by lookup keys: one active price per key asked for (stripe-mock's
+ * fixture price has none of ours), except those in `missing`. Undefined for any other request.
+ */
+export function priceList(
+  request: RecordedStripeRequest,
+  missing: string[] = [],
+): InterceptedAnswer | undefined {
+  if (request.method !== 'GET' || request.path !== '/v1/prices') return undefined;
+  const keys = Object.entries(request.params)
+    .filter(([name]) => name.startsWith('lookup_keys'))
+    .map(([, key]) => key)
+    .filter((key) => !missing.includes(key));
+  return {
+    status: 200,
+    body: {
+      object: 'list',
+      url: '/v1/prices',
+      has_more: false,
+      data: keys.map((key) => ({ id: `price_${key}`, object: 'price', lookup_key: key, active: true })),
+    },
   };
+}
+
+export function actAsStripeAccount(recorder: StripeRecorder): StripeRecorder {
+  recorder.intercept = (request) => priceList(request);
   recorder.rewrite = (request, body) => {
     if (request.method !== 'POST') return body;
     if (request.path === '/v1/customers') return { ...body, id: freshId('cus') };

@@ -9,7 +9,6 @@ import Stripe from 'stripe';
 import type { SubscriptionStatus } from '../../../core/billing.js';
 import type { PlanName } from '../../../core/plans.js';
 import { stripeWebhookSecret } from '../../support/config.js';
-import type { InterceptedAnswer, RecordedStripeRequest } from '../../support/stripe-recorder.js';
 
 export interface AccountSeed {
   plan?: PlanName;
@@ -124,28 +123,4 @@ export async function workflowMessages(
     });
   }
   return { input: await decodeArrayFromPayloads(converter, started?.input?.payloads), signals };
-}
-
-/**
- * Stripe's answer to a price list by lookup keys: one active price per key asked for (stripe-mock's
- * fixture price has none of ours), except those in `missing`. Undefined for any other request.
- */
-export function priceList(
-  request: RecordedStripeRequest,
-  missing: string[] = [],
-): InterceptedAnswer | undefined {
-  if (request.method !== 'GET' || request.path !== '/v1/prices') return undefined;
-  const keys = Object.entries(request.params)
-    .filter(([name]) => name.startsWith('lookup_keys['))
-    .map(([, key]) => key)
-    .filter((key) => !missing.includes(key));
-  return {
-    status: 200,
-    body: {
-      object: 'list',
-      url: '/v1/prices',
-      has_more: false,
-      data: keys.map((key) => ({ id: `price_${key}`, object: 'price', lookup_key: key, active: true })),
-    },
-  };
 }

@@ -23,7 +23,8 @@ import { buildTestApp, type TestApp } from '../../support/app.js';
 import { workerNamespaces } from '../../support/global-setup.js';
 import { StripeRecorder } from '../../support/stripe-recorder.js';
 import { addMember, adminPool, bearer, seedActiveOrg, signUp, type TestUser } from '../api/helpers.js';
-import { deliver, priceList, stripeEvent } from './helpers.js';
+import { priceList } from '../../support/stripe-account.js';
+import { deliver, stripeEvent } from './helpers.js';
 
 const taskQueue = `billing-updates-${randomUUID().slice(0, 8)}`;
 let t: TestApp;

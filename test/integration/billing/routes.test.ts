@@ -17,7 +17,8 @@ import {
   signUp,
   type TestUser,
 } from '../api/helpers.js';
-import { priceList, seedBillingAccount, type AccountSeed } from './helpers.js';
+import { priceList } from '../../support/stripe-account.js';
+import { seedBillingAccount, type AccountSeed } from './helpers.js';
 
 let t: TestApp;
 let admin: pg.Pool;

@@ -2,25 +2,25 @@
 // with random usage over several hours, windows run in order, usage arriving late for an hour that
 // was billed already, the same window run twice. For every tenant, what reached Stripe (one event
 // per identifier, as Stripe counts) equals what the rollups metered, and the reconciliation agrees.
-import type { Worker } from '@temporalio/worker';
-import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileMailer } from '../../../activities/mail/mailer.js';
 import { billingReconciliation } from '../../../db/billing-reconciliation.js';
-import { createStripe } from '../../../runtime/stripe.js';
-import { bundleWorkflows, createBillingWorker } from '../../../workers/bootstrap.js';
 import {
   addUsage,
   meteredTotals,
   seedBillingTenants,
   type BillingTenant,
 } from '../../support/billing-fixture.js';
-import { hourAgo, runWindow, startBillingSuite, stripeTotals, type BillingSuite } from './billing-support.js';
+import {
+  hourAgo,
+  runWindow,
+  startBillingSuite,
+  stripeTotals,
+  type BillingSuite,
+  startBillingWorker,
+} from './billing-support.js';
 
 let suite: BillingSuite;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let worker: { stop(): Promise<void> } | undefined;
 let tenants: BillingTenant[];
 
 // Five hours, the newest 20 hours ago; random but reproducible usage.
@@ -33,16 +33,7 @@ const random = (max: number) => {
 
 beforeAll(async () => {
   suite = await startBillingSuite('invariant', { BILLING_RUN_CONCURRENCY: '3' });
-  connection = await NativeConnection.connect({ address: suite.config.TEMPORAL_ADDRESS });
-  worker = await createBillingWorker({
-    config: suite.config,
-    connection,
-    db: suite.db,
-    mailer: new FileMailer(suite.mailDir),
-    stripe: createStripe(suite.config),
-    workflowBundle: await bundleWorkflows(),
-  });
-  running = worker.run();
+  worker = await startBillingWorker(suite);
   tenants = await seedBillingTenants(suite.admin, 7);
   // Every tenant has usage in some hours, on two models; one tenant has none at all.
   await addUsage(
@@ -68,9 +59,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await worker?.stop();
   await suite?.close();
 });
 

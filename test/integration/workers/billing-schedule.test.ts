@@ -1,43 +1,32 @@
 // The hourly Schedule and the backfill command: `schedules:ensure` run twice leaves one schedule
 // with the settings of the config; triggering it runs the window its scheduled time bills as
 // `billing/<window>`; a backfill runs past windows under their ids, and again reports nothing new.
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowBilledAt } from '../../../core/billing-window.js';
-import { FileMailer } from '../../../activities/mail/mailer.js';
-import { createStripe } from '../../../runtime/stripe.js';
 import { scheduleIds, taskQueues, workflowIds } from '../../../temporal.config.js';
-import { bundleWorkflows, createBillingWorker } from '../../../workers/bootstrap.js';
 import type { BillingRunResult } from '../../../workflows/definitions.js';
 import { backfillBilling, parseBackfillArgs, usage } from '../../../scripts/billing-backfill.js';
 import { ensureBillingSchedule } from '../../../scripts/ensure-schedules.js';
 import { addUsage, meteredTotals, seedBillingTenants } from '../../support/billing-fixture.js';
 import { waitUntil } from '../../support/child-process.js';
-import { hourAgo, startBillingSuite, stripeTotals, type BillingSuite } from './billing-support.js';
+import {
+  hourAgo,
+  startBillingSuite,
+  stripeTotals,
+  type BillingSuite,
+  startBillingWorker,
+} from './billing-support.js';
 
 let suite: BillingSuite;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let worker: { stop(): Promise<void> } | undefined;
 
 beforeAll(async () => {
   suite = await startBillingSuite('schedule');
-  connection = await NativeConnection.connect({ address: suite.config.TEMPORAL_ADDRESS });
-  worker = await createBillingWorker({
-    config: suite.config,
-    connection,
-    db: suite.db,
-    mailer: new FileMailer(suite.mailDir),
-    stripe: createStripe(suite.config),
-    workflowBundle: await bundleWorkflows(),
-  });
-  running = worker.run();
+  worker = await startBillingWorker(suite);
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await worker?.stop();
   await suite?.close();
 });
 

@@ -6,12 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { FileMailer } from '../../../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import type { Config } from '../../../runtime/config.js';
+import { createStripe } from '../../../runtime/stripe.js';
 import { createTemporalClient } from '../../../runtime/temporal-client.js';
 import { taskQueues, workflowIds } from '../../../temporal.config.js';
+import { bundleWorkflows, createBillingWorker } from '../../../workers/bootstrap.js';
 import {
   workflowTypes,
   type BillingRunInput,
@@ -66,6 +70,27 @@ export async function startBillingSuite(label: string, overrides: Record<string,
     },
   };
   return suite;
+}
+
+/** A billing worker in this process on the suite's namespace; stop() shuts it down and closes it. */
+export async function startBillingWorker(suite: BillingSuite): Promise<{ stop(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: suite.config.TEMPORAL_ADDRESS });
+  const worker = await createBillingWorker({
+    config: suite.config,
+    connection,
+    db: suite.db,
+    mailer: new FileMailer(suite.mailDir),
+    stripe: createStripe(suite.config),
+    workflowBundle: await bundleWorkflows(),
+  });
+  const running = worker.run();
+  return {
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
 }
 
 type BillingRunWorkflow = (input: BillingRunInput) => Promise<BillingRunResult>;

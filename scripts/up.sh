@@ -6,7 +6,7 @@
 #
 # Overrides (environment): PORT (API, 3000), TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
 # PGLITE_PORT (5433), WORKER_METRICS_PORT (9464; the billing worker's BILLING_WORKER_METRICS_PORT, 9465), SIMULATOR_PORT (4000: the model-server simulator),
-# STRIPE_MOCK_PORT (12111, and the next port: stripe-mock, unless STRIPE_SECRET_KEY is set),
+# STRIPE_MOCK_PORT (12111, and the next two ports: stripe-mock, unless STRIPE_SECRET_KEY is set),
 # DATABASE_URL (+ DATABASE_MIGRATION_URL) to use a real PostgreSQL, REDIS_URL to use Redis (otherwise limits and caches are in-process: one
 # instance only), and any variable from .env.example.
 set -euo pipefail
@@ -55,7 +55,8 @@ require_free "$simulator_port" "model-server simulator" SIMULATOR_PORT
 [ -n "${DATABASE_URL:-}" ] || require_free "$pglite_port" "embedded PostgreSQL" PGLITE_PORT
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   require_free "$stripe_mock_port" "stripe-mock" STRIPE_MOCK_PORT
-  require_free "$((stripe_mock_port + 1))" "stripe-mock (https)" STRIPE_MOCK_PORT
+  require_free "$((stripe_mock_port + 1))" "stripe-mock (behind its account proxy)" STRIPE_MOCK_PORT
+  require_free "$((stripe_mock_port + 2))" "stripe-mock (https)" STRIPE_MOCK_PORT
 fi
 
 # --- dependencies: npm ci only when node_modules is missing or package-lock.json changed --------
@@ -182,11 +183,17 @@ node --import tsx scripts/seed-simulator-models.ts --url "http://127.0.0.1:$simu
 mark "simulator ready"
 
 # --- Stripe: stripe-mock (Stripe's own stand-in, named as such) unless a real key is configured --
+# stripe-mock is stateless; a small proxy in front of it (simulator/stripe-account-main.ts) makes it
+# act as one Stripe account: the plan catalog's prices by lookup key, a fresh id per new customer.
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
-  start stripe-mock "$root/.tools/bin/stripe-mock" -http-port "$stripe_mock_port" -https-port "$((stripe_mock_port + 1))"
+  start stripe-mock "$root/.tools/bin/stripe-mock" -http-port "$((stripe_mock_port + 1))" -https-port "$((stripe_mock_port + 2))"
   stripe_pid="$(last_pid)"
-  export STRIPE_SECRET_KEY=sk_test_vlinders_local STRIPE_API_URL="http://127.0.0.1:$stripe_mock_port"
-  wait_until stripe-mock "$stripe_pid" 60 curl -fsS -u "$STRIPE_SECRET_KEY:" "$STRIPE_API_URL/v1/customers"
+  start stripe-account node --import tsx simulator/stripe-account-main.ts \
+    --upstream "http://127.0.0.1:$((stripe_mock_port + 1))" --port "$stripe_mock_port"
+  stripe_account_pid="$(last_pid)"
+  export STRIPE_SECRET_KEY=sk_test_vlinders STRIPE_API_URL="http://127.0.0.1:$stripe_mock_port"
+  wait_until stripe-mock "$stripe_pid" 60 curl -fsS -u "$STRIPE_SECRET_KEY:" "http://127.0.0.1:$((stripe_mock_port + 1))/v1/customers"
+  wait_until stripe-account "$stripe_account_pid" 60 curl -fsS -u "$STRIPE_SECRET_KEY:" "$STRIPE_API_URL/v1/customers"
   stripe_desc="stripe-mock (a stand-in for Stripe) $STRIPE_API_URL"
   mark "stripe-mock ready"
 else

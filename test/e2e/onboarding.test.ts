@@ -12,8 +12,8 @@ import { createDb, createPool } from '../../db/client.js';
 import { bundleWorkflows, createTenantsWorker } from '../../workers/bootstrap.js';
 import { workflowIds } from '../../temporal.config.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { actAsStripeAccount } from '../support/stripe-account.js';
-import { StripeRecorder } from '../support/stripe-recorder.js';
+import { actAsStripeAccount } from '../../simulator/stripe-account.js';
+import { StripeRecorder } from '../../simulator/stripe-recorder.js';
 import { workerNamespaces } from '../support/global-setup.js';
 
 const e2eNamespace = workerNamespaces.e2e;

@@ -21,7 +21,7 @@ import { windowBilledAt } from '../../core/billing-window.js';
 import { addUsage, seedBillingTenants, type BillingTenant } from '../support/billing-fixture.js';
 import { createIsolatedDatabase, type IsolatedDatabase } from '../support/isolated-database.js';
 import { repoRoot, stripeTestKey } from '../support/services.js';
-import { StripeRecorder } from '../support/stripe-recorder.js';
+import { StripeRecorder } from '../../simulator/stripe-recorder.js';
 import { saveHistory } from './histories.js';
 
 let env: TestWorkflowEnvironment;

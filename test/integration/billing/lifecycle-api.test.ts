@@ -21,9 +21,9 @@ import {
 } from '../../../workflows/definitions.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { workerNamespaces } from '../../support/global-setup.js';
-import { StripeRecorder } from '../../support/stripe-recorder.js';
+import { StripeRecorder } from '../../../simulator/stripe-recorder.js';
 import { addMember, adminPool, bearer, seedActiveOrg, signUp, type TestUser } from '../api/helpers.js';
-import { priceList } from '../../support/stripe-account.js';
+import { priceList } from '../../../simulator/stripe-account.js';
 import { deliver, stripeEvent } from './helpers.js';
 
 const taskQueue = `billing-updates-${randomUUID().slice(0, 8)}`;

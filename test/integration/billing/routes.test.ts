@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { workerNamespaces } from '../../support/global-setup.js';
-import { StripeRecorder } from '../../support/stripe-recorder.js';
+import { StripeRecorder } from '../../../simulator/stripe-recorder.js';
 import {
   addMember,
   adminPool,
@@ -17,7 +17,7 @@ import {
   signUp,
   type TestUser,
 } from '../api/helpers.js';
-import { priceList } from '../../support/stripe-account.js';
+import { priceList } from '../../../simulator/stripe-account.js';
 import { seedBillingAccount, type AccountSeed } from './helpers.js';
 
 let t: TestApp;

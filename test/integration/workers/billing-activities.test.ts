@@ -11,8 +11,8 @@ import { billingAccounts, organizations } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
 import { createStripe } from '../../../runtime/stripe.js';
 import { testConfig } from '../../support/config.js';
-import { actAsStripeAccount } from '../../support/stripe-account.js';
-import { StripeRecorder } from '../../support/stripe-recorder.js';
+import { actAsStripeAccount } from '../../../simulator/stripe-account.js';
+import { StripeRecorder } from '../../../simulator/stripe-recorder.js';
 import { createPendingTenant } from '../../workflows/tenant-fixture.js';
 
 let pool: pg.Pool;

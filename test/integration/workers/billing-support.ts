@@ -24,7 +24,7 @@ import {
 import { testConfig } from '../../support/config.js';
 import { createIsolatedDatabase } from '../../support/isolated-database.js';
 import { createNamespace } from '../../support/services.js';
-import { StripeRecorder } from '../../support/stripe-recorder.js';
+import { StripeRecorder } from '../../../simulator/stripe-recorder.js';
 
 export interface BillingSuite {
   config: Config;

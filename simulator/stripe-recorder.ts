@@ -1,8 +1,9 @@
-// stripe-mock is stateless: it validates each request and answers a fixture, so it cannot say what
-// it was sent. This recording proxy sits in front of it, forwards every request unchanged and keeps
-// what reached it (method, path, form parameters, idempotency key), so a test can count the meter
-// events or customers that Stripe would have seen. A test may also answer a request itself
-// (`intercept`), e.g. to play a Stripe outage.
+// Part of the Stripe STAND-IN. stripe-mock is stateless: it validates each request and answers a
+// fixture, so it cannot say what it was sent. This recording proxy sits in front of it, forwards
+// every request unchanged and keeps what reached it (method, path, form parameters, idempotency
+// key), so a test can count the meter events or customers that Stripe would have seen. A test may
+// also answer a request itself (`intercept`), e.g. to play a Stripe outage. `up` runs it without
+// recording (stripe-account-main.ts), to make stripe-mock act as one Stripe account.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -29,9 +30,13 @@ export class StripeRecorder {
   private server: Server | undefined;
   url = '';
 
-  constructor(private readonly upstream: string) {}
+  /** `record: false` keeps nothing (a long-running proxy, as `up` runs it). */
+  constructor(
+    private readonly upstream: string,
+    private readonly options: { record: boolean } = { record: true },
+  ) {}
 
-  async start(): Promise<this> {
+  async start(port = 0, host = '127.0.0.1'): Promise<this> {
     this.server = createServer((req, res) => {
       void this.forward(req).then(
         ({ status, headers, body }) => {
@@ -44,8 +49,8 @@ export class StripeRecorder {
         },
       );
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
+    this.url = `http://${host}:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
@@ -76,7 +81,7 @@ export class StripeRecorder {
       params: Object.fromEntries(form),
       idempotencyKey: req.headers['idempotency-key'] as string | undefined,
     };
-    this.requests.push(recorded);
+    if (this.options.record) this.requests.push(recorded);
     const answer = this.intercept?.(recorded);
     if (answer) {
       return {

@@ -1,4 +1,4 @@
-// stripe-mock is stateless: it answers every price list with one fixture price without a lookup
+// Part of the Stripe STAND-IN (tests and `up`). stripe-mock is stateless: it answers every price list with one fixture price without a lookup
 // key, and every created customer or subscription with the same fixture id. These hooks on a
 // StripeRecorder make it look like one Stripe account: the plan catalog's prices (core/plans.ts
 // lookup keys), and a fresh id per created customer and subscription (billing_accounts keeps

@@ -14,14 +14,9 @@ import {
   executeChild,
   log,
   proxyActivities,
-  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  SearchAttributeType,
-  WorkflowExecutionAlreadyStartedError,
-  defineSearchAttributeKey,
-} from '@temporalio/common';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { BillingActivities } from '../activities/billing/index.js';
 import { windowBilledAt } from '../core/billing-window.js';
 import { activityPresets, taskQueues, workflowIds } from '../temporal.config.js';
@@ -138,21 +133,9 @@ export async function scheduledBillingRun(input: ScheduledBillingInput): Promise
   // A catch-up run after an outage bills the window of its own slot, not of the time it started.
   const due = info.typedSearchAttributes.get(scheduledStartTime) ?? info.startTime;
   const window = windowBilledAt(due, input.watermarkMinutes);
-  for (;;) {
-    try {
-      return await executeChild(billingRun, {
-        workflowId: workflowIds.billingRun(window.start),
-        taskQueue: taskQueues.billing,
-        args: [{ windowStart: window.start.toISOString(), concurrency: input.concurrency }],
-      });
-    } catch (err) {
-      // A backfill of the same window is under way: once it ends, the window runs again here and
-      // reports nothing twice (its reports exist by then).
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      log.info('the window is being billed by another run; waiting for it', {
-        window: window.start.toISOString(),
-      });
-      await sleep('1 minute');
-    }
-  }
+  return executeChild(billingRun, {
+    workflowId: workflowIds.billingRun(window.start),
+    taskQueue: taskQueues.billing,
+    args: [{ windowStart: window.start.toISOString(), concurrency: input.concurrency }],
+  });
 }

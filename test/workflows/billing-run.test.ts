@@ -179,33 +179,4 @@ describe('scheduled billing run', () => {
       if (process.env.RECORD_HISTORIES === '1') saveHistory('billing-scheduled', await handle.fetchHistory());
     });
   });
-
-  it(
-    'waits for a backfill of the same window that is under way, then completes',
-    { timeout: 60_000 },
-    async () => {
-      const started = new Date(await env.currentTimeMs());
-      const window = windowBilledAt(started, 15);
-      // The backfill's run of the window is started before any worker polls, so it is still open
-      // when the scheduled run tries to start the same id.
-      const backfill = await env.client.workflow.start(billingRun, {
-        taskQueue: taskQueues.billing,
-        workflowId: workflowIds.billingRun(window.start),
-        args: [{ windowStart: window.start.toISOString() }],
-      });
-      const scheduled = await env.client.workflow.start(scheduledBillingRun, {
-        taskQueue: taskQueues.billing,
-        workflowId: `${scheduleIds.billing}-during-backfill`,
-        args: [{ watermarkMinutes: 15, concurrency: 2 }],
-      });
-      const worker = await billingWorker();
-      await worker.runUntil(async () => {
-        const [first, second] = await Promise.all([backfill.result(), scheduled.result()]);
-        expect(first.windowStart).toBe(window.start.toISOString());
-        expect(second.windowStart).toBe(window.start.toISOString());
-        // The window's usage went out once, with the backfill; the scheduled run found nothing new.
-        expect(second.meterEvents).toBe(0);
-      });
-    },
-  );
 });

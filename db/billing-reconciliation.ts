@@ -92,6 +92,11 @@ const tokens = (input: string, output: string): MeterTokens => ({
   outputTokens: Number(output),
 });
 
+const minus = (a: MeterTokens, b: MeterTokens): MeterTokens => ({
+  inputTokens: a.inputTokens - b.inputTokens,
+  outputTokens: a.outputTokens - b.outputTokens,
+});
+
 export async function billingReconciliation(db: Db, query: ReconciliationQuery): Promise<Reconciliation> {
   const { from, to, orgId } = query;
   const org = orgId ? sql`AND org_id = ${orgId}` : sql``;
@@ -150,10 +155,7 @@ export async function billingReconciliation(db: Db, query: ReconciliationQuery):
   const reconciledWindows = windows.map((row): ReconciliationWindow => {
     const metered = tokens(row.metered_in, row.metered_out);
     const cursor = tokens(row.cursor_in, row.cursor_out);
-    const unreported = {
-      inputTokens: metered.inputTokens - cursor.inputTokens,
-      outputTokens: metered.outputTokens - cursor.outputTokens,
-    };
+    const unreported = minus(metered, cursor);
     const start = new Date(row.hour);
     const closed = isWindowClosed(billingWindow(start), query.now, query.watermarkMinutes);
     const flags: WindowFlag[] = [];
@@ -174,10 +176,7 @@ export async function billingReconciliation(db: Db, query: ReconciliationQuery):
   const reconciledBalances = balances.map((row): ReconciliationBalance => {
     const cursor = tokens(row.cursor_in, row.cursor_out);
     const reported = tokens(row.reported_in, row.reported_out);
-    const difference = {
-      inputTokens: cursor.inputTokens - reported.inputTokens,
-      outputTokens: cursor.outputTokens - reported.outputTokens,
-    };
+    const difference = minus(cursor, reported);
     return {
       orgId: row.org_id,
       cursor,

@@ -21,19 +21,6 @@ export const BillingAccount = Type.Object({
   cancelAtPeriodEnd: Type.Boolean(),
 });
 
-export const Subscription = Type.Object(
-  {
-    orgId: Uuid,
-    plan: PlanName,
-    status: Status,
-    seats: Type.Integer(),
-    trialEndsAt: MaybeTime,
-    currentPeriodEnd: MaybeTime,
-    cancelAtPeriodEnd: Type.Boolean(),
-  },
-  { description: "the subscription workflow's state after the change" },
-);
-
 export const ChangePlanBody = Type.Object(
   {
     plan: PlanName,

@@ -14,28 +14,20 @@ import {
   type SubscriptionState,
 } from '../../workflows/definitions.js';
 import { AppError } from '../errors.js';
-import { memberCount } from './billing-accounts.js';
+import { memberCount, type BillingAccountView } from './billing-accounts.js';
 
 /** How long a request waits for the workflow (a worker must pick the update up and run it). */
 const updateDeadlineMs = 15_000;
 
-export interface SubscriptionView {
-  orgId: string;
-  plan: SubscriptionState['plan'];
-  status: SubscriptionState['status'];
-  seats: number;
-  trialEndsAt: string | null;
-  currentPeriodEnd: string | null;
-  cancelAtPeriodEnd: boolean;
-}
-
-function view(state: SubscriptionState): SubscriptionView {
+/** The workflow's state after the change, in the shape GET …/billing answers. */
+function view(state: SubscriptionState): BillingAccountView {
   return {
     orgId: state.orgId,
     plan: state.plan,
     status: state.status,
     seats: state.seats,
     trialEndsAt: state.trialEndsAt,
+    currentPeriodStart: state.currentPeriodStart,
     currentPeriodEnd: state.currentPeriodEnd,
     cancelAtPeriodEnd: state.cancelAtPeriodEnd,
   };
@@ -45,7 +37,7 @@ async function update(
   temporal: Client,
   orgId: string,
   run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<SubscriptionState>,
-): Promise<SubscriptionView> {
+): Promise<BillingAccountView> {
   const handle = temporal.workflow.getHandle(workflowIds.subscription(orgId));
   try {
     return view(await temporal.withDeadline(Date.now() + updateDeadlineMs, () => run(handle)));
@@ -69,7 +61,7 @@ export async function changePlan(
   deps: { db: Db; temporal: Client },
   orgId: string,
   change: { plan: string; seats: number },
-): Promise<SubscriptionView> {
+): Promise<BillingAccountView> {
   const request: ChangePlanRequest = { orgId, ...change, members: await memberCount(deps.db, orgId) };
   return update(deps.temporal, orgId, (handle) =>
     handle.executeUpdate(subscriptionUpdates.changePlan, { args: [request] }),
@@ -80,7 +72,7 @@ export async function cancelSubscription(
   temporal: Client,
   orgId: string,
   atPeriodEnd: boolean,
-): Promise<SubscriptionView> {
+): Promise<BillingAccountView> {
   const request: CancelRequest = { orgId, atPeriodEnd };
   return update(temporal, orgId, (handle) =>
     handle.executeUpdate(subscriptionUpdates.cancel, { args: [request] }),

@@ -13,7 +13,6 @@ import {
   InvoicePage,
   InvoicesQuery,
   PortalSession,
-  Subscription,
 } from '../../schemas/billing.js';
 import { errors, OrgParams } from '../../schemas/common.js';
 import {
@@ -60,7 +59,7 @@ const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: OrgParams,
         body: ChangePlanBody,
-        response: { 200: Subscription, ...errors(400, 401, 403, 404, 409, 503) },
+        response: { 200: BillingAccount, ...errors(400, 401, 403, 404, 409, 503) },
       },
     },
     async (request) => changePlan({ db: app.db, temporal: app.temporal }, request.params.orgId, request.body),
@@ -76,7 +75,7 @@ const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: OrgParams,
         body: CancelBody,
-        response: { 200: Subscription, ...errors(400, 401, 403, 404, 409, 503) },
+        response: { 200: BillingAccount, ...errors(400, 401, 403, 404, 409, 503) },
       },
     },
     async (request) =>

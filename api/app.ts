@@ -1,43 +1,28 @@
-// Builds the Fastify application from its plugins and routes. Listening is server.ts's job, so
-// tests build the app and use inject().
+// Builds the Fastify application: the app-wide plugins, then the systems (api/gateway, identity,
+// control, billing, codec), each an encapsulated plugin. Listening is server.ts's job, so tests
+// build the app and use inject().
 import { randomUUID } from 'node:crypto';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import billing from './billing/index.js';
+import codec from './codec/index.js';
+import control from './control/index.js';
+import { AppError } from './errors.js';
+import gateway from './gateway/index.js';
+import limits from './gateway/limits/plugin.js';
+import usageRecorder from './gateway/metering/plugin.js';
+import modelRegistry from './gateway/registry-plugin.js';
 import apiKeys from './identity/api-keys/plugin.js';
 import auth from './identity/auth.js';
-import { AppError } from './errors.js';
+import identity from './identity/index.js';
+import oidc from './identity/oidc/plugin.js';
 import errors, { sendError } from './plugins/errors.js';
-import limits from './gateway/limits/plugin.js';
-import metrics from './plugins/metrics.js';
-import modelRegistry from './gateway/registry-plugin.js';
-import noNul from './plugins/no-nul.js';
-import security from './plugins/security.js';
-import stripe from './billing/stripe-client.js';
-import services, { type AppServices } from './plugins/services.js';
 import health from './plugins/health.js';
-import authRoutes from './identity/accounts/routes.js';
-import jwks from './identity/signing-keys/jwks-routes.js';
-import orgs from './control/orgs/routes.js';
-import invitations from './control/invitations/routes.js';
-import members from './control/members/routes.js';
-import teams from './control/teams/routes.js';
-import auditLog from './control/audit-log/routes.js';
-import codecRoutes from './codec/routes.js';
-import apiKeyRoutes from './identity/api-keys/routes.js';
-import ssoRoutes from './identity/sso/routes.js';
-import ssoLoginRoutes from './identity/sso/login-routes.js';
-import adminRoutes from './identity/signing-keys/rotate-routes.js';
-import adminModelRoutes from './control/models/routes.js';
-import adminBillingRoutes from './billing/reconciliation/routes.js';
-import oauthClientRoutes from './identity/oauth-clients/routes.js';
-import usageRoutes from './control/usage/routes.js';
-import v1Routes from './gateway/routes.js';
-import webhookRoutes from './billing/webhooks/routes.js';
-import billingRoutes from './billing/routes.js';
-import usageRecorder from './gateway/metering/plugin.js';
-import oidc from './identity/oidc/index.js';
+import metrics from './plugins/metrics.js';
+import noNul from './plugins/no-nul.js';
+import openapi from './plugins/openapi.js';
+import security from './plugins/security.js';
+import services, { type AppServices } from './plugins/services.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -80,49 +65,34 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
     if (draining) reply.header('connection', 'close');
   });
 
+  // App-wide: the clients, error handling, metrics, health, the OpenAPI document, and the services
+  // several systems use (API-key verification and the auth hooks; the gateway's registry, limiter
+  // and usage recorder, which operators' routes and tests also reach).
   await app.register(services, deps);
-  await app.register(stripe);
   await app.register(errors);
   await app.register(metrics);
-  await app.register(limits);
-  await app.register(security);
-  await app.register(noNul);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Vlinders API', version: '0.1.0', description: 'Multi-tenant AI inference platform' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-  });
-  // staticCSP: the docs page gets a CSP that allows exactly its own scripts and styles.
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(openapi);
   await app.register(health);
   await app.register(apiKeys);
-  await app.register(modelRegistry);
+  // auth creates the first signing key, which the OIDC provider is built with; auth reads
+  // `oidcTokens` only when a request comes.
   await app.register(auth);
-  await app.register(jwks);
-  await app.register(authRoutes);
-  await app.register(orgs);
-  await app.register(invitations);
-  await app.register(members);
-  await app.register(teams);
-  await app.register(auditLog);
-  await app.register(apiKeyRoutes);
-  await app.register(ssoRoutes);
-  await app.register(ssoLoginRoutes);
-  await app.register(adminRoutes);
-  await app.register(adminModelRoutes);
-  await app.register(adminBillingRoutes);
-  await app.register(oauthClientRoutes);
-  await app.register(usageRecorder);
-  await app.register(usageRoutes);
-  await app.register(billingRoutes);
-  await app.register(v1Routes);
-  await app.register(webhookRoutes);
   await app.register(oidc);
-  await app.register(codecRoutes, { prefix: '/codec' });
+  await app.register(modelRegistry);
+  await app.register(limits);
+  await app.register(usageRecorder);
+
+  // The systems, each in its own scope. Browsers come to identity, control and billing only: they
+  // get the security headers, CORS and the NUL check; the gateway and the codec endpoint do not.
+  await app.register(gateway, { prefix: '/v1' });
+  await app.register(codec, { prefix: '/codec' });
+  await app.register(async function browserFacing(scope: FastifyInstance) {
+    await scope.register(security);
+    await scope.register(noNul);
+    await scope.register(identity);
+    await scope.register(control, { prefix: '/api' });
+    await scope.register(billing);
+  });
 
   return app;
 }

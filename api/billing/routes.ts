@@ -15,12 +15,7 @@ import {
   PortalSession,
 } from './schemas.js';
 import { errors, OrgParams } from '../common-schemas.js';
-import {
-  billingAccountView,
-  memberCount,
-  periodUsage,
-  readBillingAccount,
-} from './accounts.js';
+import { billingAccountView, memberCount, periodUsage, readBillingAccount } from './accounts.js';
 import { createCheckout, createPortal, listInvoices, requireStripe } from './stripe-pages.js';
 import { cancelSubscription, changePlan } from './subscription-updates.js';
 

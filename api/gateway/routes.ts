@@ -219,17 +219,16 @@ export default async function v1Routes(app: FastifyInstance) {
 
   const inferenceRoute = {
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
-    config: { bodyNeverStored: true },
     logLevel: 'warn' as const,
     schema: { hide: true },
   };
-  app.post('/v1/chat/completions', inferenceRoute, (request, reply) =>
+  app.post('/chat/completions', inferenceRoute, (request, reply) =>
     infer('chat/completions', request, reply),
   );
-  app.post('/v1/completions', inferenceRoute, (request, reply) => infer('completions', request, reply));
-  app.post('/v1/embeddings', inferenceRoute, (request, reply) => infer('embeddings', request, reply));
+  app.post('/completions', inferenceRoute, (request, reply) => infer('completions', request, reply));
+  app.post('/embeddings', inferenceRoute, (request, reply) => infer('embeddings', request, reply));
 
-  app.get('/v1/models', { logLevel: 'warn', schema: { hide: true } }, async (request) => {
+  app.get('/models', { logLevel: 'warn', schema: { hide: true } }, async (request) => {
     const key = currentApiKey(request);
     const plan = planLimits(key.plan);
     const data = app.modelRegistry
@@ -241,7 +240,7 @@ export default async function v1Routes(app: FastifyInstance) {
 
   // A wildcard: model names such as meta-llama/Llama-3.1-8B-Instruct contain slashes.
   app.get<{ Params: { '*': string } }>(
-    '/v1/models/*',
+    '/models/*',
     { logLevel: 'warn', schema: { hide: true } },
     async (request) => {
       const key = currentApiKey(request);

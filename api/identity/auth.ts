@@ -14,12 +14,10 @@ import {
   allows,
   isPlatformAction,
   refusedFields,
-  type Action,
-  type AppAbility,
   type SubjectAttributes,
   type writableFields,
 } from '../../core/policy.js';
-import { isPlatformRole, type Role } from '../../core/rbac.js';
+import { isPlatformRole } from '../../core/rbac.js';
 import { memberships, teamMembers, users } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
@@ -30,24 +28,7 @@ import { looksLikeApiKey } from './api-keys/secrets.js';
 import type { VerifiedKey } from './api-keys/verifier.js';
 import { SsoTokenVerifier, unverifiedIssuer } from './sso/tokens.js';
 import { recordAudit, type AuditEntry, type UserActor } from '../audit.js';
-
-export interface AuthenticatedUser {
-  id: string;
-}
-
-/** The caller in the route's org: their role and the ability the policy built for them. */
-export interface OrgAccess {
-  orgId: string;
-  role: Role;
-  ability: AppAbility;
-}
-
-/**
- * What a route needs: an org action checked against the caller's role in `params.orgId`, just
- * a signed-in user ('signed-in') for routes outside any org's scope or that check access themselves,
- * or an API key ('api-key') for routes that API clients call.
- */
-export type RouteAccess = Action | 'signed-in' | 'api-key';
+import type { AuthenticatedUser, OrgAccess, RouteAccess } from './caller.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,12 @@
 // pages and recomputes every link with core/audit-chain.ts. Runs in the org's tenant scope, so
 // the app role reads only that org's rows, exactly as the audit-log route does.
 import { sql } from 'drizzle-orm';
-import { ChainVerifier, type ChainHead, type ChainReport, type StoredLink } from '../../../core/audit-chain.js';
+import {
+  ChainVerifier,
+  type ChainHead,
+  type ChainReport,
+  type StoredLink,
+} from '../../../core/audit-chain.js';
 import type { Db } from '../../../db/client.js';
 import { withTenant } from '../../../db/tenant.js';
 

@@ -10,7 +10,7 @@ const audit: FastifyPluginAsyncTypebox = async (app) => {
   requireSignedIn(app);
 
   app.get(
-    '/api/orgs/:orgId/audit-log',
+    '/orgs/:orgId/audit-log',
     {
       config: { access: 'audit.read' },
       schema: {
@@ -31,7 +31,7 @@ const audit: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/api/orgs/:orgId/audit-log/verify',
+    '/orgs/:orgId/audit-log/verify',
     {
       config: { access: 'audit.verify' },
       schema: {

@@ -6,7 +6,7 @@ import type { Role } from '../../../core/rbac.js';
 import type { Db } from '../../../db/client.js';
 import { invitations, memberships, organizations, outbox, users } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
-import type { OrgAccess } from '../../identity/auth.js';
+import type { OrgAccess } from '../../identity/caller.js';
 import { AppError } from '../../errors.js';
 import { normalizeEmail } from '../../identity/accounts/accounts.js';
 import { recordAudit, type UserActor } from '../../audit.js';

@@ -11,12 +11,7 @@ import {
   InvitationList,
   InvitationParams,
 } from './schemas.js';
-import {
-  acceptInvitation,
-  createInvitation,
-  listInvitations,
-  revokeInvitation,
-} from './invitations.js';
+import { acceptInvitation, createInvitation, listInvitations, revokeInvitation } from './invitations.js';
 
 const tags = ['invitations'];
 const security = [{ bearer: [] }];
@@ -26,7 +21,7 @@ const invitations: FastifyPluginAsyncTypebox = async (app) => {
   const settings = { ttlHours: app.config.INVITATION_TTL_HOURS, publicUrl: app.config.PUBLIC_URL };
 
   app.post(
-    '/api/orgs/:orgId/invitations',
+    '/orgs/:orgId/invitations',
     {
       config: { access: 'invitations.create' },
       schema: {
@@ -44,7 +39,7 @@ const invitations: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/api/orgs/:orgId/invitations',
+    '/orgs/:orgId/invitations',
     {
       config: { access: 'invitations.read' },
       schema: {
@@ -58,7 +53,7 @@ const invitations: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.delete(
-    '/api/orgs/:orgId/invitations/:invitationId',
+    '/orgs/:orgId/invitations/:invitationId',
     {
       config: { access: 'invitations.revoke' },
       schema: {
@@ -76,7 +71,7 @@ const invitations: FastifyPluginAsyncTypebox = async (app) => {
 
   // The invitee is not a member yet: the token, not a role, grants this.
   app.post(
-    '/api/orgs/:orgId/invitations/accept',
+    '/orgs/:orgId/invitations/accept',
     {
       config: { access: 'signed-in' },
       schema: {

@@ -7,7 +7,7 @@ import type { Role } from '../../../core/rbac.js';
 import type { Db, Tx } from '../../../db/client.js';
 import { memberships, teamMembers, users } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
-import type { OrgAccess } from '../../identity/auth.js';
+import type { OrgAccess } from '../../identity/caller.js';
 import { AppError } from '../../errors.js';
 import { recordAudit, type UserActor } from '../../audit.js';
 

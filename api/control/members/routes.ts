@@ -13,7 +13,7 @@ const members: FastifyPluginAsyncTypebox = async (app) => {
   requireSignedIn(app);
 
   app.get(
-    '/api/orgs/:orgId/members',
+    '/orgs/:orgId/members',
     {
       config: { access: 'members.read' },
       schema: {
@@ -27,7 +27,7 @@ const members: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.patch(
-    '/api/orgs/:orgId/members/:userId',
+    '/orgs/:orgId/members/:userId',
     {
       config: { access: 'members.update' },
       schema: {
@@ -49,7 +49,7 @@ const members: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.delete(
-    '/api/orgs/:orgId/members/:userId',
+    '/orgs/:orgId/members/:userId',
     {
       config: { access: 'members.remove' },
       schema: {

@@ -4,7 +4,12 @@
 import { asc, eq, inArray, and, sql } from 'drizzle-orm';
 import { checkUpstreamUrl } from '../../../core/upstream-url.js';
 import type { Db, Tx } from '../../../db/client.js';
-import { modelDeployments, models, type DeploymentState, type ModelStatus } from '../../../db/schema/index.js';
+import {
+  modelDeployments,
+  models,
+  type DeploymentState,
+  type ModelStatus,
+} from '../../../db/schema/index.js';
 import { AppError } from '../../errors.js';
 import { recordAudit, type Actor, type UserActor } from '../../audit.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../db-errors.js';

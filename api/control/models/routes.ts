@@ -34,7 +34,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   requireSignedIn(app);
 
   app.get(
-    '/api/admin/models',
+    '/admin/models',
     {
       config: { access: 'model-registry.read' },
       schema: {
@@ -48,7 +48,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.post(
-    '/api/admin/models',
+    '/admin/models',
     {
       config: { access: 'model-registry.manage' },
       schema: {
@@ -63,7 +63,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/api/admin/models/:modelId',
+    '/admin/models/:modelId',
     {
       config: { access: 'model-registry.read' },
       schema: {
@@ -78,7 +78,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.patch(
-    '/api/admin/models/:modelId',
+    '/admin/models/:modelId',
     {
       config: { access: 'model-registry.manage' },
       schema: {
@@ -94,7 +94,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.delete(
-    '/api/admin/models/:modelId',
+    '/admin/models/:modelId',
     {
       config: { access: 'model-registry.manage' },
       schema: {
@@ -112,7 +112,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.post(
-    '/api/admin/models/:modelId/deployments',
+    '/admin/models/:modelId/deployments',
     {
       config: { access: 'model-registry.manage' },
       schema: {
@@ -131,7 +131,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.patch(
-    '/api/admin/models/:modelId/deployments/:deploymentId',
+    '/admin/models/:modelId/deployments/:deploymentId',
     {
       config: { access: 'model-registry.manage' },
       schema: {
@@ -147,7 +147,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.delete(
-    '/api/admin/models/:modelId/deployments/:deploymentId',
+    '/admin/models/:modelId/deployments/:deploymentId',
     {
       config: { access: 'model-registry.manage' },
       schema: {

@@ -12,7 +12,7 @@ const orgs: FastifyPluginAsyncTypebox = async (app) => {
   requireSignedIn(app);
 
   app.post(
-    '/api/orgs',
+    '/orgs',
     {
       config: { access: 'signed-in' },
       schema: {
@@ -29,7 +29,7 @@ const orgs: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/api/orgs',
+    '/orgs',
     {
       config: { access: 'signed-in' },
       schema: { tags, security, response: { 200: OrganizationList, ...errors(401) } },
@@ -39,7 +39,7 @@ const orgs: FastifyPluginAsyncTypebox = async (app) => {
 
   // Checks visibility itself: the creator follows onboarding before any membership exists.
   app.get(
-    '/api/orgs/:orgId',
+    '/orgs/:orgId',
     {
       config: { access: 'signed-in' },
       schema: {

@@ -30,7 +30,7 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
   requireSignedIn(app);
 
   app.post(
-    '/api/orgs/:orgId/teams',
+    '/orgs/:orgId/teams',
     {
       config: { access: 'teams.create' },
       schema: {
@@ -46,7 +46,7 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/api/orgs/:orgId/teams',
+    '/orgs/:orgId/teams',
     {
       config: { access: 'teams.read' },
       schema: {
@@ -60,7 +60,7 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/api/orgs/:orgId/teams/:teamId',
+    '/orgs/:orgId/teams/:teamId',
     {
       config: { access: 'teams.read' },
       schema: { tags, security, params: TeamParams, response: { 200: Team, ...errors(400, 401, 403, 404) } },
@@ -69,7 +69,7 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.patch(
-    '/api/orgs/:orgId/teams/:teamId',
+    '/orgs/:orgId/teams/:teamId',
     {
       config: { access: 'teams.update' },
       schema: {
@@ -88,7 +88,7 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.delete(
-    '/api/orgs/:orgId/teams/:teamId',
+    '/orgs/:orgId/teams/:teamId',
     {
       config: { access: 'teams.delete' },
       schema: {
@@ -105,7 +105,7 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/api/orgs/:orgId/teams/:teamId/members',
+    '/orgs/:orgId/teams/:teamId/members',
     {
       config: { access: 'teams.read' },
       schema: {
@@ -121,7 +121,7 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.put(
-    '/api/orgs/:orgId/teams/:teamId/members/:userId',
+    '/orgs/:orgId/teams/:teamId/members/:userId',
     {
       config: { access: 'teams.members.manage' },
       schema: {
@@ -139,7 +139,7 @@ const teams: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.delete(
-    '/api/orgs/:orgId/teams/:teamId/members/:userId',
+    '/orgs/:orgId/teams/:teamId/members/:userId',
     {
       config: { access: 'teams.members.manage' },
       schema: {

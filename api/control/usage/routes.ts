@@ -52,7 +52,7 @@ const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get(
-    '/api/orgs/:orgId/usage',
+    '/orgs/:orgId/usage',
     {
       config: { access: 'usage.read' },
       schema: {
@@ -69,7 +69,7 @@ const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/api/orgs/:orgId/usage.csv',
+    '/orgs/:orgId/usage.csv',
     {
       config: { access: 'usage.read' },
       schema: {

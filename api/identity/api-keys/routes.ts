@@ -13,14 +13,7 @@ import {
   KeyIntrospection,
 } from './schemas.js';
 import { errors, OrgParams } from '../../common-schemas.js';
-import {
-  createApiKey,
-  getApiKey,
-  listApiKeys,
-  revokeApiKey,
-  rotateApiKey,
-  type KeyActor,
-} from './keys.js';
+import { createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey, type KeyActor } from './keys.js';
 
 const tags = ['api-keys'];
 const security = [{ bearer: [] }];

@@ -13,12 +13,7 @@ import {
   OAuthClientParams,
   OAuthClientWithSecret,
 } from './schemas.js';
-import {
-  createOAuthClient,
-  getOAuthClient,
-  listOAuthClients,
-  revokeOAuthClient,
-} from './clients.js';
+import { createOAuthClient, getOAuthClient, listOAuthClients, revokeOAuthClient } from './clients.js';
 
 const tags = ['oauth-clients'];
 const security = [{ bearer: [] }];

@@ -2,28 +2,13 @@
 // /oidc: our interaction pages are Fastify routes, every other /oidc/* request goes to the
 // provider's callback untouched — Fastify parses no body there (the provider reads the stream
 // itself) and hands the raw request and response over (hijack). The API verifies the provider's
-// access tokens through `oidcTokens` (api/plugins/auth.ts).
+// access tokens through `oidcTokens` (plugin.ts, app-wide: the auth hooks of every system use it).
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import fp from 'fastify-plugin';
-import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import type { AuthThrottle } from '../auth-throttle.js';
-import { preparePasswordVerification } from '../accounts/passwords.js';
-import { OidcAccessTokens } from './access-tokens.js';
-import { deleteExpiredPayloads } from './adapter.js';
-import { auditProviderEvents } from './audit-events.js';
-import { OidcHost } from './host.js';
+import type { OidcHost } from './host.js';
 import interactions from './interactions.js';
-import { apiResource, mountPath, oidcIssuer } from './provider.js';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    oidcTokens: OidcAccessTokens;
-  }
-}
-
-/** Expired provider rows are never answered; this sweep only keeps the table small. */
-const sweepIntervalMs = 10 * 60_000;
+import { mountPath } from './provider.js';
 
 /** The endpoints that take a client secret, a code or a refresh token: brute-force targets. */
 const tokenEndpoints = /^\/token(\/introspection|\/revocation)?\/?(\?|$)/;
@@ -62,28 +47,9 @@ const mount: FastifyPluginAsync<{ host: OidcHost; throttle: AuthThrottle }> = as
   );
 };
 
-export default fp(
-  async function oidc(app: FastifyInstance) {
-    const { config, db } = app;
-    const host = new OidcHost({
-      config,
-      db,
-      master: masterKeyFromConfig(config),
-      onBuild: (provider) => auditProviderEvents(provider, db, app.log),
-    });
-    await host.refresh();
-    await preparePasswordVerification();
-    app.decorate('oidcTokens', new OidcAccessTokens(host, db, oidcIssuer(config), apiResource(config)));
-
-    // The login page and the token endpoints spend the same brute-force counters as /api/auth/login.
-    await app.register(interactions, { host, throttle: app.authThrottle });
-    await app.register(mount, { host, throttle: app.authThrottle });
-
-    const sweep = setInterval(() => {
-      deleteExpiredPayloads(db).catch((err: unknown) => app.log.warn({ err }, 'oidc payload sweep failed'));
-    }, sweepIntervalMs);
-    sweep.unref();
-    app.addHook('onClose', async () => clearInterval(sweep));
-  },
-  { name: 'oidc', dependencies: ['services', 'auth'] },
-);
+/** The provider's routes under /oidc, in the identity system's scope (the provider: plugin.ts). */
+export default async function oidcRoutes(app: FastifyInstance) {
+  // The login page and the token endpoints spend the same brute-force counters as /api/auth/login.
+  await app.register(interactions, { host: app.oidcHost, throttle: app.authThrottle });
+  await app.register(mount, { host: app.oidcHost, throttle: app.authThrottle });
+}

@@ -6,12 +6,7 @@ import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { actorOf, requireSignedIn } from '../auth.js';
 import { errors, OrgParams } from '../../common-schemas.js';
 import { PutSsoBody, SsoConnection } from './schemas.js';
-import {
-  deleteSsoConnection,
-  getSsoConnection,
-  putSsoConnection,
-  type SsoSettings,
-} from './connections.js';
+import { deleteSsoConnection, getSsoConnection, putSsoConnection, type SsoSettings } from './connections.js';
 
 const tags = ['sso'];
 const security = [{ bearer: [] }];

@@ -1,7 +1,9 @@
 // The codec endpoint the Temporal UI calls to show operators decoded payloads (and to encode what
 // they send). Only platform operators may use it (the policy's action 'codec.use'): anyone else
-// gets 401 (no or bad token) or 403 (a signed-in user who is not an operator). CORS for these routes (the Temporal UI origin only)
-// is set in api/plugins/security.ts; register this plugin with the prefix '/codec'.
+// gets 401 (no or bad token) or 403 (a signed-in user who is not an operator). The only browser
+// that calls it is the Temporal UI: CORS answers its origin alone (TEMPORAL_UI_ORIGIN), with the
+// UI's credentials and namespace header. Registered by app.ts with the prefix '/codec'.
+import cors from '@fastify/cors';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Payload } from '@temporalio/common';
 import type { FastifyRequest } from 'fastify';
@@ -33,6 +35,14 @@ function toWire(p: Payload): WirePayload {
 
 const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const codec = createPayloadCodec(app.config, app.db);
+  await app.register(cors, {
+    hook: 'onRequest',
+    origin: [app.config.TEMPORAL_UI_ORIGIN],
+    methods: ['POST'],
+    allowedHeaders: ['authorization', 'content-type', 'x-namespace'],
+    credentials: true,
+    maxAge: 600,
+  });
 
   // The policy decides; a CORS preflight carries no credentials.
   app.addHook('onRequest', async (request: FastifyRequest) => {

@@ -4,6 +4,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# shellcheck source=use-node.sh
+source scripts/use-node.sh
 bash scripts/ensure-node-modules.sh
 bash scripts/install-tools.sh
 mkdir -p .data

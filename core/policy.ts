@@ -54,7 +54,7 @@ export type PolicyAction =
   | 'invoke'
   | 'use';
 
-/** The attributes conditions can test, per subject type. `clientIp` is the request's address. */
+/** The attributes conditions can test, per subject type. `clientIp` is the request's address (a key's use). */
 export interface SubjectAttributes {
   Organization: { id: string; createdBy?: string; status?: string };
   Member: { orgId: string; userId: string; role: Role };
@@ -63,7 +63,7 @@ export interface SubjectAttributes {
   TeamMember: { orgId: string; teamId?: string };
   AuditLog: { orgId: string };
   Billing: { orgId: string };
-  Usage: { orgId: string; teamId: string | null; clientIp?: string };
+  Usage: { orgId: string; teamId: string | null };
   ApiKey: {
     orgId: string;
     id?: string;
@@ -72,7 +72,7 @@ export interface SubjectAttributes {
     scopes?: readonly ApiKeyScope[];
     clientIp?: string;
   };
-  Model: { orgId: string; name: string; clientIp?: string };
+  Model: { orgId: string; name: string };
   OAuthClient: { orgId: string };
   SsoConnection: { orgId: string };
   SigningKey: object;
@@ -317,17 +317,18 @@ function defineMemberRules(builder: Builder, p: MemberPrincipal): void {
   }
 }
 
+// The IP allow-list is a condition of using the key at all ('use' ApiKey), checked once when the key
+// is verified (keyUsableFrom); what the key may then do depends on its scopes and lists alone.
 function defineKeyRules({ can }: Builder, k: KeyPrincipal): void {
-  const fromAllowedIp = clientIpIn(k.allowedIps);
-  const inOrg = { orgId: k.orgId, ...fromAllowedIp };
-  can('use', 'ApiKey', { id: k.keyId, ...inOrg });
+  const inOrg = { orgId: k.orgId };
+  can('use', 'ApiKey', { id: k.keyId, ...inOrg, ...clientIpIn(k.allowedIps) });
   for (const scope of k.scopes) {
     if (scope === 'inference')
       can('invoke', 'Model', { ...inOrg, ...modelsIn(k.allowedModels, k.planModels) });
     if (scope === 'models:read')
       can('read', 'Model', { ...inOrg, ...modelsIn(k.allowedModels, k.planModels) });
     if (scope === 'usage:read') can('read', 'Usage', { ...inOrg, ...(k.teamId && { teamId: k.teamId }) });
-    if (scope === 'admin') can('administer', 'Organization', { id: k.orgId, ...fromAllowedIp });
+    if (scope === 'admin') can('administer', 'Organization', { id: k.orgId });
   }
 }
 
@@ -410,22 +411,21 @@ export function grantableScopes(ability: AppAbility): ApiKeyScope[] {
 /** What a key asks to do: call a model, list a model, read usage (of a team, or org-wide). */
 export type KeyAction = 'invoke' | 'models.read' | 'usage.read';
 
+/** What a verified key asks to do; its IP allow-list was checked when it was verified. */
 export interface KeyRequest {
-  /** The caller's address; the key's IP allow-list must admit it. */
-  ip: string;
   /** The model called or listed (invoke, models.read). */
   model?: string;
   /** The team whose usage is read; none for the whole org's (usage.read). */
   teamId?: string | null;
 }
 
-/** The one call the gateway makes per request: may this key do this, for this model, from here? */
+/** The one call the gateway makes per request: may this key do this, for this model? */
 export function authorizeKey(
   key: { orgId: string; ability: AppAbility },
   action: KeyAction,
   request: KeyRequest,
 ): boolean {
-  const context = { orgId: key.orgId, clientIp: request.ip };
+  const context = { orgId: key.orgId };
   if (action === 'usage.read')
     return permits(key.ability, 'read', 'Usage', { ...context, teamId: request.teamId ?? null });
   if (request.model === undefined) return false;

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { InferenceError } from '../errors.js';
-import type { InferenceBody, InferenceEndpoint } from './inference-body.js';
+import type { InferenceEndpoint } from './inference-body.js';
 import type { UpstreamHealth, UpstreamTarget } from './routing/router.js';
 import { StreamRelay } from './stream-relay.js';
 import { readUsage, type UpstreamUsage } from './usage.js';
@@ -20,10 +20,12 @@ export interface ForwardTimeouts {
   readMs: number;
 }
 
-/** One try: an upstream and the public model it serves (the fallback model's, after a fallback). */
+/** One try: an upstream, the public model it serves (the fallback model's, after a fallback), and the body it gets. */
 export interface Attempt {
   target: UpstreamTarget;
   model: string;
+  /** The request body for this upstream (inference-body.ts upstreamBody). */
+  body: string;
 }
 
 /** What happened, for metering and limit settlement. */
@@ -42,7 +44,9 @@ export interface Exchange {
   request: FastifyRequest;
   reply: FastifyReply;
   endpoint: InferenceEndpoint;
-  body: InferenceBody;
+  stream: boolean;
+  /** Whether the client asked for the usage chunk at the end of a stream. */
+  clientWantsUsage: boolean;
   attempts: Attempt[];
   /** Headers for the client's answer (rate-limit state). */
   headers: Record<string, string>;
@@ -114,7 +118,7 @@ export class Forwarder {
     clientGone: () => boolean,
   ): Promise<'done' | Failure> {
     const { target } = attempt;
-    const stream = exchange.body.stream;
+    const stream = exchange.stream;
     let response: Dispatcher.ResponseData;
     try {
       const upstream = upstreamAddress(target.url);
@@ -123,7 +127,7 @@ export class Forwarder {
         path: `${upstream.basePath}/v1/${exchange.endpoint}`,
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-request-id': exchange.request.id },
-        body: upstreamBody(exchange.body, target.upstreamModel),
+        body: attempt.body,
         signal: abort.signal,
         headersTimeout: stream ? this.timeouts.firstTokenMs : this.timeouts.readMs,
         bodyTimeout: this.timeouts.readMs,
@@ -167,11 +171,14 @@ export class Forwarder {
     }
     this.health.succeeded(attempt.target.url);
     const ok = response.statusCode === 200;
-    const answer = ok ? parseAnswer(text) : null;
+    // The usage object alone when the upstream reports it (vLLM does, at the end); the whole answer
+    // is parsed only to estimate the completion of an upstream that reports none.
+    const usage = ok ? readUsage(usageObject(text)) : null;
+    const answer = ok && !usage ? parseAnswer(text) : null;
     await exchange.finish({
       status: response.statusCode,
       attempt,
-      usage: readUsage(answer?.usage),
+      usage,
       completionEstimate: answer ? Math.ceil(answerText(answer).length / 4) : 0,
       timeToFirstTokenMs: ok ? Math.round(performance.now() - started) : null,
       cancelled: false,
@@ -195,7 +202,7 @@ export class Forwarder {
     clientGone: () => boolean,
   ): Promise<'done' | Failure> {
     const { reply } = exchange;
-    const relay = new StreamRelay(exchange.body.clientWantsUsage);
+    const relay = new StreamRelay(exchange.clientWantsUsage);
     const chunks = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -281,14 +288,6 @@ async function write(out: FastifyReply['raw'], bytes: Buffer): Promise<void> {
   if (out.destroyed) throw new Error('client gone');
 }
 
-function upstreamBody(body: InferenceBody, upstreamModel: string): string {
-  const fields: Record<string, unknown> = { ...body.fields, model: upstreamModel };
-  // Usage is always asked for; the relay hides the extra chunk from a client that did not ask.
-  if (body.stream && !body.clientWantsUsage)
-    fields.stream_options = { ...(body.fields.stream_options as object | undefined), include_usage: true };
-  return JSON.stringify(fields);
-}
-
 interface UpstreamAddress {
   origin: string;
   /** A route prefix of the upstream application (Ray Serve serves apps under one), without a trailing /. */
@@ -328,6 +327,36 @@ function cancelledBeforeAnswer(attempt: Attempt): ForwardOutcome {
     timeToFirstTokenMs: null,
     cancelled: true,
   };
+}
+
+/**
+ * The `usage` object of a JSON answer, found without parsing the whole answer: the object after the
+ * last `"usage":` key, delimited by matching braces (skipping strings). Undefined when there is
+ * none or it does not parse; the caller then reads the whole answer.
+ */
+export function usageObject(text: string): unknown {
+  const key = text.lastIndexOf('"usage":');
+  if (key < 0) return undefined;
+  const start = text.indexOf('{', key);
+  if (start < 0 || text.slice(key + 8, start).trim() !== '') return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      try {
+        return JSON.parse(text.slice(start, i + 1)) as unknown;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 interface Answer {

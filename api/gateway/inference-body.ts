@@ -4,12 +4,11 @@
 // names that other gateways read as an upstream address are refused outright (the LLM-gateway SSRF
 // class, CVE-2024-6587, CVE-2025-66405); the upstream comes from the model registry only.
 import { InferenceError } from '../errors.js';
-import { contentText } from './routing/affinity.js';
 
 export type InferenceEndpoint = 'chat/completions' | 'completions' | 'embeddings';
 
 export interface InferenceBody {
-  /** The body to forward; the gateway rewrites `model`, `max_tokens` and `stream_options` in it. */
+  /** The body as the client sent it; the upstream's copy is built by upstreamBody. */
   fields: Record<string, unknown>;
   model: string;
   stream: boolean;
@@ -17,9 +16,17 @@ export interface InferenceBody {
   clientWantsUsage: boolean;
   /** The completion budget the client asked for (max_tokens or max_completion_tokens), if any. */
   maxTokens: number | null;
-  /** The prompt's text, for the token estimate and the routing affinity. */
-  promptText: string;
+  /** The prompt's size in characters (a token id counts four), for the token estimate. */
+  promptChars: number;
+  /**
+   * The prompt's leading characters, which the router hashes onto a deployment's replicas so that
+   * requests sharing a system prompt or a conversation's opening reach the replica whose vLLM
+   * prefix cache holds it. At most `affinityChars`, so its cost does not grow with the prompt.
+   */
+  affinityKey: string;
 }
+
+export const affinityChars = 256;
 
 /** Field names that choose an upstream in other gateways and SDK wrappers; never accepted here. */
 const upstreamSelectors = [
@@ -51,28 +58,79 @@ function positiveInteger(fields: Record<string, unknown>, name: string): number 
   return value;
 }
 
-function chatPrompt(fields: Record<string, unknown>): string {
-  const messages = fields.messages;
+/** The prompt's size and affinity key, gathered in the one pass that checks its shape. */
+interface PromptScan {
+  chars: number;
+  key: string;
+}
+
+/** Appends to an affinity key, never beyond `affinityChars`. */
+function extend(key: string, text: string): string {
+  return key.length >= affinityChars ? key : key + text.slice(0, affinityChars - key.length);
+}
+
+/** A message's content: a string, or the text parts of a content array (images and the like count nothing). */
+function scanContent(content: unknown, scan: PromptScan): void {
+  if (typeof content === 'string') {
+    scan.chars += content.length;
+    scan.key = extend(scan.key, content);
+    return;
+  }
+  if (!Array.isArray(content)) return;
+  for (const part of content) {
+    const text = (part as { text?: unknown } | null)?.text;
+    if (typeof text !== 'string') continue;
+    scan.chars += text.length;
+    scan.key = extend(scan.key, text);
+  }
+}
+
+/** Chat messages: each `role: content` line counts, and the leading ones make the key. */
+function scanMessages(messages: unknown): PromptScan {
   if (!Array.isArray(messages) || messages.length === 0)
     throw invalid("'messages' must be a non-empty array of messages.", 'messages');
-  let text = '';
+  const scan = { chars: 0, key: '' };
   messages.forEach((message, i) => {
     if (!isRecord(message) || typeof message.role !== 'string')
       throw invalid(`'messages[${i}]' must be an object with a string 'role'.`, `messages[${i}]`);
-    text += `${message.role}\n${contentText(message.content, Infinity)}\n`;
+    scan.chars += message.role.length + 2;
+    scan.key = extend(scan.key, `${message.role}: `);
+    scanContent(message.content, scan);
+    scan.key = extend(scan.key, '\n');
   });
-  return text;
+  return scan;
 }
 
-/** A prompt or an embedding input: a string, strings, or token ids (one or several sequences). */
-function textOrTokens(value: unknown, name: string): string {
-  if (typeof value === 'string') return value;
+/** Token ids as an affinity key: `1,2,3,`. */
+function tokenKey(tokens: readonly unknown[]): string {
+  let key = '';
+  for (const token of tokens) {
+    if (key.length >= affinityChars) break;
+    key += `${String(token)},`;
+  }
+  return key.slice(0, affinityChars);
+}
+
+const isTokenList = (value: unknown): value is number[] =>
+  Array.isArray(value) && value.length > 0 && value.every((t) => Number.isInteger(t));
+
+/**
+ * A prompt or an embedding input: a string, strings, or token ids (one or several sequences). Token
+ * ids count four characters each, to keep the estimate in the units of text; the key is the first
+ * prompt's.
+ */
+function scanTextOrTokens(value: unknown, name: string): PromptScan {
+  if (typeof value === 'string') return { chars: value.length, key: value.slice(0, affinityChars) };
   if (Array.isArray(value) && value.length > 0) {
-    if (value.every((v) => typeof v === 'string')) return value.join('\n');
-    // Token ids: four characters per token keeps the estimate in the units of text.
-    if (value.every((v) => Number.isInteger(v))) return 'x'.repeat(value.length * 4);
-    if (value.every((v) => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t))))
-      return 'x'.repeat(value.reduce((n: number, v: unknown[]) => n + v.length, 0) * 4);
+    if (value.every((v) => typeof v === 'string')) {
+      const chars = value.reduce((n: number, v: string) => n + v.length, value.length - 1);
+      return { chars, key: (value[0] as string).slice(0, affinityChars) };
+    }
+    if (isTokenList(value)) return { chars: value.length * 4, key: tokenKey(value) };
+    if (value.every(isTokenList)) {
+      const tokens = value.reduce((n: number, v: number[]) => n + v.length, 0);
+      return { chars: tokens * 4, key: tokenKey(value[0] as number[]) };
+    }
   }
   throw invalid(`'${name}' must be a string, an array of strings, or token ids.`, name);
 }
@@ -97,24 +155,37 @@ export function readInferenceBody(endpoint: InferenceEndpoint, body: unknown): I
   if (endpoint === 'embeddings' && stream) throw invalid('Embeddings cannot be streamed.', 'stream');
 
   const maxTokens = positiveInteger(body, 'max_completion_tokens') ?? positiveInteger(body, 'max_tokens');
-  const promptText =
+  const prompt =
     endpoint === 'chat/completions'
-      ? chatPrompt(body)
-      : textOrTokens(
-          endpoint === 'completions' ? body.prompt : body.input,
-          endpoint === 'completions' ? 'prompt' : 'input',
-        );
+      ? scanMessages(body.messages)
+      : endpoint === 'completions'
+        ? scanTextOrTokens(body.prompt, 'prompt')
+        : scanTextOrTokens(body.input, 'input');
   return {
     fields: body,
     model,
     stream,
     clientWantsUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
     maxTokens,
-    promptText,
+    promptChars: prompt.chars,
+    affinityKey: prompt.key,
   };
 }
 
+/**
+ * The body an upstream gets: the client's fields with the deployment's model name, the budget when
+ * the client set none, and usage always asked for in a stream (the relay hides the extra chunk from
+ * a client that did not ask).
+ */
+export function upstreamBody(body: InferenceBody, upstreamModel: string, budget: number | null): string {
+  const fields: Record<string, unknown> = { ...body.fields, model: upstreamModel };
+  if (budget !== null && body.maxTokens === null) fields.max_tokens = budget;
+  if (body.stream && !body.clientWantsUsage)
+    fields.stream_options = { ...(body.fields.stream_options as object | undefined), include_usage: true };
+  return JSON.stringify(fields);
+}
+
 /** A prompt's token count before the upstream has counted it: one token per four characters. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+export function estimatePromptTokens(body: InferenceBody): number {
+  return Math.ceil(body.promptChars / 4);
 }

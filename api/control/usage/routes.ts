@@ -24,7 +24,7 @@ function authorizedTeam(request: FastifyRequest, orgId: string, teamId: string |
   // Another org's usage is indistinguishable from a missing org.
   if (key.orgId !== orgId) throw new AppError('NOT_FOUND', 'The organization does not exist.');
   const team = teamId ?? key.teamId;
-  if (!authorizeKey(key, 'usage.read', { ip: request.ip, teamId: team }))
+  if (!authorizeKey(key, 'usage.read', { teamId: team }))
     throw new AppError(
       'FORBIDDEN',
       key.teamId ? "This key may read only its team's usage." : 'This key lacks the usage:read scope.',

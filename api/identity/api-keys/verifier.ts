@@ -15,7 +15,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { SubscriptionStatus } from '../../../core/billing.js';
-import type { PlanName } from '../../../core/plans.js';
+import { planLimits, type PlanName } from '../../../core/plans.js';
 import { abilityFor, grantableScopes, keyUsableFrom, type AppAbility } from '../../../core/policy.js';
 import type { ApiKeyScope } from '../../../core/rbac.js';
 import type { Db } from '../../../db/client.js';
@@ -237,6 +237,7 @@ export class ApiKeyVerifier {
         scopes,
         allowedModels: row.allowedModels,
         allowedIps: row.allowedIps,
+        planModels: planLimits(plan).models,
       }),
       secretHash: Buffer.from(row.secretHash, 'base64url'),
       previousSecretHash: row.previousSecretHash ? Buffer.from(row.previousSecretHash, 'base64url') : null,

@@ -8,6 +8,7 @@
 // - a client-credentials token (sub = client_id) acts as a machine client of the client's org, with
 //   the token's scopes narrowed to what the client may still have, wherever API keys are accepted.
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { planLimits } from '../../../core/plans.js';
 import { abilityFor } from '../../../core/policy.js';
 import { apiKeyScopes, type ApiKeyScope } from '../../../core/rbac.js';
 import type { Db } from '../../../db/client.js';
@@ -92,6 +93,7 @@ export class OidcAccessTokens {
     const client = await findLiveClient(this.db, clientId);
     if (!client || !client.grantTypes.includes('client_credentials'))
       throw new AppError('INVALID_TOKEN', 'The client was revoked.');
+    const entitlements = await orgEntitlements(this.db, client.orgId);
     const granted = scopesOf(payload);
     const scopes = apiKeyScopes.filter(
       (s): s is ApiKeyScope => granted.includes(s) && client.scopes.includes(s),
@@ -112,9 +114,10 @@ export class OidcAccessTokens {
         scopes,
         allowedModels: null,
         allowedIps: null,
+        planModels: planLimits(entitlements.plan).models,
       }),
       // The org's limits and subscription, no lower limits of its own.
-      ...(await orgEntitlements(this.db, client.orgId)),
+      ...entitlements,
       requestsPerMinute: null,
       tokensPerMinute: null,
     };

@@ -2,7 +2,7 @@
 // may choose the upstream.
 import { describe, expect, it } from 'vitest';
 import { InferenceError } from '../../../../api/errors.js';
-import { readInferenceBody } from '../../../../api/gateway/inference-body.js';
+import { affinityChars, readInferenceBody, upstreamBody } from '../../../../api/gateway/inference-body.js';
 
 const chat = { model: 'm', messages: [{ role: 'user', content: 'hello' }] };
 
@@ -64,9 +64,73 @@ describe('readInferenceBody', () => {
     expect(body).toMatchObject({ stream: true, clientWantsUsage: true, maxTokens: 64 });
   });
 
-  it('takes prompts as text, texts or token ids', () => {
-    expect(readInferenceBody('completions', { model: 'm', prompt: ['ab', 'cd'] }).promptText).toBe('ab\ncd');
-    expect(readInferenceBody('completions', { model: 'm', prompt: [1, 2, 3] }).promptText).toHaveLength(12);
-    expect(readInferenceBody('embeddings', { model: 'm', input: [[1, 2], [3]] }).promptText).toHaveLength(12);
+  it('sizes prompts given as text, texts or token ids (a token id counts four characters)', () => {
+    expect(readInferenceBody('completions', { model: 'm', prompt: ['ab', 'cd'] }).promptChars).toBe(5);
+    expect(readInferenceBody('completions', { model: 'm', prompt: [1, 2, 3] }).promptChars).toBe(12);
+    expect(readInferenceBody('embeddings', { model: 'm', input: [[1, 2], [3]] }).promptChars).toBe(12);
+    const chat = readInferenceBody('chat/completions', {
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'hello' },
+        { role: 'user', content: [{ type: 'text', text: 'abc' }, { type: 'image_url' }] },
+      ],
+    });
+    expect(chat.promptChars).toBe('user'.length + 2 + 5 + 'user'.length + 2 + 3);
+  });
+});
+
+describe('the affinity key, read in the same pass', () => {
+  const system = { role: 'system', content: 'You are a terse assistant.' };
+  const keyOf = (messages: unknown[]) =>
+    readInferenceBody('chat/completions', { model: 'm', messages }).affinityKey;
+
+  it('keys chat requests by their leading messages, so a shared system prompt gives a shared key', () => {
+    const a = keyOf([system, { role: 'user', content: 'x'.repeat(500) }]);
+    const b = keyOf([system, { role: 'user', content: 'x'.repeat(500) + 'different tail' }]);
+    expect(a).toBe(b);
+    expect(a.length).toBe(affinityChars);
+    expect(a.startsWith('system: You are a terse assistant.\nuser: xxx')).toBe(true);
+    expect(keyOf([system, { role: 'user', content: 'hi' }])).not.toBe(
+      keyOf([system, { role: 'user', content: 'ho' }]),
+    );
+  });
+
+  it('reads the text parts of content arrays and skips the rest', () => {
+    const key = keyOf([
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: 'data:…' } },
+          { type: 'text', text: 'caption' },
+        ],
+      },
+    ]);
+    expect(key).toBe('user: caption\n');
+  });
+
+  it('keys completions by the prompt: a string, the first of a list, or token ids', () => {
+    const key = (prompt: unknown) => readInferenceBody('completions', { model: 'm', prompt }).affinityKey;
+    expect(key('y'.repeat(1000))).toBe('y'.repeat(affinityChars));
+    expect(key(['first', 'second'])).toBe('first');
+    expect(key([1, 2, 3])).toBe('1,2,3,');
+    expect(key([[7, 8], [9]])).toBe('7,8,');
+    expect(readInferenceBody('embeddings', { model: 'm', input: 'embed me' }).affinityKey).toBe('embed me');
+  });
+});
+
+describe('upstreamBody', () => {
+  it('names the deployment model, sends the budget when the client set none, and always asks a stream for usage', () => {
+    const body = readInferenceBody('chat/completions', { ...chat, stream: true, top_k: 5 });
+    expect(JSON.parse(upstreamBody(body, 'served-name', 128))).toEqual({
+      ...chat,
+      model: 'served-name',
+      stream: true,
+      top_k: 5,
+      max_tokens: 128,
+      stream_options: { include_usage: true },
+    });
+    const budgeted = readInferenceBody('chat/completions', { ...chat, max_tokens: 7 });
+    expect(JSON.parse(upstreamBody(budgeted, 'm', 128))).toEqual({ ...chat, max_tokens: 7 });
+    expect(body.fields).not.toHaveProperty('max_tokens');
   });
 });

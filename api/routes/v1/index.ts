@@ -17,7 +17,7 @@ import { estimateTokens, readInferenceBody, type InferenceEndpoint } from '../..
 import type { Admission } from '../../gateway/limits/limiter.js';
 import type { ModelRoute } from '../../gateway/registry.js';
 import { affinityKey } from '../../gateway/routing/affinity.js';
-import { Router, UpstreamHealth } from '../../gateway/routing/router.js';
+import { InflightLoad, Router, UpstreamHealth } from '../../gateway/routing/router.js';
 import type { VerifiedKey } from '../../services/api-key-verifier.js';
 
 const limitTypes: Record<string, string> = {
@@ -90,11 +90,14 @@ export default async function v1Routes(app: FastifyInstance) {
     keepAliveTimeout: 60_000,
   });
   const health = new UpstreamHealth();
-  const router = new Router(health);
-  const forwarder = new Forwarder(agent, health, {
-    firstTokenMs: config.GATEWAY_FIRST_TOKEN_TIMEOUT_MS,
-    readMs: config.GATEWAY_READ_TIMEOUT_MS,
-  });
+  const load = new InflightLoad();
+  const router = new Router(health, Math.random, load);
+  const forwarder = new Forwarder(
+    agent,
+    health,
+    { firstTokenMs: config.GATEWAY_FIRST_TOKEN_TIMEOUT_MS, readMs: config.GATEWAY_READ_TIMEOUT_MS },
+    load,
+  );
   // Shutdown drained the API's own requests first; whatever the pool still holds is abandoned.
   app.addHook('onClose', async () => agent.destroy());
 

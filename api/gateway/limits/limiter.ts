@@ -29,7 +29,8 @@
 // Redis unreachable (a command fails or takes longer than `timeoutMs`): the limiter logs once and
 // follows the policy until a probe every `probeIntervalMs` finds Redis back:
 // - fail-open: each replica enforces the full limits on its own, in memory (with N replicas an org
-//   can get up to N times its limits during the outage);
+//   can get up to N times its limits during the outage); its monthly counters start from the
+//   rollups as well (one read per org and month per outage), so the quota holds within a replica;
 // - fail-closed: every admission is refused with `limits_unavailable` (the gateway answers 503).
 // Settlements of Redis admissions made while Redis is away wait (up to 10,000) and are applied when
 // it returns, before the limiter uses Redis again; so are releases of admissions whose reply was lost.
@@ -37,7 +38,8 @@
 // added to Redis's monthly counters, so the outage's usage counts against the quota; a counter that
 // is missing by then is rebuilt from the rollups instead, which hold that usage (the API writes
 // usage events to the ledger itself while Redis is away).
-// Without Redis at all (embedded `up`), limits are in memory: a single instance only.
+// Without Redis at all (embedded `up`), limits are in memory: a single instance only; its monthly
+// counters start from the rollups, so a restart does not renew the quota.
 import { randomBytes } from 'node:crypto';
 import type { Counter, Meter, ObservableCallback, ObservableGauge } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
@@ -298,6 +300,10 @@ export class Limiter {
       this.decisions?.add(1, { outcome: 'limits_unavailable', backend: 'none' });
       return unavailable;
     }
+    // A month this process has no counter for starts from the rollups here too, so an org over its
+    // quota stays refused while Redis is away (and after a restart of an API without Redis).
+    if (this.monthUsage && !this.memory.knowsMonth(input.orgId, input.month))
+      this.memory.seedMonth(input.orgId, input.month, (await this.monthSoFar(input)) ?? 0);
     const decision = this.memory.admit(input);
     if (this.remote && decision.outcome === outcomes.admitted)
       this.addOutageTokens(input.orgId, input.month, input.reserve);
@@ -387,7 +393,7 @@ export class Limiter {
     } catch (err) {
       this.logger.error(
         { err, orgId, month, policy: this.policy },
-        `limits: the month's usage could not be read from the rollups to rebuild the monthly counter; ${this.policy === 'fail-open' ? 'counting the month from 0' : 'refusing the request'}`,
+        "limits: the month's usage could not be read from the rollups to start the monthly counter",
       );
       return null;
     } finally {
@@ -492,6 +498,7 @@ export class Limiter {
         this.pending.shift();
       }
       await this.flushOutageTokens();
+      this.memory.forgetMonths();
       clearInterval(this.probe);
       this.failedProbes = 0;
       this.available = true;

@@ -173,6 +173,42 @@ describe('monthly quota rebuilt from the rollups', () => {
   });
 });
 
+describe('the monthly quota in memory', () => {
+  it('while Redis is away (fail-open) starts from the rollups: the org over its quota stays refused', async () => {
+    const limiter = limiterOn(ownRedis.url, { policy: 'fail-open' });
+    const org = newOrg();
+    await meter(org, { prompt: 490, completion: 500 });
+    ownRedis.child.kill('SIGSTOP');
+    try {
+      const refused = await limiter.admit(request(org, quota, { reserveTokens: 20 }));
+      expect(limiter.redisAvailable).toBe(false);
+      expect(refused).toMatchObject({ admitted: false, code: 'quota_exceeded' });
+      const admitted = reservationOf(await limiter.admit(request(org, quota, { reserveTokens: 10 })));
+      expect(admitted.backend).toBe('memory');
+    } finally {
+      ownRedis.child.kill('SIGCONT');
+    }
+    await vi.waitFor(() => expect(limiter.redisAvailable).toBe(true), { timeout: 15_000, interval: 100 });
+  }, 30_000);
+
+  it('without Redis at all (embedded) starts from the rollups, so a restarted API does not renew the quota', async () => {
+    const org = newOrg();
+    await meter(org, { prompt: 490, completion: 500 });
+    const embedded = createLimiter({
+      redis: undefined,
+      policy: 'fail-open',
+      logger: silentLogger,
+      monthUsage: monthUsageFromRollups(db),
+    });
+    limiters.push(embedded);
+    expect(await embedded.admit(request(org, quota, { reserveTokens: 20 }))).toMatchObject({
+      admitted: false,
+      code: 'quota_exceeded',
+    });
+    expect((await embedded.admit(request(org, quota, { reserveTokens: 10 }))).admitted).toBe(true);
+  });
+});
+
 describe('tokens admitted in memory during an outage', () => {
   it('reach the Redis counter when Redis answers again, settled ones by their use, unsettled ones when settled', async () => {
     const redis = redisAt(ownRedis.url);

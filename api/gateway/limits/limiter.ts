@@ -497,7 +497,8 @@ export class Limiter {
         await this.remote.settle(this.pending[0]!);
         this.pending.shift();
       }
-      await this.flushOutageTokens();
+      // Settlements that land while a flush is under way add entries again: flush until none is left.
+      while (this.outageTokens.size > 0) await this.flushOutageTokens();
       this.memory.forgetMonths();
       clearInterval(this.probe);
       this.failedProbes = 0;

@@ -1,8 +1,7 @@
-// The one place for Temporal settings: connection, namespace, TLS, task queues, workflow ids,
-// activity timeouts and retry policies. Workflows import the presets, so this file stays free of
-// I/O and Node built-ins; connection options are derived from the parsed config passed in.
+// What a workflow bundle may import about Temporal: task queues, workflow ids, schedules, search
+// attributes, activity timeouts and retry policies. No I/O and no Node built-ins here: the
+// connection (address, namespace, TLS files) is set up in runtime/temporal-connection.ts.
 import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
-import type { Config } from './runtime/config.js';
 
 export const taskQueues = {
   /** Tenant lifecycle: onboarding, the subscription; GDPR later. */
@@ -63,32 +62,3 @@ export const activityPresets = {
     retry: { ...standardRetry, maximumInterval: '5 minutes' },
   },
 } satisfies Record<string, ActivityOptions>;
-
-export interface TemporalConnectionSettings {
-  address: string;
-  namespace: string;
-  tls?: { clientCertPair?: { crt: Buffer; key: Buffer } } | undefined;
-  apiKey?: string | undefined;
-}
-
-/** Connection settings from config; reads certificate files when mTLS is configured. */
-export async function temporalConnection(config: Config): Promise<TemporalConnectionSettings> {
-  let tls: TemporalConnectionSettings['tls'];
-  if (config.TEMPORAL_TLS) {
-    tls = {};
-    if (config.TEMPORAL_TLS_CERT_PATH && config.TEMPORAL_TLS_KEY_PATH) {
-      // webpackIgnore: workflows import this file for the presets; the bundle must not pull in fs.
-      const { readFile } = await import(/* webpackIgnore: true */ 'node:fs/promises');
-      tls.clientCertPair = {
-        crt: await readFile(config.TEMPORAL_TLS_CERT_PATH),
-        key: await readFile(config.TEMPORAL_TLS_KEY_PATH),
-      };
-    }
-  }
-  return {
-    address: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    tls,
-    apiKey: config.TEMPORAL_API_KEY,
-  };
-}

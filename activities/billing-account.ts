@@ -8,7 +8,7 @@ import { plan, type PlanName } from '../core/plans.js';
 import type { Db } from '../db/client.js';
 import { billingAccounts, organizations } from '../db/schema/index.js';
 import { withTenant } from '../db/tenant.js';
-import type { SubscriptionState } from '../workflows/definitions.js';
+import type { SubscriptionState } from '../core/subscription.js';
 
 export interface OpenBillingAccountInput {
   orgId: string;

@@ -1,43 +1,28 @@
-// Builds the Fastify application from its plugins and routes. Listening is server.ts's job, so
-// tests build the app and use inject().
+// Builds the Fastify application: the app-wide plugins, then the systems (api/gateway, identity,
+// control, billing, codec), each an encapsulated plugin. Listening is server.ts's job, so tests
+// build the app and use inject().
 import { randomUUID } from 'node:crypto';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import apiKeys from './plugins/api-keys.js';
-import auth from './plugins/auth.js';
+import billing from './billing/index.js';
+import codec from './codec/index.js';
+import control from './control/index.js';
 import { AppError } from './errors.js';
+import gateway from './gateway/index.js';
+import limits from './gateway/limits/plugin.js';
+import usageRecorder from './gateway/metering/plugin.js';
+import modelRegistry from './gateway/registry-plugin.js';
+import apiKeys from './identity/api-keys/plugin.js';
+import auth from './identity/auth.js';
+import identity from './identity/index.js';
+import oidc from './identity/oidc/plugin.js';
 import errors, { sendError } from './plugins/errors.js';
-import limits from './plugins/limits.js';
+import health from './plugins/health.js';
 import metrics from './plugins/metrics.js';
-import modelRegistry from './plugins/model-registry.js';
 import noNul from './plugins/no-nul.js';
+import openapi from './plugins/openapi.js';
 import security from './plugins/security.js';
-import stripe from './plugins/stripe.js';
 import services, { type AppServices } from './plugins/services.js';
-import health from './routes/health/index.js';
-import authRoutes from './routes/auth/index.js';
-import jwks from './routes/jwks/index.js';
-import orgs from './routes/orgs/index.js';
-import invitations from './routes/invitations/index.js';
-import members from './routes/members/index.js';
-import teams from './routes/teams/index.js';
-import auditLog from './routes/audit/index.js';
-import codecRoutes from './routes/codec/index.js';
-import apiKeyRoutes from './routes/api-keys/index.js';
-import ssoRoutes from './routes/sso/index.js';
-import ssoLoginRoutes from './routes/sso/login.js';
-import adminRoutes from './routes/admin/index.js';
-import adminModelRoutes from './routes/admin/models.js';
-import adminBillingRoutes from './routes/admin/billing.js';
-import oauthClientRoutes from './routes/oauth-clients/index.js';
-import usageRoutes from './routes/usage/index.js';
-import v1Routes from './routes/v1/index.js';
-import webhookRoutes from './routes/webhooks/index.js';
-import billingRoutes from './routes/billing/index.js';
-import usageRecorder from './plugins/usage-recorder.js';
-import oidc from './oidc/index.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -80,49 +65,34 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
     if (draining) reply.header('connection', 'close');
   });
 
+  // App-wide: the clients, error handling, metrics, health, the OpenAPI document, and the services
+  // several systems use (API-key verification and the auth hooks; the gateway's registry, limiter
+  // and usage recorder, which operators' routes and tests also reach).
   await app.register(services, deps);
-  await app.register(stripe);
   await app.register(errors);
   await app.register(metrics);
-  await app.register(limits);
-  await app.register(security);
-  await app.register(noNul);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Vlinders API', version: '0.1.0', description: 'Multi-tenant AI inference platform' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-  });
-  // staticCSP: the docs page gets a CSP that allows exactly its own scripts and styles.
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(openapi);
   await app.register(health);
   await app.register(apiKeys);
-  await app.register(modelRegistry);
+  // auth creates the first signing key, which the OIDC provider is built with; auth reads
+  // `oidcTokens` only when a request comes.
   await app.register(auth);
-  await app.register(jwks);
-  await app.register(authRoutes);
-  await app.register(orgs);
-  await app.register(invitations);
-  await app.register(members);
-  await app.register(teams);
-  await app.register(auditLog);
-  await app.register(apiKeyRoutes);
-  await app.register(ssoRoutes);
-  await app.register(ssoLoginRoutes);
-  await app.register(adminRoutes);
-  await app.register(adminModelRoutes);
-  await app.register(adminBillingRoutes);
-  await app.register(oauthClientRoutes);
-  await app.register(usageRecorder);
-  await app.register(usageRoutes);
-  await app.register(billingRoutes);
-  await app.register(v1Routes);
-  await app.register(webhookRoutes);
   await app.register(oidc);
-  await app.register(codecRoutes, { prefix: '/codec' });
+  await app.register(modelRegistry);
+  await app.register(limits);
+  await app.register(usageRecorder);
+
+  // The systems, each in its own scope. Browsers come to identity, control and billing only: they
+  // get the security headers, CORS and the NUL check; the gateway and the codec endpoint do not.
+  await app.register(gateway, { prefix: '/v1' });
+  await app.register(codec, { prefix: '/codec' });
+  await app.register(async function browserFacing(scope: FastifyInstance) {
+    await scope.register(security);
+    await scope.register(noNul);
+    await scope.register(identity);
+    await scope.register(control, { prefix: '/api' });
+    await scope.register(billing);
+  });
 
   return app;
 }

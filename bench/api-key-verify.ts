@@ -10,8 +10,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ApiKeyVerifier } from '../api/services/api-key-verifier.js';
-import { createApiKey } from '../api/services/api-keys.js';
+import { ApiKeyVerifier } from '../api/identity/api-keys/verifier.js';
+import { createApiKey } from '../api/identity/api-keys/keys.js';
 import { abilityFor, authorizeKey } from '../core/policy.js';
 import { createDb, createPool } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';

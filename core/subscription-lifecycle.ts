@@ -7,7 +7,7 @@ import type {
   StripeEventSignal,
   SubscriptionInput,
   SubscriptionState,
-} from '../workflows/definitions.js';
+} from './subscription.js';
 import type { SubscriptionStatus } from './billing.js';
 import { isPlanName, plan, type PlanName } from './plans.js';
 

@@ -1,6 +1,6 @@
 // The lifecycle's mails to an organization's owners: subject and text per kind. Pure, so the
 // workflow composes them and the outbox activity only records what it is given.
-import type { SubscriptionState } from '../workflows/definitions.js';
+import type { SubscriptionState } from './subscription.js';
 import { lifecycleTimers, type LifecycleMail } from './subscription-lifecycle.js';
 
 export interface LifecycleMailContent {

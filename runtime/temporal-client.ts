@@ -3,8 +3,8 @@
 // briefly unavailable; the first call connects.
 import { Client, Connection } from '@temporalio/client';
 import type { Db } from '../db/client.js';
-import { temporalConnection } from '../temporal.config.js';
 import { createDataConverter } from './codec.js';
+import { temporalConnection } from './temporal-connection.js';
 import type { Config } from './config.js';
 import { temporalClientInterceptors } from './temporal-tracing.js';
 

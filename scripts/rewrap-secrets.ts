@@ -5,7 +5,7 @@
 // see every tenant's rows). Prints one line per wrapped column and writes a platform audit entry;
 // exit 0 when done, 1 on failure. Once it has finished, remove the old key from MASTER_KEYS_PREVIOUS.
 import { fileURLToPath } from 'node:url';
-import { recordAudit } from '../api/services/audit.js';
+import { recordAudit } from '../api/audit.js';
 import { createDb, createPool } from '../db/client.js';
 import type { Config } from '../runtime/config.js';
 import { masterKeyFromConfig } from '../runtime/envelope.js';

@@ -4,7 +4,7 @@
 // Connects as the app (DATABASE_URL); audited as a platform event without a user. Prints the new
 // kid and its activation time; exit 0, or 1 on failure.
 import { fileURLToPath } from 'node:url';
-import { rotateSigningKey, signingKeyTimings } from '../api/services/signing-keys.js';
+import { rotateSigningKey, signingKeyTimings } from '../api/identity/signing-keys/signing-keys.js';
 import { createDb, createPool } from '../db/client.js';
 import type { Config } from '../runtime/config.js';
 import { masterKeyFromConfig } from '../runtime/envelope.js';

@@ -4,7 +4,7 @@
 // deployment each at --url, so /v1 answers out of the box. A registry that has models (an operator
 // configured real ones) is left alone. Audited as a platform event without a user.
 import { parseArgs } from 'node:util';
-import { createModel, createDeployment, listModels } from '../api/services/models.js';
+import { createModel, createDeployment, listModels } from '../api/control/models/models.js';
 import { createDb, createPool } from '../db/client.js';
 import { loadConfigOrExit } from '../runtime/config.js';
 

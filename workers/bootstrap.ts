@@ -14,7 +14,8 @@ import { setAuditSink } from '../runtime/audit-log.js';
 import type { Config } from '../runtime/config.js';
 import { createStripe, type Stripe } from '../runtime/stripe.js';
 import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
-import { taskQueues, temporalConnection } from '../temporal.config.js';
+import { taskQueues } from '../temporal.config.js';
+import { temporalConnection } from '../runtime/temporal-connection.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

@@ -1,8 +1,17 @@
-// The one error handler: every failure becomes JSON with a stable code. Under /v1 the body takes
-// OpenAI's shape so SDKs surface it. 5xx bodies never carry internal messages.
+// Error handling: every failure becomes JSON with a stable code. This plugin sets the management
+// shape (`{ error: { code, message, requestId } }`) for the whole app; a system with a shape of its
+// own (the gateway: OpenAI's) sets its own handlers in its scope with `handleErrors`. 5xx bodies
+// never carry internal messages. The code answered is kept on the request for the metrics.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, InferenceError, RateLimitError, errorCodes, type ErrorCode } from '../errors.js';
+import { AppError, RateLimitError, errorCodes, type ErrorCode } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The stable code of the error answered, for the metrics; null until an error is sent. */
+    errorCode: string | null;
+  }
+}
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -13,7 +22,7 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'VALIDATION',
 };
 
-function toAppError(error: FastifyError | AppError): AppError {
+export function toAppError(error: FastifyError | AppError): AppError {
   if (error instanceof AppError) return error;
   if (error.validation) {
     const problems = error.validation.map((v) => ({
@@ -32,53 +41,43 @@ function toAppError(error: FastifyError | AppError): AppError {
   return new AppError('INTERNAL');
 }
 
-const openAiTypes: Partial<Record<ErrorCode, string>> = {
-  VALIDATION: 'invalid_request_error',
-  UNAUTHENTICATED: 'authentication_error',
-  INVALID_TOKEN: 'authentication_error',
-  FORBIDDEN: 'permission_error',
-  SUBSCRIPTION_INACTIVE: 'permission_error',
-  NOT_FOUND: 'not_found_error',
-  RATE_LIMITED: 'rate_limit_exceeded',
-  PAYLOAD_TOO_LARGE: 'invalid_request_error',
-  UNSUPPORTED_MEDIA_TYPE: 'invalid_request_error',
-};
+/** The message a caller may see: a 5xx says only what its code means. */
+export function publicMessage(error: AppError): string {
+  return error.status >= 500 ? errorCodes[error.code].message : error.message;
+}
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
-  const message = error.status >= 500 ? errorCodes[error.code].message : error.message;
+export type ErrorSender = (request: FastifyRequest, reply: FastifyReply, error: AppError) => FastifyReply;
+
+/** The management shape: `{ error: { code, message, requestId, details? } }`. */
+export const sendError: ErrorSender = (request, reply, error) => {
+  request.errorCode = error.code;
   if (error instanceof RateLimitError) reply.header('retry-after', String(error.retryAfterSeconds));
-  if (request.url.startsWith('/v1/')) {
-    const inference = error instanceof InferenceError ? error.options : {};
-    if (inference.headers) reply.headers(inference.headers);
-    return reply.status(error.status).send({
-      error: {
-        message,
-        type: inference.type ?? openAiTypes[error.code] ?? 'api_error',
-        param: inference.param ?? null,
-        code: error instanceof InferenceError ? error.openAiCode : error.code.toLowerCase(),
-      },
-    });
-  }
   const details = error.status < 500 && error.details ? { details: error.details } : {};
   return reply
     .status(error.status)
-    .send({ error: { code: error.code, message, requestId: request.id, ...details } });
+    .send({ error: { code: error.code, message: publicMessage(error), requestId: request.id, ...details } });
+};
+
+/** Sets the error and not-found handlers of `scope` (and the scopes under it) to answer with `send`. */
+export function handleErrors(scope: FastifyInstance, send: ErrorSender): void {
+  scope.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    return send(request, reply, appError);
+  });
+  scope.setNotFoundHandler((request, reply) =>
+    send(
+      request,
+      reply,
+      new AppError('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} does not exist.`),
+    ),
+  );
 }
 
 export default fp(
   async function errors(app: FastifyInstance) {
-    app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-      const appError = toAppError(error);
-      if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
-      return sendError(request, reply, appError);
-    });
-    app.setNotFoundHandler((request, reply) =>
-      sendError(
-        request,
-        reply,
-        new AppError('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} does not exist.`),
-      ),
-    );
+    app.decorateRequest('errorCode', null);
+    handleErrors(app, sendError);
   },
   { name: 'errors' },
 );

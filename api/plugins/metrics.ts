@@ -45,19 +45,6 @@ function processSource(): MetricsSource | undefined {
   return { meter: telemetry.meterProvider.getMeter('vlinders-api'), exporter: telemetry.prometheus };
 }
 
-/** The error code of an error response: the `code` of our JSON error body (both shapes). */
-function errorCode(payload: unknown, status: number): string {
-  if (typeof payload === 'string') {
-    try {
-      const body = JSON.parse(payload) as { error?: { code?: unknown } };
-      if (typeof body.error?.code === 'string') return body.error.code.toUpperCase();
-    } catch {
-      // Not JSON: fall through to the status.
-    }
-  }
-  return `HTTP_${status}`;
-}
-
 export default fp(
   async function metricsPlugin(app: FastifyInstance, options: MetricsOptions) {
     let source = options.source ?? processSource();
@@ -92,13 +79,6 @@ export default fp(
       rpc.span.updateName(`${request.method} ${route}`).setAttribute('http.route', route);
     });
 
-    // The error code is only visible in the serialized body; remembered here until onResponse.
-    const codes = new WeakMap<FastifyRequest, string>();
-    app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-      if (reply.statusCode >= 400) codes.set(request, errorCode(payload, reply.statusCode));
-      return payload;
-    });
-
     app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
       // The route pattern, never the raw URL: ids in paths would explode the label set.
       const attributes = {
@@ -108,8 +88,8 @@ export default fp(
       };
       requests.add(1, attributes);
       duration.record(reply.elapsedTime / 1000, attributes);
-      const code = codes.get(request);
-      if (code) errors.add(1, { ...attributes, error_code: code });
+      if (reply.statusCode >= 400)
+        errors.add(1, { ...attributes, error_code: request.errorCode ?? `HTTP_${reply.statusCode}` });
     });
 
     app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (request, reply) => {
@@ -121,5 +101,5 @@ export default fp(
         .send(serializer.serialize(resourceMetrics));
     });
   },
-  { name: 'metrics' },
+  { name: 'metrics', dependencies: ['errors'] },
 );

@@ -15,7 +15,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessTokenAudience } from '../../api/services/access-tokens.js';
+import { accessTokenAudience } from '../../api/identity/accounts/access-tokens.js';
 import { masterKeyFromConfig, unwrap } from '../../runtime/envelope.js';
 import { useTestApp } from '../support/app.js';
 import {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { maxCacheTtlMs } from '../../../api/services/api-key-verifier.js';
+import { maxCacheTtlMs } from '../../../api/identity/api-keys/verifier.js';
 import { loggerOptions } from '../../../runtime/logger.js';
 import { buildTestApp, useTestApp, type TestApp } from '../../support/app.js';
 import {

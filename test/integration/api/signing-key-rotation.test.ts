@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, createPool } from '../../../db/client.js';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
-import { privateSigningJwks } from '../../../api/services/signing-keys.js';
+import { privateSigningJwks } from '../../../api/identity/signing-keys/signing-keys.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
 import { bearer, errorCode, password, seedActiveOrg, signUp, type TestUser } from './helpers.js';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../../core/usage-event.js';
-import type { UsageRow } from '../../../api/services/usage.js';
+import type { UsageRow } from '../../../api/control/usage/usage.js';
 import { UsageLedger } from '../../../db/usage-ledger.js';
 import { useTestApp } from '../../support/app.js';
 import { usageEvent } from '../metering/support.js';

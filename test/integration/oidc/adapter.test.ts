@@ -2,7 +2,7 @@
 // revocation by grant, lookups by uid, and expired rows that are never answered and get swept.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { deleteExpiredPayloads, grantIsLive, postgresAdapter } from '../../../api/oidc/adapter.js';
+import { deleteExpiredPayloads, grantIsLive, postgresAdapter } from '../../../api/identity/oidc/adapter.js';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { useTestApp } from '../../support/app.js';
 import { useAdminPool } from '../api/helpers.js';

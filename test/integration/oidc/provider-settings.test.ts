@@ -3,7 +3,7 @@
 // SameSite=Lax and Secure under an https PUBLIC_URL, and its login page shares the account lockout.
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rotateSigningKey } from '../../../api/services/signing-keys.js';
+import { rotateSigningKey } from '../../../api/identity/signing-keys/signing-keys.js';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { bearer, useAdminPool, type TestUser } from '../api/helpers.js';

@@ -4,7 +4,7 @@
 import { createPublicKey } from 'node:crypto';
 import { decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { privateSigningJwks } from '../../../api/services/signing-keys.js';
+import { privateSigningJwks } from '../../../api/identity/signing-keys/signing-keys.js';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { useTestApp } from '../../support/app.js';
 import { bearer, errorCode, useAdminPool } from '../api/helpers.js';

@@ -1,4 +1,5 @@
-// Security headers on every answer, and CORS only for configured origins (the codec keeps its own).
+// Security headers and CORS on what browsers call (identity, control, billing), CORS only for
+// configured origins (the codec keeps its own), and none of it on the data plane (/v1).
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../../support/app.js';
 
@@ -9,8 +10,14 @@ const t = useTestApp({
 });
 
 describe('security headers', () => {
-  it("sets helmet's headers on API answers and errors", async () => {
-    for (const url of ['/healthz', '/api/me', '/nope']) {
+  it("sets helmet's headers on the browser-facing systems' answers and errors", async () => {
+    for (const url of [
+      '/api/me',
+      '/api/orgs',
+      '/api/orgs/nope',
+      '/.well-known/jwks.json',
+      '/api/orgs/x/billing',
+    ]) {
       const res = await t.app.inject(url);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
@@ -18,6 +25,14 @@ describe('security headers', () => {
       expect(res.headers['content-security-policy']).toMatch(/default-src 'self'/);
       expect(res.headers['x-powered-by']).toBeUndefined();
     }
+  });
+
+  it('leaves them off the data plane, which no browser calls', async () => {
+    const res = await t.app.inject({ url: '/v1/models', headers: { origin: allowed } });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['x-content-type-options']).toBeUndefined();
+    expect(res.headers['content-security-policy']).toBeUndefined();
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('still serves the docs page under its own content security policy', async () => {
@@ -41,13 +56,13 @@ describe('CORS', () => {
     expect(preflight.statusCode).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe(allowed);
     expect(preflight.headers['access-control-allow-headers']).toMatch(/authorization/);
-    const get = await t.app.inject({ url: '/healthz', headers: { origin: allowed } });
+    const get = await t.app.inject({ url: '/api/me', headers: { origin: allowed } });
     expect(get.headers['access-control-allow-origin']).toBe(allowed);
   });
 
   it('gives any other origin no allow-origin header', async () => {
     for (const origin of ['https://evil.example.com', 'null', 'https://console.example.com.evil.test']) {
-      const res = await t.app.inject({ url: '/healthz', headers: { origin } });
+      const res = await t.app.inject({ url: '/api/me', headers: { origin } });
       expect(res.headers['access-control-allow-origin']).toBeUndefined();
     }
   });

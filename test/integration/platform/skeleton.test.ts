@@ -107,7 +107,11 @@ describe('NUL characters', () => {
     expect(body.json()).toMatchObject({
       error: { code: 'VALIDATION', message: expect.stringContaining('body.password') },
     });
-    const query = await t.app.inject('/healthz?x=%00');
+    const query = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login?x=%00',
+      payload: { email: 'a@example.test', password: 'twelve chars!' },
+    });
     expect(query.statusCode).toBe(400);
     expect(query.json()).toMatchObject({ error: { message: expect.stringContaining('query.x') } });
   });

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type pg from 'pg';
 import { expect } from 'vitest';
-import { ssoRedirectUri } from '../../../api/services/sso-issuers.js';
+import { ssoRedirectUri } from '../../../api/identity/sso/issuers.js';
 import type { CompanyAccount, CompanyIdp, LoginChoice } from '../../support/company-idp.js';
 import { bearer, seedActiveOrg, signUp, type TestUser } from '../api/helpers.js';
 

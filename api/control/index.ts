@@ -1,0 +1,20 @@
+// The management API, registered by app.ts under /api: organizations (and their onboarding),
+// invitations, members, teams, the audit log, the model registry (operators) and usage reads.
+import type { FastifyInstance } from 'fastify';
+import auditLogRoutes from './audit-log/routes.js';
+import invitationRoutes from './invitations/routes.js';
+import memberRoutes from './members/routes.js';
+import modelRoutes from './models/routes.js';
+import orgRoutes from './orgs/routes.js';
+import teamRoutes from './teams/routes.js';
+import usageRoutes from './usage/routes.js';
+
+export default async function control(app: FastifyInstance) {
+  await app.register(orgRoutes);
+  await app.register(invitationRoutes);
+  await app.register(memberRoutes);
+  await app.register(teamRoutes);
+  await app.register(auditLogRoutes);
+  await app.register(modelRoutes);
+  await app.register(usageRoutes);
+}

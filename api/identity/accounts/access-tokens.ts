@@ -1,0 +1,170 @@
+// Short-lived RS256 access tokens. Each replica keeps the published signing keys in memory,
+// reloaded every keyRefreshSeconds: it signs with the newest active key (a key rotated in elsewhere
+// starts signing here at its activation time, or at the next reload) and verifies with any
+// published key by `kid`. An unknown kid triggers one reload (another replica may have rotated),
+// rate-limited so random kids cannot hammer the database.
+import {
+  errors as joseErrors,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWTHeaderParameters,
+} from 'jose';
+import type { Db } from '../../../db/client.js';
+import type { MasterKey } from '../../../runtime/envelope.js';
+import { AppError } from '../../errors.js';
+import type { Actor } from '../../audit.js';
+import {
+  ensureSigningKey,
+  isPublished,
+  keyRefreshSeconds,
+  listPublishedKeys,
+  openSigningKey,
+  rotateSigningKey,
+  signingAlgorithm,
+  signingKeyAt,
+  type PublishedKey,
+  type RsaPublicJwk,
+  type SigningKeyTimings,
+} from '../signing-keys/signing-keys.js';
+
+export const accessTokenAudience = 'vlinders-api';
+const unknownKidReloadMinMs = 5_000;
+/** Replicas' clocks may differ a little; a token issued or expiring within this margin is fine. */
+const clockSkewSeconds = 30;
+
+export interface AccessTokenSettings {
+  issuer: string;
+  ttlSeconds: number;
+}
+
+export interface IssuedAccessToken {
+  accessToken: string;
+  expiresIn: number;
+}
+
+export class AccessTokens {
+  private published: PublishedKey[] = [];
+  private verifying = new Map<string, CryptoKey>();
+  private readonly signing = new Map<string, Promise<CryptoKey>>();
+  private loadedAt = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly master: MasterKey,
+    private readonly settings: AccessTokenSettings,
+  ) {}
+
+  /** Makes sure a key signs (creating one on first start) and loads the published keys. */
+  async start(): Promise<void> {
+    await ensureSigningKey(this.db, this.master);
+    await this.reloadPublicKeys();
+  }
+
+  /** The kid new tokens carry now. */
+  get currentKid(): string {
+    return this.signingKey().kid;
+  }
+
+  async issue(userId: string): Promise<IssuedAccessToken> {
+    await this.reloadIfStale();
+    const { kid } = this.signingKey();
+    const accessToken = await new SignJWT({})
+      .setProtectedHeader({ alg: signingAlgorithm, kid, typ: 'at+jwt' })
+      .setIssuer(this.settings.issuer)
+      .setAudience(accessTokenAudience)
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime(`${this.settings.ttlSeconds}s`)
+      .sign(await this.privateKey(kid));
+    return { accessToken, expiresIn: this.settings.ttlSeconds };
+  }
+
+  /**
+   * Verifies signature, issuer, audience, expiry and issue time (nbf and iat may not lie in the
+   * future beyond the clock skew); answers the user id or throws INVALID_TOKEN.
+   */
+  async verify(token: string): Promise<{ userId: string }> {
+    try {
+      const { payload } = await jwtVerify(token, (header) => this.keyFor(header), {
+        issuer: this.settings.issuer,
+        audience: accessTokenAudience,
+        algorithms: [signingAlgorithm],
+        typ: 'at+jwt',
+        requiredClaims: ['sub', 'exp', 'iat'],
+        // Also refuses an iat in the future: without it jose checks iat's type only.
+        maxTokenAge: this.settings.ttlSeconds,
+        clockTolerance: clockSkewSeconds,
+      });
+      if (!payload.sub) throw new AppError('INVALID_TOKEN');
+      return { userId: payload.sub };
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      if (err instanceof joseErrors.JOSEError) throw new AppError('INVALID_TOKEN');
+      throw err;
+    }
+  }
+
+  /** The public keys to publish: every key not yet retired, including those not signing yet. */
+  async jwks(): Promise<{ keys: RsaPublicJwk[] }> {
+    await this.reloadIfStale();
+    const now = new Date();
+    return { keys: this.published.filter((k) => isPublished(k, now)).map((k) => k.jwk) };
+  }
+
+  /** Publishes a new key that signs after timings.publishSeconds; answers its kid and activation. */
+  async rotate(timings: SigningKeyTimings, actor: Actor): Promise<{ kid: string; activatesAt: Date }> {
+    const { kid, activatesAt } = await rotateSigningKey(this.db, this.master, timings, actor);
+    await this.reloadPublicKeys();
+    return { kid, activatesAt };
+  }
+
+  private signingKey(): PublishedKey {
+    const key = signingKeyAt(this.published, new Date());
+    if (!key) throw new Error('no signing key is active: was AccessTokens.start() called?');
+    return key;
+  }
+
+  private privateKey(kid: string): Promise<CryptoKey> {
+    let key = this.signing.get(kid);
+    if (!key) {
+      key = openSigningKey(this.db, this.master, kid);
+      this.signing.set(kid, key);
+      // A failed open is not remembered: the next token asks the database again.
+      key.catch(() => this.signing.delete(kid));
+    }
+    return key;
+  }
+
+  private async keyFor(header: JWTHeaderParameters): Promise<CryptoKey> {
+    const kid = header.kid;
+    if (!kid) throw new AppError('INVALID_TOKEN');
+    await this.reloadIfStale();
+    if (!this.verifying.has(kid) && Date.now() - this.loadedAt >= unknownKidReloadMinMs)
+      await this.reloadPublicKeys();
+    const published = this.published.find((k) => k.kid === kid);
+    const key = this.verifying.get(kid);
+    // A key past its retire time verifies nothing, even before the next reload drops it.
+    if (!key || !published || !isPublished(published, new Date())) throw new AppError('INVALID_TOKEN');
+    return key;
+  }
+
+  private async reloadIfStale(): Promise<void> {
+    if (Date.now() - this.loadedAt >= keyRefreshSeconds * 1000) await this.reloadPublicKeys();
+  }
+
+  private async reloadPublicKeys(): Promise<void> {
+    const published = await listPublishedKeys(this.db);
+    const verifying = new Map<string, CryptoKey>();
+    for (const { kid, jwk } of published) {
+      const key = this.verifying.get(kid) ?? (await importJWK(jwk, signingAlgorithm));
+      if (key instanceof Uint8Array) throw new Error(`public key ${kid} is not an asymmetric key`);
+      verifying.set(kid, key);
+    }
+    for (const kid of this.signing.keys()) if (!verifying.has(kid)) this.signing.delete(kid);
+    this.published = published;
+    this.verifying = verifying;
+    this.loadedAt = Date.now();
+  }
+}

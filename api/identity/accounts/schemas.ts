@@ -1,0 +1,57 @@
+import Type from 'typebox';
+import { passwordLimits } from './passwords.js';
+import { Email, Timestamp, Uuid } from '../../common-schemas.js';
+
+const Password = Type.String({ minLength: passwordLimits.minLength, maxLength: passwordLimits.maxLength });
+
+export const SignUpBody = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+// Login takes any password length up to the limit, so a short guess gets the same answer as a wrong one.
+export const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: passwordLimits.maxLength }),
+  },
+  { additionalProperties: false },
+);
+
+export const RefreshBody = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+
+export const User = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  displayName: Type.String(),
+  createdAt: Timestamp,
+});
+
+export const TokenPair = Type.Object({
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'access token lifetime in seconds' }),
+});
+
+export const Session = Type.Object({ user: User, ...TokenPair.properties });
+
+export const Jwks = Type.Object({
+  keys: Type.Array(
+    Type.Object({
+      kty: Type.Literal('RSA'),
+      kid: Type.String(),
+      alg: Type.Literal('RS256'),
+      use: Type.Literal('sig'),
+      n: Type.String(),
+      e: Type.String(),
+    }),
+  ),
+});

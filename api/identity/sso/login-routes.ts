@@ -1,0 +1,94 @@
+// Sign-in through an org's identity provider: anyone may start one (/api/sso/:orgId/login, a
+// redirect to the provider) and finish it (/api/sso/callback, which answers the platform's own
+// access and refresh tokens, as /api/auth/login does).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { masterKeyFromConfig } from '../../../runtime/envelope.js';
+import { errors } from '../../common-schemas.js';
+import { SsoCallbackQuery, SsoLoginParams, SsoRedirect, SsoSession } from './schemas.js';
+import type { SsoSettings } from './connections.js';
+import { finishSsoLogin, ssoStateCookie, startSsoLogin } from './login.js';
+
+const tags = ['sso'];
+const loginCookieSeconds = 600;
+
+/** The state cookie: sent back only to the callback, never readable by scripts. */
+function stateCookie(value: string, maxAgeSeconds: number): string {
+  return `${ssoStateCookie}=${value}; Path=/api/sso/callback; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`;
+}
+
+function cookieValue(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+const ssoLogin: FastifyPluginAsyncTypebox = async (app) => {
+  const settings: SsoSettings = {
+    publicUrl: app.config.PUBLIC_URL,
+    allowHttp: app.config.SSO_ALLOW_HTTP_ISSUERS,
+    master: masterKeyFromConfig(app.config),
+  };
+  // The sign-in endpoints take no credential: they spend the caller's per-address budget.
+  const admitAddress = async (request: FastifyRequest) => app.authThrottle.admitAddress(request.ip);
+
+  app.get(
+    '/api/sso/:orgId/login',
+    {
+      preHandler: admitAddress,
+      schema: {
+        tags,
+        params: SsoLoginParams,
+        response: { 302: SsoRedirect, ...errors(400, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { url, state } = await startSsoLogin(app.db, settings, request.params.orgId);
+      return reply
+        .code(302)
+        .header('location', url)
+        .header('set-cookie', stateCookie(state, loginCookieSeconds))
+        .send({ location: url });
+    },
+  );
+
+  app.get(
+    '/api/sso/callback',
+    {
+      preHandler: admitAddress,
+      schema: {
+        tags,
+        querystring: SsoCallbackQuery,
+        response: { 200: SsoSession, ...errors(400, 401, 403, 409, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      // The state cookie has done its job whatever the outcome.
+      reply.header('set-cookie', stateCookie('', 0));
+      const signedIn = await finishSsoLogin(
+        app.db,
+        { ...settings, refreshTtlSeconds: app.config.REFRESH_TOKEN_TTL_SECONDS },
+        {
+          search: request.url.slice(request.url.indexOf('?')),
+          state: request.query.state,
+          cookieState: cookieValue(request, ssoStateCookie),
+          ip: request.ip,
+        },
+      );
+      return {
+        user: signedIn.user,
+        orgId: signedIn.orgId,
+        role: signedIn.role,
+        refreshToken: signedIn.refreshToken,
+        tokenType: 'Bearer' as const,
+        ...(await app.accessTokens.issue(signedIn.user.id)),
+      };
+    },
+  );
+};
+
+export default ssoLogin;

@@ -1,32 +1,20 @@
 // One lint setup for the whole tree: type-aware, so floating and misused promises fail the build.
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-const sandboxForbidden = [
-  'node:*',
-  'fs',
-  'path',
-  'crypto',
-  'http',
-  'https',
-  'net',
-  'os',
-  'child_process',
-  'pg',
-  'drizzle-orm',
-  'drizzle-orm/*',
-  'ioredis',
-  'stripe',
-  '@qdrant/*',
-  'undici',
-  '../api/*',
-  '../db/*',
-  '../runtime/*',
-  '../workers/*',
-];
+import layers from './eslint.layers.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.data/', 'dist/', 'coverage/', 'eslint.config.js'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.tools/',
+      '.data/',
+      'dist/',
+      'coverage/',
+      'eslint.config.js',
+      'eslint.layers.js',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -45,25 +33,7 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // Workflow code runs in Temporal's deterministic sandbox: no I/O, no activity values.
-    files: ['workflows/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: sandboxForbidden, message: 'Workflow code must stay deterministic: no I/O modules.' },
-            {
-              group: ['../activities/*', '../activities'],
-              allowTypeImports: true,
-              message: 'Import activities as types only.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...layers,
   {
     // Vitest's asymmetric matchers (expect.any, expect.objectContaining) are typed any.
     files: ['test/**/*.ts'],

@@ -13,7 +13,7 @@ import limits from './gateway/limits/plugin.js';
 import usageRecorder from './gateway/metering/plugin.js';
 import modelRegistry from './gateway/registry-plugin.js';
 import apiKeys from './identity/api-keys/plugin.js';
-import auth from './identity/auth.js';
+import auth from './identity/auth-plugin.js';
 import identity from './identity/index.js';
 import oidc from './identity/oidc/plugin.js';
 import errors, { sendError } from './plugins/errors.js';

@@ -1,4 +1,6 @@
 // One closed set of error codes with their HTTP status. Every error response is built from these.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
 export const errorCodes = {
   VALIDATION: { status: 400, message: 'The request is invalid.' },
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
@@ -62,3 +64,11 @@ export class InferenceError extends AppError {
     super(code, message);
   }
 }
+
+/** The message a caller may see: a 5xx says only what its code means. */
+export function publicMessage(error: AppError): string {
+  return error.status >= 500 ? errorCodes[error.code].message : error.message;
+}
+
+/** Answers an error in a system's shape (management JSON, or OpenAI's under /v1). */
+export type ErrorSender = (request: FastifyRequest, reply: FastifyReply, error: AppError) => FastifyReply;

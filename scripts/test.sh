@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The whole test command: dependencies, tools, lint, typecheck, then every test against real
-# PostgreSQL, Redis and Temporal (started by the suite itself on free ports). Idempotent.
+# The whole test command: the pinned Node.js, dependencies, tools, lint, typecheck, the build, then
+# every test against real PostgreSQL, Redis and Temporal (started by the suite itself on free
+# ports). Idempotent.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# shellcheck source=use-node.sh
+source scripts/use-node.sh
 bash scripts/ensure-node-modules.sh
 bash scripts/install-tools.sh
 mkdir -p .data
@@ -15,6 +18,9 @@ npx eslint . --max-warnings 0
 npx prettier --check . --log-level warn
 echo "== typecheck" >&2
 npx tsc --noEmit -p tsconfig.json
+# What production runs (dist/, tsconfig.build.json) must compile too; skipped when unchanged.
+echo "== build" >&2
+bash scripts/build.sh
 echo "== tests" >&2
 status=0
 rm -f .data/unhandled-errors.log

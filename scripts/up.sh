@@ -2,7 +2,8 @@
 # up: the whole platform on this machine, with no root and no system service. Starts the Temporal
 # dev server (SQLite under .data/), PostgreSQL as PGlite served over the Postgres protocol (unless
 # DATABASE_URL is set), applies migrations, then runs the API and the workers until Ctrl-C, which
-# stops everything in order. Idempotent: a second run reuses node_modules, tools, data and keys.
+# stops everything in order. Idempotent: a second run reuses node_modules, tools, the build, data
+# and keys. Every process runs the compiled JavaScript in dist/ on the pinned Node.js, as production does.
 #
 # Overrides (environment): PORT (API, 3000), TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
 # PGLITE_PORT (5433), WORKER_METRICS_PORT (9464; the billing worker's BILLING_WORKER_METRICS_PORT, 9465), SIMULATOR_PORT (4000: the model-server simulator),
@@ -59,9 +60,14 @@ if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   require_free "$((stripe_mock_port + 2))" "stripe-mock (https)" STRIPE_MOCK_PORT
 fi
 
-# --- dependencies: npm ci only when node_modules is missing or package-lock.json changed --------
+# --- dependencies: the pinned Node.js first on PATH, npm ci only when node_modules is missing or
+# package-lock.json changed, and the compiled build (dist/) that every process below runs --------
+# shellcheck source=use-node.sh
+source scripts/use-node.sh
 bash scripts/ensure-node-modules.sh
 mark "dependencies checked"
+bash scripts/build.sh
+mark "build checked"
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then bash scripts/install-tools.sh temporal stripe-mock; else bash scripts/install-tools.sh temporal; fi
 mark "tools checked"
 
@@ -148,7 +154,7 @@ temporal_pid="$(last_pid)"
 
 # --- PostgreSQL: PGlite unless a server is configured --------------------------------------------
 if [ -z "${DATABASE_URL:-}" ]; then
-  start postgres node --import tsx scripts/pglite-server.ts \
+  start postgres node dist/scripts/pglite-server.js \
     --data "$data/pglite" --host 127.0.0.1 --port "$pglite_port" --max-connections 32
   postgres_pid="$(last_pid)"
   # PGlite's only login is a superuser: migrations run as it, the app connections SET ROLE to
@@ -169,16 +175,16 @@ wait_until temporal "$temporal_pid" 60 "$root/.tools/bin/temporal" operator name
 
 mark "temporal ready"
 say "applying migrations"
-node --import tsx db/migrate.ts >"$logs/migrate.log" 2>&1 || fail_with_log migrate "migrations failed"
+node dist/db/migrate.js >"$logs/migrate.log" 2>&1 || fail_with_log migrate "migrations failed"
 mark "migrations applied"
 
 # --- Model server: the simulator (a stand-in for Ray Serve + vLLM, named as such) ----------------
 # It is registered as the models sim-chat and sim-embed only while the model registry is empty; an
 # operator's real deployments (POST /api/admin/models) are never touched.
-start simulator node --import tsx simulator/main.ts --port "$simulator_port" --models sim-chat,sim-embed
+start simulator node dist/simulator/main.js --port "$simulator_port" --models sim-chat,sim-embed
 simulator_pid="$(last_pid)"
 wait_until simulator "$simulator_pid" 60 curl -fsS "http://127.0.0.1:$simulator_port/health"
-node --import tsx scripts/seed-simulator-models.ts --url "http://127.0.0.1:$simulator_port" \
+node dist/scripts/seed-simulator-models.js --url "http://127.0.0.1:$simulator_port" \
   >"$logs/seed-simulator.log" 2>&1 || fail_with_log seed-simulator "registering the simulator's models failed"
 mark "simulator ready"
 
@@ -188,7 +194,7 @@ mark "simulator ready"
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   start stripe-mock "$root/.tools/bin/stripe-mock" -http-port "$((stripe_mock_port + 1))" -https-port "$((stripe_mock_port + 2))"
   stripe_pid="$(last_pid)"
-  start stripe-account node --import tsx simulator/stripe-account-main.ts \
+  start stripe-account node dist/simulator/stripe-account-main.js \
     --upstream "http://127.0.0.1:$((stripe_mock_port + 1))" --port "$stripe_mock_port"
   stripe_account_pid="$(last_pid)"
   export STRIPE_SECRET_KEY=sk_test_vlinders STRIPE_API_URL="http://127.0.0.1:$stripe_mock_port"
@@ -203,18 +209,18 @@ fi
 # --- API and workers ---------------------------------------------------------------------------
 export PORT="$api_port" WORKER_METRICS_PORT="$worker_metrics_port"
 export PUBLIC_URL="${PUBLIC_URL:-http://localhost:$api_port}"
-start api node --import tsx api/server.ts
+start api node dist/api/server.js
 api_pid="$(last_pid)"
-start workers node --import tsx workers/main.ts
+start workers node dist/workers/main.js
 workers_pid="$(last_pid)"
-WORKER_METRICS_PORT="$billing_metrics_port" start billing-worker node --import tsx workers/billing.ts
+WORKER_METRICS_PORT="$billing_metrics_port" start billing-worker node dist/workers/billing.js
 billing_worker_pid="$(last_pid)"
 # The hourly billing run (a Temporal Schedule), created or brought up to the config.
-node --import tsx scripts/ensure-schedules.ts >"$logs/schedules.log" 2>&1 || fail_with_log schedules "creating the billing schedule failed"
+node dist/scripts/ensure-schedules.js >"$logs/schedules.log" 2>&1 || fail_with_log schedules "creating the billing schedule failed"
 # Usage events go through a Redis stream when Redis is configured; without it the API writes them itself.
 usage_desc="written to Postgres by the API (no Redis)"
 if [ -n "${REDIS_URL:-}" ]; then
-  start usage-ingest node --import tsx workers/usage-ingest/main.ts
+  start usage-ingest node dist/workers/usage-ingest/main.js
   usage_desc="Redis stream ${USAGE_STREAM:-vlinders:usage}, moved to Postgres by usage-ingest"
 fi
 

@@ -17,7 +17,10 @@ import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/te
 import { taskQueues } from '../temporal.config.js';
 import { temporalConnection } from '../runtime/temporal-connection.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// From source (tests, tsx) the workflows are TypeScript; from the build (dist/) they are the
+// emitted JavaScript beside this module, which webpack bundles the same way.
+const moduleExtension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+export const workflowsPath = fileURLToPath(new URL(`../workflows/index${moduleExtension}`, import.meta.url));
 
 /** The workflow bundle, tracing interceptors included (tests share one per suite). */
 export function bundleWorkflows(): Promise<WorkflowBundle> {

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import reconciliationRoutes from './reconciliation/routes.js';
 import billingRoutes from './routes.js';
-import stripeClient from './stripe-client.js';
+import stripeClient from './stripe-plugin.js';
 import webhookRoutes from './webhooks/routes.js';
 
 export default async function billing(app: FastifyInstance) {

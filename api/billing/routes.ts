@@ -2,7 +2,7 @@
 // admin, billing), changing `billing.manage` (owner, billing). None of these routes looks at the
 // subscription's status: a suspended tenant must reach them to pay.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireSignedIn } from '../identity/auth.js';
+import { requireSignedIn } from '../identity/auth-plugin.js';
 import {
   BillingAccount,
   BillingUsage,

@@ -1,7 +1,13 @@
 // The gateway's error shape: OpenAI's (`{ error: { message, type, param, code } }`), so SDKs surface
 // the refusal as they would OpenAI's. Set for the /v1 scope by the gateway plugin.
-import { AppError, InferenceError, RateLimitError, type ErrorCode } from '../errors.js';
-import { publicMessage, type ErrorSender } from '../plugins/errors.js';
+import {
+  InferenceError,
+  RateLimitError,
+  publicMessage,
+  type AppError,
+  type ErrorCode,
+  type ErrorSender,
+} from '../errors.js';
 
 const openAiTypes: Partial<Record<ErrorCode, string>> = {
   VALIDATION: 'invalid_request_error',

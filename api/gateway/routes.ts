@@ -11,7 +11,7 @@ import { servesInference } from '../../core/billing.js';
 import { authorizeKey } from '../../core/policy.js';
 import { planLimits, type PlanLimits } from '../../core/plans.js';
 import { InferenceError } from '../errors.js';
-import { currentApiKey } from '../identity/auth.js';
+import { currentApiKey } from '../identity/auth-plugin.js';
 import { Forwarder, type Attempt, type ForwardOutcome } from './forwarder.js';
 import { estimateTokens, readInferenceBody, type InferenceEndpoint } from './inference-body.js';
 import type { Admission } from './limits/limiter.js';

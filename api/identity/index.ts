@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import accountRoutes from './accounts/routes.js';
 import apiKeyRoutes from './api-keys/routes.js';
 import oauthClientRoutes from './oauth-clients/routes.js';
-import oidcRoutes from './oidc/index.js';
+import oidcRoutes from './oidc/routes.js';
 import jwksRoutes from './signing-keys/jwks-routes.js';
 import rotateRoutes from './signing-keys/rotate-routes.js';
 import ssoLoginRoutes from './sso/login-routes.js';

@@ -2,9 +2,9 @@
 // shape (`{ error: { code, message, requestId } }`) for the whole app; a system with a shape of its
 // own (the gateway: OpenAI's) sets its own handlers in its scope with `handleErrors`. 5xx bodies
 // never carry internal messages. The code answered is kept on the request for the metrics.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, RateLimitError, errorCodes, type ErrorCode } from '../errors.js';
+import { AppError, RateLimitError, publicMessage, type ErrorCode, type ErrorSender } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,13 +40,6 @@ export function toAppError(error: FastifyError | AppError): AppError {
     return new AppError('VALIDATION', error.message);
   return new AppError('INTERNAL');
 }
-
-/** The message a caller may see: a 5xx says only what its code means. */
-export function publicMessage(error: AppError): string {
-  return error.status >= 500 ? errorCodes[error.code].message : error.message;
-}
-
-export type ErrorSender = (request: FastifyRequest, reply: FastifyReply, error: AppError) => FastifyReply;
 
 /** The management shape: `{ error: { code, message, requestId, details? } }`. */
 export const sendError: ErrorSender = (request, reply, error) => {

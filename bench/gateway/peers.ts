@@ -1,7 +1,15 @@
 // The processes Vlinders is compared with and through: the model-server simulator (the upstream
 // of every target) and the Portkey open-source gateway (the peer).
 import { freePort } from '../../test/support/services.js';
-import { childEnv, gatewayCore, loadCore, startNode, waitForHttp, type Child } from './processes.js';
+import {
+  childEnv,
+  compiledEntry,
+  gatewayCore,
+  loadCore,
+  startNode,
+  waitForHttp,
+  type Child,
+} from './processes.js';
 
 /** The model id every simulator serves. */
 export const simulatorModel = 'sim-chat';
@@ -23,9 +31,7 @@ export async function startSimulator(
     name,
     loadCore,
     [
-      '--import',
-      'tsx',
-      'simulator/main.ts',
+      compiledEntry('simulator/main.js'),
       ...['--port', String(port), '--models', simulatorModel, '--usage', 'true'],
       ...['--ttft-ms', String(timing.ttftMs), '--inter-token-ms', String(timing.interTokenMs)],
       ...['--tokens', String(timing.tokens)],

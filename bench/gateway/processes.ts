@@ -1,7 +1,7 @@
 // Child processes of the benchmark, pinned to a core with taskset, and what /proc says about
 // them: CPU time (utime + stime, all threads) and resident memory.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Where the gateway under test runs; everything else (load, simulator, databases) runs on the other. */
@@ -22,6 +22,13 @@ export interface Child {
   name: string;
   pid: number;
   stop(): Promise<void>;
+}
+
+/** A compiled entry point under dist/, what production runs (`npm run bench:gateway` builds it first). */
+export function compiledEntry(path: string): string {
+  const entry = join('dist', path);
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  return entry;
 }
 
 /** Starts `node args…` on one core; its output goes to logDir/<name>.log. */

@@ -21,7 +21,8 @@ function owner(key: string): string {
   if (file.startsWith('node:')) return 'node internals';
   // Packages by name; a scope's packages together (@opentelemetry/* is one cost: tracing).
   if (!file.startsWith('/')) return file.startsWith('@') ? `${file.split('/')[0]}/*` : file.split('/')[0]!;
-  const inRepo = file.slice(process.cwd().length + 1);
+  // The compiled build keeps the source tree's folders under dist/: name the source folder.
+  const inRepo = file.slice(process.cwd().length + 1).replace(/^dist\//, '');
   return `${inRepo.split('/')[0]}/`;
 }
 
@@ -44,7 +45,7 @@ function selfTimes(profile: CpuProfile, sinceMicros: number): Map<string, number
 /**
  * The busiest thread's `top` functions by self time from `sinceMicros` on (so start-up is left
  * out), as markdown lines "12.3 % name (file:line)". node writes one profile per thread into `dir`
- * (the main thread and, under tsx, the module loader's); the busiest is the one serving requests.
+ * (the main thread and any other); the busiest is the one serving requests.
  */
 export function topSelfTime(
   dir: string,

@@ -6,7 +6,15 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrateDatabase } from '../../db/migrate.js';
 import { freePort, startPostgres, startRedis, type Service } from '../../test/support/services.js';
-import { childEnv, gatewayCore, loadCore, startNode, waitForHttp, type Child } from './processes.js';
+import {
+  childEnv,
+  compiledEntry,
+  gatewayCore,
+  loadCore,
+  startNode,
+  waitForHttp,
+  type Child,
+} from './processes.js';
 
 const appLogin = { user: 'vlinders_bench', password: 'vlinders-bench' };
 
@@ -68,7 +76,7 @@ export async function startApi(
   const child = startNode(
     name,
     gatewayCore,
-    [...nodeFlags, '--import', 'tsx', 'api/server.ts'],
+    [...nodeFlags, compiledEntry('api/server.js')],
     { ...env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` },
     logDir,
   );
@@ -79,13 +87,7 @@ export async function startApi(
 
 /** The usage ingester (Redis stream → Postgres ledger), on the load core: it is off the hot path. */
 export function startIngester(env: Record<string, string>, logDir: string): Child {
-  return startNode(
-    'usage-ingest',
-    loadCore,
-    ['--import', 'tsx', 'workers/usage-ingest/main.ts'],
-    env,
-    logDir,
-  );
+  return startNode('usage-ingest', loadCore, [compiledEntry('workers/usage-ingest/main.js')], env, logDir);
 }
 
 export interface Tenant {

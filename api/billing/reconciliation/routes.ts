@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { billingReconciliation } from '../../../db/billing-reconciliation.js';
 import { AppError } from '../../errors.js';
-import { requireSignedIn } from '../../identity/auth.js';
+import { requireSignedIn } from '../../identity/auth-plugin.js';
 import { Reconciliation, ReconciliationQuery } from './schemas.js';
 import { errors } from '../../common-schemas.js';
 import { usageRange } from '../../control/usage/usage.js';

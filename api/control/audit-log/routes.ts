@@ -1,6 +1,6 @@
 // An org's audit log, newest first, paged by cursor, and the verification of its hash chain.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireSignedIn } from '../../identity/auth.js';
+import { requireSignedIn } from '../../identity/auth-plugin.js';
 import { AuditChainReport, AuditPage, AuditQuery } from './schemas.js';
 import { errors, OrgParams } from '../../common-schemas.js';
 import { verifyOrgAuditChain } from './audit-chain.js';

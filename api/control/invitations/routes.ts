@@ -1,7 +1,7 @@
 // Invitations to an org: create (mails a one-time token), list, revoke, and accept by the invitee.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { actorOf, orgAccess, requireSignedIn } from '../../identity/auth.js';
+import { actorOf, orgAccess, requireSignedIn } from '../../identity/auth-plugin.js';
 import { errors, OrgParams } from '../../common-schemas.js';
 import {
   AcceptedInvitation,

@@ -1,7 +1,7 @@
 // Members of an org: list, change a role, remove.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { actorOf, orgAccess, requireSignedIn } from '../../identity/auth.js';
+import { actorOf, orgAccess, requireSignedIn } from '../../identity/auth-plugin.js';
 import { errors, OrgParams } from '../../common-schemas.js';
 import { ChangeRoleBody, Member, MemberList, MemberParams } from './schemas.js';
 import { changeMemberRole, listMembers, removeMember } from './members.js';

@@ -3,7 +3,7 @@
 // Upstream URLs are set here only; every API replica sees a change within 2 s (api/gateway/registry.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { actorOf, requireSignedIn } from '../../identity/auth.js';
+import { actorOf, requireSignedIn } from '../../identity/auth-plugin.js';
 import { errors } from '../../common-schemas.js';
 import {
   CreateDeploymentBody,

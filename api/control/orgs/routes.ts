@@ -1,6 +1,6 @@
 // Organizations of the signed-in user: create (starts onboarding), list mine, read one.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { actorOf, currentUser, requireSignedIn } from '../../identity/auth.js';
+import { actorOf, currentUser, requireSignedIn } from '../../identity/auth-plugin.js';
 import { errors, OrgParams } from '../../common-schemas.js';
 import { CreateOrgBody, OrgCreated, Organization, OrganizationList } from './schemas.js';
 import { createOrganization, getOrganization, listMyOrganizations } from './orgs.js';

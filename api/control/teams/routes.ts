@@ -1,7 +1,7 @@
 // Teams of an org and their members.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { actorOf, authorizeFields, requireSignedIn } from '../../identity/auth.js';
+import { actorOf, authorizeFields, requireSignedIn } from '../../identity/auth-plugin.js';
 import { errors, OrgParams } from '../../common-schemas.js';
 import {
   CreateTeamBody,

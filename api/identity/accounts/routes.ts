@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { AppError } from '../../errors.js';
-import { currentUser, requireSignedIn } from '../auth.js';
+import { currentUser, requireSignedIn } from '../auth-plugin.js';
 import { LoginBody, RefreshBody, Session, SignUpBody, TokenPair, User } from './schemas.js';
 import { errors } from '../../common-schemas.js';
 import { getUser, logIn, signUp, type SignedIn } from './accounts.js';

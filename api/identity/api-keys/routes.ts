@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { actorOf, currentApiKey, orgAccess, requireSignedIn } from '../auth.js';
+import { actorOf, currentApiKey, orgAccess, requireSignedIn } from '../auth-plugin.js';
 import {
   ApiKey,
   ApiKeyList,

@@ -1,7 +1,7 @@
 // Platform administration under /api/admin, for platform operators only (platform actions of the
 // policy): a signed-in user who is not an operator gets 403, no or a bad token 401.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { actorOf, requireSignedIn } from '../auth.js';
+import { actorOf, requireSignedIn } from '../auth-plugin.js';
 import { RotatedSigningKey } from './schemas.js';
 import { errors } from '../../common-schemas.js';
 import { signingKeyTimings } from './signing-keys.js';

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
-import { actorOf, requireSignedIn } from '../auth.js';
+import { actorOf, requireSignedIn } from '../auth-plugin.js';
 import { errors, OrgParams } from '../../common-schemas.js';
 import { PutSsoBody, SsoConnection } from './schemas.js';
 import { deleteSsoConnection, getSsoConnection, putSsoConnection, type SsoSettings } from './connections.js';

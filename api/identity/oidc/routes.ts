@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthThrottle } from '../auth-throttle.js';
 import type { OidcHost } from './host.js';
-import interactions from './interactions.js';
+import interactions from './interaction-routes.js';
 import { mountPath } from './provider.js';
 
 /** The endpoints that take a client secret, a code or a refresh token: brute-force targets. */

@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { InferenceError } from '../errors.js';
 import type { InferenceEndpoint } from './inference-body.js';
-import type { UpstreamHealth, UpstreamTarget } from './routing/router.js';
+import type { InflightLoad, UpstreamHealth, UpstreamTarget } from './routing/router.js';
 import { StreamRelay } from './stream-relay.js';
 import { readUsage, type UpstreamUsage } from './usage.js';
 
@@ -61,6 +61,8 @@ export class Forwarder {
     private readonly dispatcher: Dispatcher,
     private readonly health: UpstreamHealth,
     private readonly timeouts: ForwardTimeouts,
+    /** Counts each attempt while it runs, for the router's load bound. */
+    private readonly load?: InflightLoad,
   ) {}
 
   async forward(exchange: Exchange): Promise<void> {
@@ -80,7 +82,10 @@ export class Forwarder {
       for (const attempt of exchange.attempts) {
         if (clientGone) break;
         current = new AbortController();
-        const result = await this.tryAttempt(exchange, attempt, current, started, () => clientGone);
+        this.load?.acquire(attempt.target.url);
+        const result = await this.tryAttempt(exchange, attempt, current, started, () => clientGone).finally(
+          () => this.load?.release(attempt.target.url),
+        );
         if (result === 'done') return;
         failure = result;
       }

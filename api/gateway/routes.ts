@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import { Forwarder } from './forwarder.js';
 import type { InferenceEndpoint } from './inference-body.js';
 import { InferencePipeline } from './pipeline.js';
-import { Router, UpstreamHealth } from './routing/router.js';
+import { InflightLoad, Router, UpstreamHealth } from './routing/router.js';
 import type { ModelRoute } from './registry.js';
 import {
   ChatCompletionRequest,
@@ -41,15 +41,19 @@ export default async function inferenceRoutes(app: FastifyInstance) {
     keepAliveTimeout: 60_000,
   });
   const health = new UpstreamHealth();
+  // Requests in flight per upstream: the forwarder counts them, the router bounds each replica's share.
+  const load = new InflightLoad();
   const pipeline = new InferencePipeline({
     authenticate: app.authenticate,
     registry: app.modelRegistry,
     limiter: app.limiter,
-    router: new Router(health),
-    forwarder: new Forwarder(agent, health, {
-      firstTokenMs: config.GATEWAY_FIRST_TOKEN_TIMEOUT_MS,
-      readMs: config.GATEWAY_READ_TIMEOUT_MS,
-    }),
+    router: new Router(health, Math.random, load),
+    forwarder: new Forwarder(
+      agent,
+      health,
+      { firstTokenMs: config.GATEWAY_FIRST_TOKEN_TIMEOUT_MS, readMs: config.GATEWAY_READ_TIMEOUT_MS },
+      load,
+    ),
     usageRecorder: app.usageRecorder,
     log: app.log,
     maxAttempts: config.GATEWAY_MAX_ATTEMPTS,

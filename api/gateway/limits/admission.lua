@@ -3,10 +3,13 @@
 -- KEYS: 1 in-flight set, 2 key requests, 3 key tokens, 4 org requests, 5 org tokens, 6 monthly tokens
 -- ARGV: 1 reservation id, 2 tokens to reserve, 3 concurrency limit, 4 key requests/min,
 --       5 key tokens/min, 6 org requests/min, 7 org tokens/min, 8 monthly limit,
---       9 in-flight safety TTL (ms), 10 monthly counter TTL (s), 11 ms until the month ends
+--       9 in-flight safety TTL (ms), 10 monthly counter TTL (s), 11 ms until the month ends,
+--       12 the month's tokens so far, to start a missing monthly counter with ('' = not known yet)
 -- Returns: { outcome, retry ms, requests limit, remaining, reset ms, tokens limit, remaining,
 --            reset ms, monthly tokens used }. outcome 0 admitted; else the first limit that refused:
---            1 concurrency, 2 key requests, 3 key tokens, 4 org requests, 5 org tokens, 6 monthly.
+--            1 concurrency, 2 key requests, 3 key tokens, 4 org requests, 5 org tokens, 6 monthly;
+--            7: the monthly counter is missing and ARGV[12] is '' (nothing reserved: ask again
+--            with the month's tokens from the ledger's rollups).
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local reserve = tonumber(ARGV[2])
@@ -50,7 +53,15 @@ for i = 1, 4 do
   end
 end
 
-local monthUsed = tonumber(redis.call('GET', KEYS[6]) or '0')
+-- A missing counter (Redis restarted or flushed, or the month's first request) starts from the
+-- ledger's count; when replicas race, the first seed wins and the others' are ignored.
+local stored = redis.call('GET', KEYS[6])
+if not stored then
+  if ARGV[12] == '' then return report(7, 0, 0) end
+  redis.call('SET', KEYS[6], ARGV[12], 'EX', tonumber(ARGV[10]))
+  stored = ARGV[12]
+end
+local monthUsed = tonumber(stored)
 if monthUsed + reserve > tonumber(ARGV[8]) then return report(6, tonumber(ARGV[11]), monthUsed) end
 
 for i = 1, 4 do

@@ -24,6 +24,11 @@ export interface AdmissionInput {
   msToMonthEnd: number;
   /** How long an unsettled admission holds its in-flight slot. */
   inflightTtlMs: number;
+  /**
+   * The month's tokens so far, to start the monthly counter with when Redis has none; absent, a
+   * missing counter answers `monthUnknown` instead. In memory, unused.
+   */
+  monthSeed?: number | undefined;
 }
 
 export interface SettleInput {
@@ -46,6 +51,8 @@ export const outcomes = {
   orgRequests: 4,
   orgTokens: 5,
   monthly: 6,
+  /** Redis only: the monthly counter is missing and no seed came with the admission; nothing reserved. */
+  monthUnknown: 7,
 } as const;
 export type Outcome = (typeof outcomes)[keyof typeof outcomes];
 

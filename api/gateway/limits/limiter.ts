@@ -17,16 +17,29 @@
 // - In-flight slots expire after `inflightTtlMs` (default 10 minutes) even unsettled, so a replica
 //   that dies mid-request holds its org's slots that long at most. It must stay above the longest
 //   request the gateway lets run, or a long stream would give its slot back early.
-// - Monthly tokens count per org and UTC month (the API host's clock decides the month).
+// - Monthly tokens count per org and UTC month (the API host's clock decides the month). Redis's
+//   counter is the running count; when it is missing (Redis restarted without persistence or
+//   flushed, or the month's first request), the limiter reads the month's tokens from the ledger's
+//   rollups (`monthUsage`, one query per org and month per replica, shared by concurrent requests)
+//   and the script starts the counter from it atomically. The rollups lack the events not yet
+//   ingested (still in the usage stream) and the reservations in flight, so a rebuilt counter can
+//   be short by those; an existing counter costs no query. When the rollups cannot be read, the
+//   policy below decides (fail-open counts the month from 0; fail-closed refuses).
 //
 // Redis unreachable (a command fails or takes longer than `timeoutMs`): the limiter logs once and
 // follows the policy until a probe every `probeIntervalMs` finds Redis back:
 // - fail-open: each replica enforces the full limits on its own, in memory (with N replicas an org
-//   can get up to N times its limits during the outage);
+//   can get up to N times its limits during the outage); its monthly counters start from the
+//   rollups as well (one read per org and month per outage), so the quota holds within a replica;
 // - fail-closed: every admission is refused with `limits_unavailable` (the gateway answers 503).
 // Settlements of Redis admissions made while Redis is away wait (up to 10,000) and are applied when
 // it returns, before the limiter uses Redis again; so are releases of admissions whose reply was lost.
-// Without Redis at all (embedded `up`), limits are in memory: a single instance only.
+// The tokens admitted in memory meanwhile (net of their settlements, per org and month) are then
+// added to Redis's monthly counters, so the outage's usage counts against the quota; a counter that
+// is missing by then is rebuilt from the rollups instead, which hold that usage (the API writes
+// usage events to the ledger itself while Redis is away).
+// Without Redis at all (embedded `up`), limits are in memory: a single instance only; its monthly
+// counters start from the rollups, so a restart does not renew the quota.
 import { randomBytes } from 'node:crypto';
 import type { Counter, Meter, ObservableCallback, ObservableGauge } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
@@ -98,10 +111,19 @@ export interface LimiterOptions {
   probeIntervalMs?: number | undefined;
   /** How long an unsettled admission holds its in-flight slot (default 10 minutes). */
   inflightTtlMs?: number | undefined;
+  /**
+   * An org's tokens in the month starting at `monthStart` (UTC), from the ledger's rollups: the
+   * start of a monthly counter Redis lost. Absent: a missing counter starts from 0.
+   */
+  monthUsage?: MonthUsage | undefined;
 }
+
+export type MonthUsage = (orgId: string, monthStart: Date) => Promise<number>;
 
 const maxPendingSettlements = 10_000;
 const reconnectAfterFailedProbes = 5;
+/** The longest an admission waits for the month's usage from the rollups. */
+const monthUsageTimeoutMs = 2_000;
 
 /** A duration as OpenAI writes it (Go's format): "250ms", "1s", "8.64s", "6m0s", "1h2m3s". */
 export function formatReset(ms: number): string {
@@ -123,6 +145,12 @@ function headersOf(decision: Decision): RateLimitHeaders {
     'x-ratelimit-remaining-tokens': String(decision.tokens.remaining),
     'x-ratelimit-reset-tokens': formatReset(decision.tokens.resetMs),
   };
+}
+
+/** The first instant of a UTC month ("2026-11"). */
+export function monthStart(month: string): Date {
+  const [year, monthNumber] = month.split('-').map(Number);
+  return new Date(Date.UTC(year!, monthNumber! - 1, 1));
 }
 
 /** The UTC month of `now` ("2026-11") and the ms until it ends. */
@@ -190,6 +218,11 @@ export class Limiter {
   private failedProbes = 0;
   /** Settlements of Redis admissions to apply when Redis is back, oldest first. */
   private pending: SettleInput[] = [];
+  /** Net tokens admitted in memory while Redis was away, per org and month, not yet in Redis. */
+  private readonly outageTokens = new Map<string, { orgId: string; month: string; tokens: number }>();
+  /** Reads of a month's usage under way, per org and month, shared by concurrent admissions. */
+  private readonly monthReads = new Map<string, Promise<number | null>>();
+  private readonly monthUsage: MonthUsage | undefined;
   private readonly decisions: Counter | undefined;
   private readonly gauge: ObservableGauge | undefined;
   private readonly observeAvailability: ObservableCallback = (result) =>
@@ -206,6 +239,7 @@ export class Limiter {
     this.timeoutMs = options.timeoutMs ?? 500;
     this.probeIntervalMs = options.probeIntervalMs ?? 500;
     this.inflightTtlMs = options.inflightTtlMs ?? 600_000;
+    this.monthUsage = options.monthUsage;
     if (options.redis) {
       // A connection of its own, so that a slow Redis fails fast here without touching the app's:
       // every command times out, nothing is retried or re-sent after a reconnect (a late admission
@@ -245,7 +279,17 @@ export class Limiter {
     const input = this.inputOf(request);
     if (this.remote && this.available) {
       try {
-        return this.answer(input, await this.remote.admit(input), 'redis');
+        let decision = await this.remote.admit(input);
+        if (decision.outcome === outcomes.monthUnknown) {
+          const used = await this.monthSoFar(input);
+          if (used === null && this.policy === 'fail-closed') {
+            this.decisions?.add(1, { outcome: 'limits_unavailable', backend: 'redis' });
+            return unavailable;
+          }
+          input.monthSeed = used ?? 0;
+          decision = await this.remote.admit(input);
+        }
+        return this.answer(input, decision, 'redis');
       } catch (err) {
         // The admission may still reach Redis (a timeout): release it once Redis is back.
         this.queue(this.settleInput(this.reservationOf(input, 'redis'), 0));
@@ -256,14 +300,24 @@ export class Limiter {
       this.decisions?.add(1, { outcome: 'limits_unavailable', backend: 'none' });
       return unavailable;
     }
-    return this.answer(input, this.memory.admit(input), 'memory');
+    // A month this process has no counter for starts from the rollups here too, so an org over its
+    // quota stays refused while Redis is away (and after a restart of an API without Redis).
+    if (this.monthUsage && !this.memory.knowsMonth(input.orgId, input.month))
+      this.memory.seedMonth(input.orgId, input.month, (await this.monthSoFar(input)) ?? 0);
+    const decision = this.memory.admit(input);
+    if (this.remote && decision.outcome === outcomes.admitted)
+      this.addOutageTokens(input.orgId, input.month, input.reserve);
+    return this.answer(input, decision, 'memory');
   }
 
   async settle(reservation: Reservation, usedTokens: number): Promise<void> {
     const used = Number.isFinite(usedTokens) ? Math.max(0, Math.ceil(usedTokens)) : reservation.reserved;
     const input = this.settleInput(reservation, used);
     if (reservation.backend === 'memory') {
-      this.memory.settle(input);
+      if (!this.memory.settle(input) || !this.remote) return;
+      this.addOutageTokens(input.orgId, input.month, -input.refund);
+      // Admitted during an outage, settled after it: the correction goes to Redis now.
+      if (this.available) await this.flushOutageTokens().catch((err: unknown) => this.down(err));
       return;
     }
     if (!this.remote || !this.available) {
@@ -305,7 +359,74 @@ export class Limiter {
       },
       ...monthOf(Date.now()),
       inflightTtlMs: this.inflightTtlMs,
+      // Without the rollups to read, a missing counter starts from 0 at once.
+      monthSeed: this.monthUsage ? undefined : 0,
     };
+  }
+
+  /** The org's tokens in the admission's month from the rollups; null when they cannot be read. */
+  private monthSoFar(input: AdmissionInput): Promise<number | null> {
+    const key = `${input.orgId} ${input.month}`;
+    let read = this.monthReads.get(key);
+    if (!read) {
+      read = this.readMonthUsage(input.orgId, input.month).finally(() => this.monthReads.delete(key));
+      this.monthReads.set(key, read);
+    }
+    return read;
+  }
+
+  private async readMonthUsage(orgId: string, month: string): Promise<number | null> {
+    if (!this.monthUsage) return 0;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const used = await Promise.race([
+        this.monthUsage(orgId, monthStart(month)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${monthUsageTimeoutMs} ms`)),
+            monthUsageTimeoutMs,
+          );
+        }),
+      ]);
+      if (!Number.isSafeInteger(used) || used < 0) throw new Error(`not a token count: ${String(used)}`);
+      return used;
+    } catch (err) {
+      this.logger.error(
+        { err, orgId, month, policy: this.policy },
+        "limits: the month's usage could not be read from the rollups to start the monthly counter",
+      );
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private addOutageTokens(orgId: string, month: string, tokens: number): void {
+    if (tokens === 0) return;
+    const key = `${orgId} ${month}`;
+    const entry = this.outageTokens.get(key);
+    if (entry) entry.tokens += tokens;
+    else this.outageTokens.set(key, { orgId, month, tokens });
+  }
+
+  /**
+   * Adds the tokens admitted in memory to Redis's monthly counters. The entries leave the map
+   * before the calls, so two flushes never add the same tokens; what fails goes back for the next.
+   */
+  private async flushOutageTokens(): Promise<void> {
+    if (!this.remote) return;
+    const entries = [...this.outageTokens.values()];
+    this.outageTokens.clear();
+    for (let i = 0; i < entries.length; i += 1) {
+      const { orgId, month, tokens } = entries[i]!;
+      if (tokens === 0) continue;
+      try {
+        await this.remote.addToMonth(orgId, month, tokens);
+      } catch (err) {
+        for (const rest of entries.slice(i)) this.addOutageTokens(rest.orgId, rest.month, rest.tokens);
+        throw err;
+      }
+    }
   }
 
   private reservationOf(input: AdmissionInput, backend: Reservation['backend']): Reservation {
@@ -376,6 +497,9 @@ export class Limiter {
         await this.remote.settle(this.pending[0]!);
         this.pending.shift();
       }
+      // Settlements that land while a flush is under way add entries again: flush until none is left.
+      while (this.outageTokens.size > 0) await this.flushOutageTokens();
+      this.memory.forgetMonths();
       clearInterval(this.probe);
       this.failedProbes = 0;
       this.available = true;

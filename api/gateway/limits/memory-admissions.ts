@@ -73,6 +73,22 @@ export class MemoryAdmissions {
     return report(outcomes.admitted, 0, monthUsed + reserve);
   }
 
+  /** Whether the org's month has a counter in this process. */
+  knowsMonth(orgId: string, month: string): boolean {
+    return this.months.has(limitKeys(orgId, '', month).monthly);
+  }
+
+  /** Starts the org's month at `used` (from the ledger's rollups) unless it has a counter already. */
+  seedMonth(orgId: string, month: string, used: number): void {
+    const key = limitKeys(orgId, '', month).monthly;
+    if (!this.months.has(key)) this.months.set(key, used);
+  }
+
+  /** Forgets every monthly counter (Redis holds them again; the next outage starts them afresh). */
+  forgetMonths(): void {
+    this.months.clear();
+  }
+
   /** True when applied; false when the admission was settled before or never made here. */
   settle(input: SettleInput): boolean {
     const keys = limitKeys(input.orgId, input.keyId, input.month);

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { createLimiter, type Limiter } from './limiter.js';
+import { monthUsageFromRollups } from './month-usage.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +19,8 @@ export default fp(
       timeoutMs: app.config.LIMITS_REDIS_TIMEOUT_MS,
       logger: app.log,
       metrics: app.meter,
+      // A monthly counter Redis lost is rebuilt from the ledger's rollups.
+      monthUsage: monthUsageFromRollups(app.db),
     });
     app.decorate('limiter', limiter);
     app.addHook('onClose', () => limiter.close());

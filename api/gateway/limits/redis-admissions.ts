@@ -33,6 +33,7 @@ class Script {
 
 const admission = new Script('./admission.lua');
 const settlement = new Script('./settle.lua');
+const monthAddition = new Script('./month-add.lua');
 
 // How long past its month a monthly counter is kept (settlements of the month's last requests).
 const monthlyKeepSeconds = 7 * 86_400;
@@ -58,6 +59,7 @@ export class RedisAdmissions {
         input.inflightTtlMs,
         Math.ceil(input.msToMonthEnd / 1000) + monthlyKeepSeconds,
         input.msToMonthEnd,
+        input.monthSeed ?? '',
       ],
     )) as number[];
     const bucket = (at: number): BucketState => ({
@@ -83,5 +85,15 @@ export class RedisAdmissions {
       [input.id, input.refund, input.keyTokens, input.orgTokens],
     );
     return applied === 1;
+  }
+
+  /**
+   * Adds tokens counted elsewhere (admitted in memory while Redis was away; negative gives back) to
+   * an org's monthly counter. False when the counter is missing: the next admission rebuilds it
+   * from the ledger's rollups, which hold that usage already.
+   */
+  async addToMonth(orgId: string, month: string, tokens: number): Promise<boolean> {
+    const keys = limitKeys(orgId, '', month);
+    return (await monthAddition.run(this.redis, [keys.monthly], [tokens])) === 1;
   }
 }

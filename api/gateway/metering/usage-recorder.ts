@@ -75,8 +75,9 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   function buffered(event: UsageEvent): void {
     if (buffer.length >= maxBuffered) throw new Error('usage buffer full: the ledger is not taking events');
     buffer.push(event);
+    // The timer too for a full batch: a flush that joins a write just ending may leave it behind.
+    flushIn(flushIntervalMs);
     if (buffer.length >= batchSize) flush().catch(() => undefined);
-    else flushIn(flushIntervalMs);
   }
 
   /** Writes batches until the buffer is empty; events of a refused batch go back to its front. */

@@ -302,20 +302,26 @@ describe('usage recorder', () => {
     expect(await rollupDifferences(admin, orgIds)).toBe(0);
   });
 
-  it('without Redis writes a full batch at once, the rest within the interval', async () => {
+  it('without Redis writes each full batch at once, without waiting for the interval', async () => {
     const recorder = createUsageRecorder({
       redis: undefined,
       db,
       logger,
       ledgerBatchSize: 10,
-      flushIntervalMs: 50,
+      flushIntervalMs: 600_000,
     });
     const orgId = randomUUID();
-    const events = Array.from({ length: 25 }, () => usageEvent({ orgId }));
-    await Promise.all(events.map((e) => recorder.record(e)));
-    await waitUntil('the buffer to be written', async () => (await ledgerCount(admin, [orgId])).rows === 25);
-    expect(await rollupsOf(orgId)).toEqual(sums(events));
+    const events = Array.from({ length: 15 }, (_, i) => usageEvent({ orgId, promptTokens: i }));
+    // A full batch is written with neither the interval nor a close.
+    await Promise.all(events.slice(0, 10).map((e) => recorder.record(e)));
+    await waitUntil(
+      'the full batch to be written',
+      async () => (await ledgerCount(admin, [orgId])).rows === 10,
+    );
+    await Promise.all(events.slice(10).map((e) => recorder.record(e)));
     await recorder.close();
+    expect(await ledgerCount(admin, [orgId])).toEqual({ rows: 15, ids: 15 });
+    expect(await rollupsOf(orgId)).toEqual(sums(events));
   });
 
   it('refuses events once the buffer is full of events the ledger would not take', async () => {

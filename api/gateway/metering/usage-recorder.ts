@@ -60,6 +60,9 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   const buffer: UsageEvent[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> | undefined;
+  // After a refused write, full batches wait for the retry too: requests do not each try the
+  // database again while it fails.
+  let ledgerRetryAt = 0;
   // After a failed append the stream is skipped for a while: requests meanwhile do not each wait
   // for Redis to fail them again.
   let streamSkippedUntil = 0;
@@ -77,7 +80,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     buffer.push(event);
     // The timer too for a full batch: a flush that joins a write just ending may leave it behind.
     flushIn(flushIntervalMs);
-    if (buffer.length >= batchSize) flush().catch(() => undefined);
+    if (buffer.length >= batchSize && Date.now() >= ledgerRetryAt) flush().catch(() => undefined);
   }
 
   /** Writes batches until the buffer is empty; events of a refused batch go back to its front. */
@@ -90,6 +93,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
         await ledger.append(batch);
       } catch (err) {
         buffer.unshift(...batch);
+        ledgerRetryAt = Date.now() + ledgerRetryMs;
         logger.error({ err, buffered: buffer.length }, 'usage events not written to the ledger; retrying');
         flushIn(ledgerRetryMs);
         throw err;

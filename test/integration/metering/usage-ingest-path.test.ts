@@ -160,7 +160,7 @@ describe('the trusted usage ingest path', () => {
     ]);
   });
 
-  it('keeps row-level security enabled and forced on the usage tables and every ledger partition', async () => {
+  it('keeps row-level security enabled and forced on the usage tables and every ledger partition, reached only through the parent', async () => {
     const { rows } = await admin.query<{ name: string; enabled: boolean; forced: boolean }>(
       `SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced
        FROM pg_class c
@@ -169,5 +169,8 @@ describe('the trusted usage ingest path', () => {
     );
     expect(rows.length).toBeGreaterThanOrEqual(4);
     expect(rows.filter((r) => !r.enabled || !r.forced)).toEqual([]);
+    // A partition is reached only through usage_events and its policies.
+    const partition = rows.find((r) => r.name.startsWith('usage_events_'))!.name;
+    expect(await dbError(pool.query(`SELECT count(*) FROM ${partition}`))).toMatch(/permission denied/);
   });
 });

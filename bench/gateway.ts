@@ -199,7 +199,7 @@ async function setUp(): Promise<{
       vlinders(
         'vlinders-off (no Redis)',
         'the same API without Redis (REDIS_URL unset): API-key auth still on, limits in-process, ' +
-          'each usage event written by the API straight into PostgreSQL. There is no switch that turns ' +
+          'usage events buffered in the API and written into PostgreSQL in batches off the request path. There is no switch that turns ' +
           'the pipeline off in the product, so this is the nearest honest "off": the pipeline without its Redis round trips',
         offApi,
         offTenant,

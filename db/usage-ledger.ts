@@ -1,13 +1,13 @@
-// Appends usage events to the ledger and, in the same transaction, adds exactly the rows that were
-// new to the hourly rollups: `INSERT … ON CONFLICT DO NOTHING RETURNING` feeds the rollup upsert, so
+// Appends usage events to the ledger and, in the same statement, adds exactly the rows that were new
+// to the hourly rollups: usage_ingest() (db/migrations/0014_usage_ingest.sql) runs
+// `INSERT … ON CONFLICT DO NOTHING RETURNING` and feeds the returned rows to the rollup upsert, so
 // an event delivered twice (a consumer killed between commit and acknowledgement) adds nothing the
 // second time, and the rollups always equal the ledger's sums.
 //
-// Row-level security stays on: the batch is grouped by org and each group is written after binding
-// its org with set_config(…, true), as withTenant does. One transaction covers the whole batch, so a
-// batch of many orgs costs one commit. Each group is one statement: unnest arrays, not row values.
+// A batch of any number of orgs is one statement: the function is the trusted ingest path, allowed
+// to write every org's usage rows while tenants' own queries stay bound to their org by row-level
+// security (docs/metering.md). Columns travel as arrays, an element per event.
 import { sql } from 'drizzle-orm';
-import type pg from 'pg';
 import type { UsageEvent } from '../core/usage-event.js';
 import type { Db } from './client.js';
 
@@ -17,66 +17,26 @@ function monthOf(iso: string): string {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1)).toISOString();
 }
 
-function groupByOrg(events: readonly UsageEvent[]): Map<string, UsageEvent[]> {
-  const groups = new Map<string, UsageEvent[]>();
+/** The events with ids not seen before in the batch: one statement may not upsert a bucket twice. */
+function distinctEvents(events: readonly UsageEvent[]): UsageEvent[] {
   const seen = new Set<string>();
-  for (const event of events) {
-    if (seen.has(event.id)) continue;
+  return events.filter((event) => {
+    if (seen.has(event.id)) return false;
     seen.add(event.id);
-    const group = groups.get(event.orgId);
-    if (group) group.push(event);
-    else groups.set(event.orgId, [event]);
-  }
-  return groups;
+    return true;
+  });
 }
 
-// $1: the org; $2…$17: one array per column, an element per event.
-const appendStatement = `
-  WITH input AS (
-    SELECT * FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
-      $8::integer[], $9::integer[], $10::integer[], $11::boolean[], $12::integer[], $13::integer[],
-      $14::integer[], $15::boolean[], $16::boolean[], $17::text[])
-    AS t(id, occurred_at, team_id, key_id, model, deployment_id, prompt_tokens, completion_tokens,
-         cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed, cancelled,
-         request_id)
-  ),
-  inserted AS (
-    INSERT INTO usage_events (id, occurred_at, org_id, team_id, key_id, model, deployment_id,
-      prompt_tokens, completion_tokens, cached_tokens, estimated, time_to_first_token_ms, duration_ms,
-      status, streamed, cancelled, request_id)
-    SELECT id, occurred_at, $1::uuid, team_id, key_id, model, deployment_id, prompt_tokens,
-      completion_tokens, cached_tokens, estimated, time_to_first_token_ms, duration_ms, status, streamed,
-      cancelled, request_id
-    FROM input
-    ON CONFLICT DO NOTHING
-    RETURNING occurred_at, team_id, key_id, model, prompt_tokens, completion_tokens, cached_tokens,
-      estimated, status, cancelled
-  ),
-  rolled_up AS (
-    INSERT INTO usage_hourly AS h (org_id, hour, team_id, key_id, model, requests, errors, cancelled,
-      prompt_tokens, completion_tokens, cached_tokens, estimated)
-    SELECT $1::uuid, date_trunc('hour', occurred_at, 'UTC'), team_id, key_id, model, count(*),
-      count(*) FILTER (WHERE status >= 400), count(*) FILTER (WHERE cancelled), sum(prompt_tokens),
-      sum(completion_tokens), sum(cached_tokens), count(*) FILTER (WHERE estimated)
-    FROM inserted
-    GROUP BY 2, 3, 4, 5
-    ON CONFLICT (org_id, hour, team_id, key_id, model) DO UPDATE SET
-      requests = h.requests + excluded.requests,
-      errors = h.errors + excluded.errors,
-      cancelled = h.cancelled + excluded.cancelled,
-      prompt_tokens = h.prompt_tokens + excluded.prompt_tokens,
-      completion_tokens = h.completion_tokens + excluded.completion_tokens,
-      cached_tokens = h.cached_tokens + excluded.cached_tokens,
-      estimated = h.estimated + excluded.estimated
-  )
-  SELECT count(*)::integer AS inserted FROM inserted`;
+const appendStatement = `SELECT public.usage_ingest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::uuid[],
+  $5::uuid[], $6::text[], $7::text[], $8::integer[], $9::integer[], $10::integer[], $11::boolean[],
+  $12::integer[], $13::integer[], $14::integer[], $15::boolean[], $16::boolean[], $17::text[]) AS inserted`;
 
-function appendParameters(orgId: string, events: readonly UsageEvent[]): unknown[] {
+function appendParameters(events: readonly UsageEvent[]): unknown[] {
   const column = <T>(pick: (e: UsageEvent) => T) => events.map(pick);
   return [
-    orgId,
     column((e) => e.id),
     column((e) => e.occurredAt),
+    column((e) => e.orgId),
     column((e) => e.teamId),
     column((e) => e.keyId),
     column((e) => e.model),
@@ -94,30 +54,6 @@ function appendParameters(orgId: string, events: readonly UsageEvent[]): unknown
   ];
 }
 
-// Named statements are planned once per connection. Each connection gets a name of its own: on
-// embedded PGlite every connection shares one backend session, where a second `usage-append` would
-// collide with the first.
-const statementNames = new WeakMap<pg.PoolClient, string>();
-let connections = 0;
-function statementName(client: pg.PoolClient): string {
-  let name = statementNames.get(client);
-  if (!name) {
-    name = `usage-append-${++connections}`;
-    statementNames.set(client, name);
-  }
-  return name;
-}
-
-async function appendOrgEvents(client: pg.PoolClient, orgId: string, events: readonly UsageEvent[]) {
-  await client.query("SELECT set_config('app.org_id', $1, true)", [orgId]);
-  const result = await client.query<{ inserted: number }>({
-    name: statementName(client),
-    text: appendStatement,
-    values: appendParameters(orgId, events),
-  });
-  return result.rows[0]?.inserted ?? 0;
-}
-
 export class UsageLedger {
   /** Months whose partition is known to exist, so a batch does not ask again. */
   private readonly partitions = new Set<string>();
@@ -129,32 +65,15 @@ export class UsageLedger {
     if (events.length === 0) return 0;
     try {
       await this.ensurePartitions(events);
-      const groups = groupByOrg(events);
-      return await this.transaction(async (client) => {
-        let inserted = 0;
-        for (const [orgId, group] of groups) inserted += await appendOrgEvents(client, orgId, group);
-        return inserted;
-      });
+      // One statement is one transaction: the ledger rows and their rollups commit together.
+      const result = await this.db.$client.query<{ inserted: number }>(
+        appendStatement,
+        appendParameters(distinctEvents(events)),
+      );
+      return result.rows[0]?.inserted ?? 0;
     } catch (err) {
       // A partition may have been detached (retention) since it was cached: ask again next time.
       this.partitions.clear();
-      throw err;
-    }
-  }
-
-  /** A transaction on a pooled connection of the app's pool (named statements need the pg client). */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.db.$client.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (err) {
-      // The connection may be broken: close it rather than hand it to the next caller.
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(err instanceof Error ? err : true);
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 // The gateway's usage recorder (api/gateway/metering/usage-recorder.ts); on shutdown the app waits
-// for the events still being recorded, so a drained request's usage is never dropped.
+// for the events still being recorded and writes the ones buffered for the ledger, so a drained
+// request's usage is never dropped.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { createUsageRecorder, type UsageRecorder } from './usage-recorder.js';

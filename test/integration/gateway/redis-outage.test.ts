@@ -104,6 +104,9 @@ describe('the gateway while Redis hangs', () => {
       // Nothing waits on the hung Redis longer than its timeouts (500 ms each for limits and usage).
       expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(3_000);
 
+      // Events of the outage wait in the recorder's buffer for at most one flush interval; write
+      // them now rather than racing the interval.
+      await t.app.usageRecorder.flush();
       const { rows } = await admin.query<{ request_id: string; n: number }>(
         'SELECT request_id, count(*)::int AS n FROM usage_events WHERE org_id = $1 GROUP BY request_id',
         [world.orgId],

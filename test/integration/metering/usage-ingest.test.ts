@@ -278,7 +278,72 @@ describe('usage recorder', () => {
     const recorder = createUsageRecorder({ redis: away, db, logger });
     const event = usageEvent();
     await recorder.record(event);
+    await recorder.flush();
     expect(await ledgerCount(admin, [event.orgId])).toEqual({ rows: 1, ids: 1 });
+  });
+  it('without Redis buffers events off the request path and writes every one on a clean close', async () => {
+    // No interval can pass during the test: only a full batch or the close writes.
+    const recorder = createUsageRecorder({
+      redis: undefined,
+      db,
+      logger,
+      ledgerBatchSize: 1_000,
+      flushIntervalMs: 600_000,
+    });
+    const orgIds = [randomUUID(), randomUUID(), randomUUID()];
+    const events = Array.from({ length: 250 }, (_, i) =>
+      usageEvent({ orgId: orgIds[i % 3]!, promptTokens: i }),
+    );
+    await Promise.all(events.map((e) => recorder.record(e)));
+    expect(await ledgerCount(admin, orgIds)).toEqual({ rows: 0, ids: 0 });
+
+    await recorder.close();
+    expect(await ledgerCount(admin, orgIds)).toEqual({ rows: 250, ids: 250 });
+    expect(await rollupDifferences(admin, orgIds)).toBe(0);
+  });
+
+  it('without Redis writes each full batch at once, without waiting for the interval', async () => {
+    const recorder = createUsageRecorder({
+      redis: undefined,
+      db,
+      logger,
+      ledgerBatchSize: 10,
+      flushIntervalMs: 600_000,
+    });
+    const orgId = randomUUID();
+    const events = Array.from({ length: 15 }, (_, i) => usageEvent({ orgId, promptTokens: i }));
+    // A full batch is written with neither the interval nor a close.
+    await Promise.all(events.slice(0, 10).map((e) => recorder.record(e)));
+    await waitUntil(
+      'the full batch to be written',
+      async () => (await ledgerCount(admin, [orgId])).rows === 10,
+    );
+    await Promise.all(events.slice(10).map((e) => recorder.record(e)));
+    await recorder.close();
+    expect(await ledgerCount(admin, [orgId])).toEqual({ rows: 15, ids: 15 });
+    expect(await rollupsOf(orgId)).toEqual(sums(events));
+  });
+
+  it('refuses events once the buffer is full of events the ledger would not take', async () => {
+    const nowhere = createPool({
+      url: `postgres://nobody@127.0.0.1:${await freePort()}/none`,
+      size: 1,
+      applicationName: 'metering-test',
+    });
+    const recorder = createUsageRecorder({
+      redis: undefined,
+      db: createDb(nowhere),
+      logger,
+      flushIntervalMs: 600_000,
+      maxBuffered: 2,
+    });
+    await recorder.record(usageEvent());
+    await recorder.record(usageEvent());
+    await expect(recorder.record(usageEvent())).rejects.toThrow(/usage buffer full/);
+    await expect(recorder.flush()).rejects.toThrow();
+    // The close gives up on what the ledger refuses (logged), rather than holding the shutdown.
+    await recorder.close();
+    await nowhere.end();
   });
 });
 

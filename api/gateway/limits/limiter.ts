@@ -47,7 +47,7 @@ import type { Redis } from 'ioredis';
 import type { PlanLimits } from '../../../core/plans.js';
 import { outcomes, type AdmissionInput, type Decision, type SettleInput } from './admissions.js';
 import { MemoryAdmissions } from './memory-admissions.js';
-import { RedisAdmissions } from './redis-admissions.js';
+import { RedisAdmissions, type StreamEntry } from './redis-admissions.js';
 
 /** A key's own limits, lower than its plan's; null means the plan's. */
 export interface KeyLimits {
@@ -310,25 +310,34 @@ export class Limiter {
     return this.answer(input, decision, 'memory');
   }
 
-  async settle(reservation: Reservation, usedTokens: number): Promise<void> {
+  /**
+   * Settles an admission with the tokens used. Given the request's usage event as a stream entry,
+   * a Redis settlement appends it in the same round trip; the answer says whether it did (true), or
+   * whether the caller must still record the event (false: a memory admission, Redis away, or the
+   * call failed — then the settlement waits for Redis, and an event that did reach the stream is
+   * counted once by the ledger all the same).
+   */
+  async settle(reservation: Reservation, usedTokens: number, entry?: StreamEntry): Promise<boolean> {
     const used = Number.isFinite(usedTokens) ? Math.max(0, Math.ceil(usedTokens)) : reservation.reserved;
     const input = this.settleInput(reservation, used);
     if (reservation.backend === 'memory') {
-      if (!this.memory.settle(input) || !this.remote) return;
+      if (!this.memory.settle(input) || !this.remote) return false;
       this.addOutageTokens(input.orgId, input.month, -input.refund);
       // Admitted during an outage, settled after it: the correction goes to Redis now.
       if (this.available) await this.flushOutageTokens().catch((err: unknown) => this.down(err));
-      return;
+      return false;
     }
     if (!this.remote || !this.available) {
       this.queue(input);
-      return;
+      return false;
     }
     try {
-      await this.remote.settle(input);
+      await this.remote.settle(input, entry);
+      return entry !== undefined;
     } catch (err) {
       this.queue(input);
       this.down(err);
+      return false;
     }
   }
 

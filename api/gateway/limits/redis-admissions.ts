@@ -1,5 +1,7 @@
 // Admission in Redis, shared by every replica: one EVALSHA per admission and one per settlement
-// (EVAL once after Redis lost its script cache). The scripts are admission.lua and settle.lua.
+// (EVAL once after Redis lost its script cache). The scripts are admission.lua and settle.lua; a
+// settlement can also append the request's usage event to its stream in the same call, so that a
+// request costs two round trips (admit; settle and record) instead of three.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -13,12 +15,14 @@ import {
 } from './admissions.js';
 
 class Script {
-  readonly text: string;
   readonly sha: string;
 
-  constructor(file: string) {
-    this.text = readFileSync(new URL(file, import.meta.url), 'utf8');
+  constructor(readonly text: string) {
     this.sha = createHash('sha1').update(this.text).digest('hex');
+  }
+
+  static file(name: string): Script {
+    return new Script(readFileSync(new URL(name, import.meta.url), 'utf8'));
   }
 
   async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
@@ -31,9 +35,21 @@ class Script {
   }
 }
 
-const admission = new Script('./admission.lua');
-const settlement = new Script('./settle.lua');
-const monthAddition = new Script('./month-add.lua');
+const admission = Script.file('./admission.lua');
+const settlement = Script.file('./settle.lua');
+const monthAddition = Script.file('./month-add.lua');
+// The event first: settle.lua may return early (nothing to settle), the event is appended regardless.
+// KEYS[5] the stream; ARGV[5] the entry's field, ARGV[6] its value.
+const settlementWithEvent = new Script(
+  `redis.call('XADD', KEYS[5], '*', ARGV[5], ARGV[6])\n${settlement.text}`,
+);
+
+/** A usage event to append to its stream with the settlement (the usage recorder's entry). */
+export interface StreamEntry {
+  stream: string;
+  field: string;
+  value: string;
+}
 
 // How long past its month a monthly counter is kept (settlements of the month's last requests).
 const monthlyKeepSeconds = 7 * 86_400;
@@ -76,14 +92,22 @@ export class RedisAdmissions {
     };
   }
 
-  /** True when applied; false when the admission was settled before or never reached Redis. */
-  async settle(input: SettleInput): Promise<boolean> {
+  /**
+   * True when applied; false when the admission was settled before or never reached Redis. With an
+   * entry, the entry is appended to its stream in the same call, whether or not there was anything
+   * to settle.
+   */
+  async settle(input: SettleInput, entry?: StreamEntry): Promise<boolean> {
     const keys = limitKeys(input.orgId, input.keyId, input.month);
-    const applied = await settlement.run(
-      this.redis,
-      [keys.inflight, keys.keyTokens, keys.orgTokens, keys.monthly],
-      [input.id, input.refund, input.keyTokens, input.orgTokens],
-    );
+    const limitKeyList = [keys.inflight, keys.keyTokens, keys.orgTokens, keys.monthly];
+    const args = [input.id, input.refund, input.keyTokens, input.orgTokens];
+    const applied = entry
+      ? await settlementWithEvent.run(
+          this.redis,
+          [...limitKeyList, entry.stream],
+          [...args, entry.field, entry.value],
+        )
+      : await settlement.run(this.redis, limitKeyList, args);
     return applied === 1;
   }
 

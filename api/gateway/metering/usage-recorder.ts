@@ -29,6 +29,11 @@ export interface UsageRecorder {
    * took it (the buffer is full because the ledger has been failing).
    */
   record(event: UsageEvent): Promise<void>;
+  /**
+   * The event as an entry of the stream, for a caller that appends it together with other Redis
+   * work in one round trip (the limit settlement); undefined while the stream is not in use.
+   */
+  streamEntry(event: UsageEvent): { stream: string; field: string; value: string } | undefined;
   /** Writes every buffered event to the ledger; rejects if the ledger refused a batch (kept for a retry). */
   flush(): Promise<void>;
   /** Waits for the records in flight, then writes everything buffered. */
@@ -130,6 +135,10 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       const pending = append(event).finally(() => inFlight.delete(pending));
       inFlight.add(pending);
       return pending;
+    },
+    streamEntry(event) {
+      if (!redis || Date.now() < streamSkippedUntil) return undefined;
+      return { stream, field: usageEventField, value: JSON.stringify(event) };
     },
     flush,
     async close() {

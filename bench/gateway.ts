@@ -189,8 +189,8 @@ async function setUp(): Promise<{
     await untilModelsListed(offApi.origin, offTenant.key, ['bench-fast', 'bench-paced']);
     const fullTarget = vlinders(
       'vlinders-full',
-      'the API process with the full pipeline: API-key auth, limits in Redis (a Lua script to admit, another to settle), ' +
-        'usage events appended to the Redis stream, the usage ingester moving them into PostgreSQL',
+      'the API process with the full pipeline: API-key auth, limits in Redis (a Lua script to admit, another to settle ' +
+        'that also appends the usage event to the Redis stream), the usage ingester moving events into PostgreSQL',
       fullApi,
       fullTenant,
     );

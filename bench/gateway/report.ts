@@ -134,7 +134,7 @@ export function renderReport(input: ReportInput): string {
       lines.push(
         '',
         `Redis commands per request during ${t.name}'s last throughput run (every client, API and ingester; ` +
-          'commands a Lua script runs count too, so evalsha + xadd are the round trips): ' +
+          'commands a Lua script runs count too, so evalsha is the round trips: one to admit, one to settle and append the usage event): ' +
           (t.redisPerRequest || 'none'),
       );
   lines.push(

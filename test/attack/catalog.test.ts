@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dbError } from '../support/db-errors.js';
 
 /** SECURITY DEFINER functions that exist on purpose (see the comment above each in db/migrations). */
-const definerAllowList = ['public.audit_log_chain', 'public.usage_events_add_partition'];
+const definerAllowList = [
+  'public.audit_log_chain',
+  'public.usage_events_add_partition',
+  'public.usage_ingest',
+];
+/**
+ * The one the app calls itself: the trusted usage ingest path (0014_usage_ingest.sql), which inserts
+ * events across orgs and answers a count, never a row (test/integration/metering/usage-ingest-path.test.ts).
+ */
+const callableByApp = ['public.usage_ingest'];
 
 let admin: pg.Pool;
 let app: pg.Client;
@@ -90,7 +99,7 @@ describe('SECURITY DEFINER functions', () => {
     expect(await definerFunctions(admin)).toEqual(definerAllowList);
   });
 
-  it('each allowed one pins its search_path, and neither PUBLIC nor the app may call it directly', async () => {
+  it('each allowed one pins its search_path; PUBLIC may call none, the app only the ingest path', async () => {
     const { rows } = await admin.query<{
       name: string;
       config: string[] | null;
@@ -107,7 +116,7 @@ describe('SECURITY DEFINER functions', () => {
       expect({ name: row.name, public: row.public, app: row.app }).toEqual({
         name: row.name,
         public: false,
-        app: false,
+        app: callableByApp.includes(row.name),
       });
     }
   });

@@ -38,7 +38,9 @@ export class AppError extends Error {
   }
 
   get retryable(): boolean {
-    return this.code === 'UNAVAILABLE' || this.code === 'DATABASE_UNAVAILABLE' || this.code === 'RATE_LIMITED';
+    return (
+      this.code === 'UNAVAILABLE' || this.code === 'DATABASE_UNAVAILABLE' || this.code === 'RATE_LIMITED'
+    );
   }
 }
 

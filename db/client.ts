@@ -77,7 +77,7 @@ function dropOnReadTimeout(client: pg.PoolClient): void {
     if (result instanceof Promise)
       result.catch((err: unknown) => {
         if (!(err instanceof Error) || err.message !== readTimeoutMessage) return;
-        const release = client.release;
+        const release = client.release.bind(client);
         client.release = () => undefined;
         try {
           release(err);

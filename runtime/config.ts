@@ -72,7 +72,7 @@ export const ConfigSchema = Type.Object({
     maximum: 600_000,
     default: 1_000,
     description:
-      "deadline of one API query: the server cancels it (statement_timeout) and the API gives up 250 ms later on a server that does not answer at all; the route answers 503 DATABASE_UNAVAILABLE",
+      'deadline of one API query: the server cancels it (statement_timeout) and the API gives up 250 ms later on a server that does not answer at all; the route answers 503 DATABASE_UNAVAILABLE',
   }),
   DATABASE_WORKER_TIMEOUT_MS: Type.Integer({
     minimum: 50,

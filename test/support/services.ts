@@ -2,7 +2,7 @@
 // stripe-mock —
 // on free loopback ports with data under .data/test, so no server the machine runs is touched.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, chownSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, chownSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -62,7 +62,15 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPostgres(): Promise<Service & { adminUrl: string }> {
+export interface PostgresServer extends Service {
+  adminUrl: string;
+  /** The postmaster and every process it started (backends, checkpointer, …): what a fault test signals. */
+  processIds(): number[];
+  /** Starts the server again on the same data and port, after its processes were killed. */
+  restart(): Promise<void>;
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
   // Under the system temp folder: the postgres user must reach it, whatever the checkout's parents allow.
   const dir = mkdtempSync(join(tmpdir(), 'vlinders-pg-'));
   const sudo = asPostgresUser();
@@ -106,20 +114,41 @@ export async function startPostgres(): Promise<Service & { adminUrl: string }> {
     '-c',
     'max_connections=200',
   ];
-  const child =
-    sudo.length > 0
-      ? spawn(sudo[0]!, [...sudo.slice(1), join(pgBin, 'postgres'), ...args], { stdio: 'ignore' })
-      : spawn(join(pgBin, 'postgres'), args, { stdio: 'ignore' });
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await waitFor('postgres', async () => {
-    const c = new pg.Client(adminUrl);
-    await c.connect();
-    await c.end();
-    return true;
-  });
+  let child: ChildProcess;
+  const launch = async () => {
+    child =
+      sudo.length > 0
+        ? spawn(sudo[0]!, [...sudo.slice(1), join(pgBin, 'postgres'), ...args], { stdio: 'ignore' })
+        : spawn(join(pgBin, 'postgres'), args, { stdio: 'ignore' });
+    await waitFor('postgres', async () => {
+      const c = new pg.Client(adminUrl);
+      await c.connect();
+      await c.end();
+      return true;
+    });
+  };
+  await launch();
   return {
     url: adminUrl,
     adminUrl,
+    processIds: () => {
+      const postmaster = Number(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const children = readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((pid) => {
+          try {
+            // The parent pid is the 4th field, after the command name in parentheses.
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+      return [postmaster, ...children];
+    },
+    restart: launch,
     stop: async () => {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });

@@ -203,11 +203,13 @@ export class ApiKeyVerifier {
     const inFlight = this.loading.get(prefix);
     if (inFlight) return inFlight;
     const generation = this.generation;
+    // Freshness counts from the read's start: the row may have changed while it was in flight.
+    const startedAt = this.now();
     const load = this.load(prefix)
       .then(
         (record) => {
           this.databaseDown = false;
-          if (generation === this.generation) this.remember(prefix, record);
+          if (generation === this.generation) this.remember(prefix, record, startedAt);
           return record;
         },
         (err: unknown) => {
@@ -224,8 +226,7 @@ export class ApiKeyVerifier {
     return load;
   }
 
-  private remember(prefix: string, record: KeyRecord | null): void {
-    const now = this.now();
+  private remember(prefix: string, record: KeyRecord | null, now: number): void {
     if (this.cache.size >= maxCacheEntries) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);

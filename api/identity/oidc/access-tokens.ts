@@ -135,6 +135,7 @@ export class OidcAccessTokens {
     const inFlight = this.loading.get(clientId);
     if (inFlight) return inFlight;
     const generation = this.generation;
+    const startedAt = this.now();
     const load = (async () => {
       const client = await findLiveClient(this.db, clientId);
       return client ? { client, entitlements: await orgEntitlements(this.db, client.orgId) } : null;
@@ -145,7 +146,7 @@ export class OidcAccessTokens {
           this.known.delete(clientId);
           if (found && this.staleServeMs > 0 && generation === this.generation) {
             if (this.known.size >= maxKnownClients) this.known.delete(this.known.keys().next().value!);
-            this.known.set(clientId, { found, at: this.now() });
+            this.known.set(clientId, { found, at: startedAt });
           }
           return found;
         },

@@ -19,6 +19,8 @@ export const errorCodes = {
   BAD_GATEWAY: { status: 502, message: 'The model server failed to answer.' },
   PAYMENT_PROVIDER: { status: 502, message: 'Stripe, our payment provider, failed to answer; try again.' },
   UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },
+  /** PostgreSQL did not answer in time (hung, down, restarting): nothing was changed; try again. */
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly.' },
   GATEWAY_TIMEOUT: { status: 504, message: 'The model server did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -36,7 +38,9 @@ export class AppError extends Error {
   }
 
   get retryable(): boolean {
-    return this.code === 'UNAVAILABLE' || this.code === 'RATE_LIMITED';
+    return (
+      this.code === 'UNAVAILABLE' || this.code === 'DATABASE_UNAVAILABLE' || this.code === 'RATE_LIMITED'
+    );
   }
 }
 

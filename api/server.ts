@@ -17,6 +17,9 @@ const pool = createPool({
   size: config.DATABASE_POOL_SIZE,
   appRole: config.DATABASE_APP_ROLE,
   applicationName: 'vlinders-api',
+  queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
+  connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+  onError: (err) => logger.warn({ err }, 'a database connection failed'),
 });
 const db = createDb(pool);
 const redis = config.REDIS_URL

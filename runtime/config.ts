@@ -60,6 +60,27 @@ export const ConfigSchema = Type.Object({
     default: 10,
     description: 'connections per process',
   }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({
+    minimum: 50,
+    maximum: 60_000,
+    default: 1_000,
+    description:
+      'how long the API may take to get a database connection (open one, or wait for a free one) before the call fails as DATABASE_UNAVAILABLE (503)',
+  }),
+  DATABASE_QUERY_TIMEOUT_MS: Type.Integer({
+    minimum: 50,
+    maximum: 600_000,
+    default: 1_000,
+    description:
+      'deadline of one API query: the server cancels it (statement_timeout) and the API gives up 250 ms later on a server that does not answer at all; the route answers 503 DATABASE_UNAVAILABLE',
+  }),
+  DATABASE_WORKER_TIMEOUT_MS: Type.Integer({
+    minimum: 50,
+    maximum: 3_600_000,
+    default: 60_000,
+    description:
+      "the workers' deadline of one query and of getting a connection (billing runs and exports run longer queries; activities retry)",
+  }),
 
   REDIS_URL: Type.Optional(
     Type.String({
@@ -184,6 +205,13 @@ export const ConfigSchema = Type.Object({
     maximum: 2_592_000,
     default: 86_400,
     description: "how long a rotated API key's previous secret keeps working",
+  }),
+  API_KEY_STALE_SERVE_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 86_400,
+    default: 300,
+    description:
+      'while the database does not answer, an API key or machine client verified less than this long ago keeps being accepted from memory (0: never); a revocation through Redis still removes it at once',
   }),
   SIGNING_KEY_REFRESH_SECONDS: Type.Integer({
     minimum: 1,

@@ -74,6 +74,9 @@ async function runWorker(
     size: config.DATABASE_POOL_SIZE,
     appRole: config.DATABASE_APP_ROLE,
     applicationName: name,
+    queryTimeoutMs: config.DATABASE_WORKER_TIMEOUT_MS,
+    connectTimeoutMs: config.DATABASE_WORKER_TIMEOUT_MS,
+    onError: (err) => logger.warn({ err }, 'a database connection failed'),
   });
   const db = createDb(pool);
   // Audit entries the activities write are also logged, one line each, with `audit: true`.

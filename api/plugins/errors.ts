@@ -4,6 +4,7 @@
 // never carry internal messages. The code answered is kept on the request for the metrics.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { isDatabaseUnavailable } from '../../db/client.js';
 import { AppError, RateLimitError, publicMessage, type ErrorCode, type ErrorSender } from '../errors.js';
 
 declare module 'fastify' {
@@ -33,6 +34,7 @@ export function toAppError(error: FastifyError | AppError): AppError {
       problems,
     });
   }
+  if (isDatabaseUnavailable(error)) return new AppError('DATABASE_UNAVAILABLE');
   const mapped = error.code ? fastifyCodes[error.code] : undefined;
   if (mapped) return new AppError(mapped, error.message);
   if (error.statusCode === 429) return new AppError('RATE_LIMITED');

@@ -19,7 +19,13 @@ export async function buildTestApp(
   options: BuildOptions = {},
 ): Promise<TestApp> {
   const config = testConfig(overrides);
-  const pool = createPool({ url: config.DATABASE_URL, size: 5, applicationName: 'vlinders-test' });
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    size: 5,
+    applicationName: 'vlinders-test',
+    queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+  });
   const db = createDb(pool);
   // The API's own client: payloads are encrypted with the tenant's data key, as in production.
   const temporal = await createTemporalClient(config, db);

@@ -21,6 +21,11 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Every test request comes from 127.0.0.1: the per-address budget would throttle the suite
     // itself. test/integration/api/auth-throttle.test.ts checks the budget with low limits.
     AUTH_ATTEMPTS_PER_MINUTE: '1000000',
+    // The suite's machines are shared and stall processes for seconds at a time: the API's 1 s
+    // database deadlines would fail healthy tests. test/integration/gateway/database-outage.test.ts
+    // runs with the production defaults.
+    DATABASE_QUERY_TIMEOUT_MS: '15000',
+    DATABASE_CONNECT_TIMEOUT_MS: '15000',
     STRIPE_SECRET_KEY: stripeTestKey,
     STRIPE_API_URL: inject('stripeUrl'),
     STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,

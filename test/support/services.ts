@@ -2,7 +2,17 @@
 // stripe-mock —
 // on free loopback ports with data under .data/test, so no server the machine runs is touched.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, chownSync, existsSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -62,7 +72,41 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPostgres(): Promise<Service & { adminUrl: string }> {
+export interface PostgresServer extends Service {
+  adminUrl: string;
+  /**
+   * For fault tests: SIGSTOP hangs the server (connections stay up, nothing answers), SIGCONT
+   * resumes it, SIGKILL kills every process of it at once (a crash; `restart` brings it back).
+   */
+  signal(name: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void;
+  /** Starts the server again on the same data and port, after its processes were killed. */
+  restart(): Promise<void>;
+}
+
+function sendSignal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+}
+
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        // The parent pid is the second field after the command name in parentheses.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
   // Under the system temp folder: the postgres user must reach it, whatever the checkout's parents allow.
   const dir = mkdtempSync(join(tmpdir(), 'vlinders-pg-'));
   const sudo = asPostgresUser();
@@ -106,20 +150,46 @@ export async function startPostgres(): Promise<Service & { adminUrl: string }> {
     '-c',
     'max_connections=200',
   ];
-  const child =
-    sudo.length > 0
-      ? spawn(sudo[0]!, [...sudo.slice(1), join(pgBin, 'postgres'), ...args], { stdio: 'ignore' })
-      : spawn(join(pgBin, 'postgres'), args, { stdio: 'ignore' });
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await waitFor('postgres', async () => {
-    const c = new pg.Client(adminUrl);
-    await c.connect();
-    await c.end();
-    return true;
-  });
+  let child: ChildProcess;
+  const logPath = join(dir, 'postgres.log');
+  const launch = async () => {
+    // The server's log, to say why it did not start (a restart after a crash, say).
+    const log = openSync(logPath, 'a');
+    const stdio: ['ignore', number, number] = ['ignore', log, log];
+    child =
+      sudo.length > 0
+        ? spawn(sudo[0]!, [...sudo.slice(1), join(pgBin, 'postgres'), ...args], { stdio })
+        : spawn(join(pgBin, 'postgres'), args, { stdio });
+    closeSync(log);
+    try {
+      await waitFor('postgres', async () => {
+        const c = new pg.Client(adminUrl);
+        await c.connect();
+        await c.end();
+        return true;
+      });
+    } catch (err) {
+      throw new Error(
+        `${(err as Error).message}; its log ends:\n${readFileSync(logPath, 'utf8').slice(-2000)}`,
+      );
+    }
+  };
+  await launch();
   return {
     url: adminUrl,
     adminUrl,
+    signal: (name) => {
+      const postmaster = Number(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      // Stopped first, the postmaster forks nothing while its children are listed and signalled.
+      if (name !== 'SIGCONT') sendSignal(postmaster, 'SIGSTOP');
+      for (const pid of childrenOf(postmaster)) sendSignal(pid, name);
+      sendSignal(postmaster, name);
+      // runuser stops itself when its child stops, and must run again to reap a killed one.
+      if (name !== 'SIGSTOP' && child.pid !== undefined && child.pid !== postmaster)
+        sendSignal(child.pid, 'SIGCONT');
+    },
+    restart: launch,
     stop: async () => {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });

@@ -25,6 +25,9 @@ const pool = createPool({
   size: 2,
   appRole: config.DATABASE_APP_ROLE,
   applicationName: serviceName,
+  queryTimeoutMs: config.DATABASE_WORKER_TIMEOUT_MS,
+  connectTimeoutMs: config.DATABASE_WORKER_TIMEOUT_MS,
+  onError: (err) => logger.warn({ err }, 'a database connection failed'),
 });
 const redis = new Redis(config.REDIS_URL);
 const ingester = new UsageIngester({

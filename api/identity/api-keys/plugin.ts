@@ -21,6 +21,7 @@ export default fp(
       db: app.db,
       pepper,
       env: app.config.API_KEY_ENV,
+      staleServeMs: app.config.API_KEY_STALE_SERVE_SECONDS * 1000,
       redis: app.redis,
       logger: app.log,
     });

@@ -11,6 +11,11 @@
 // Revocation reaches every replica within 5 s: a change publishes the key's prefix on Redis pub/sub
 // (when REDIS_URL is set) and every replica drops it from its cache; without Redis the cache TTL
 // (never above 5 s) bounds how long a revoked key can still be accepted.
+//
+// While the database does not answer, a key verified less than `staleServeMs` ago (and its plan and
+// subscription status) keeps being accepted from memory, without waiting on the database again
+// until one refresh in the background gets an answer; an invalidation through Redis still drops
+// it at once. A key not in memory then is refused with DATABASE_UNAVAILABLE (503), not as invalid.
 import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -18,9 +23,10 @@ import type { SubscriptionStatus } from '../../../core/billing.js';
 import { planLimits, type PlanName } from '../../../core/plans.js';
 import { abilityFor, grantableScopes, keyUsableFrom, type AppAbility } from '../../../core/policy.js';
 import type { ApiKeyScope } from '../../../core/rbac.js';
-import type { Db } from '../../../db/client.js';
+import { isDatabaseUnavailable, type Db } from '../../../db/client.js';
 import { apiKeys, memberships, organizations } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
+import { AppError } from '../../errors.js';
 import { hashesEqual, hashSecret, parseKey } from './secrets.js';
 
 export const invalidationChannel = 'vlinders:api-keys:invalidate';
@@ -66,6 +72,8 @@ interface KeyRecord {
 interface CacheEntry {
   record: KeyRecord | null;
   until: number;
+  /** Until when the record may stand in for the database while it does not answer. */
+  staleUntil: number;
 }
 
 export interface VerifierOptions {
@@ -74,6 +82,8 @@ export interface VerifierOptions {
   env: string;
   /** 0 disables the cache (every verification reads Postgres); capped at 5000. */
   cacheTtlMs?: number;
+  /** How long a loaded key may be served while the database does not answer; 0 never. */
+  staleServeMs?: number;
   redis?: Redis | undefined;
   logger?: FastifyBaseLogger | undefined;
   now?: () => number;
@@ -84,19 +94,26 @@ export class ApiKeyVerifier {
   private readonly lastUsedWritten = new Map<string, number>();
   private readonly pendingWrites = new Set<Promise<void>>();
   private readonly ttlMs: number;
+  private readonly staleMs: number;
   private readonly now: () => number;
   private subscriber: Redis | undefined;
+  private readonly loading = new Map<string, Promise<KeyRecord | null>>();
+  /** Bumped by every invalidation, so a load that started before one does not cache what it read. */
+  private generation = 0;
+  /** Set by a load the database did not answer, cleared by one it did. */
+  private databaseDown = false;
 
   constructor(private readonly options: VerifierOptions) {
     this.ttlMs = Math.min(options.cacheTtlMs ?? maxCacheTtlMs, maxCacheTtlMs);
     this.now = options.now ?? Date.now;
+    this.staleMs = Math.max(options.staleServeMs ?? 0, this.ttlMs);
   }
 
   /** Subscribes to invalidations from other replicas (when Redis is configured). */
   async start(): Promise<void> {
     if (!this.options.redis) return;
     this.subscriber = this.options.redis.duplicate();
-    this.subscriber.on('message', (_channel: string, prefix: string) => this.cache.delete(prefix));
+    this.subscriber.on('message', (_channel: string, prefix: string) => this.drop(prefix));
     this.subscriber.on('error', (err: Error) => this.options.logger?.warn({ err }, 'api-key invalidation'));
     await this.subscriber.subscribe(invalidationChannel);
   }
@@ -106,10 +123,23 @@ export class ApiKeyVerifier {
     if (this.subscriber) await this.subscriber.quit().catch(() => undefined);
   }
 
-  /** Drops a key from this replica's cache and tells the others to. */
-  async invalidate(prefix: string): Promise<void> {
-    this.cache.delete(prefix);
-    if (this.options.redis) await this.options.redis.publish(invalidationChannel, prefix);
+  /** Drops a key (or OAuth client) from this replica's memory and tells the others to. */
+  async invalidate(id: string): Promise<void> {
+    this.drop(id);
+    if (this.options.redis) await this.options.redis.publish(invalidationChannel, id);
+  }
+
+  private readonly invalidationListeners: ((id: string) => void)[] = [];
+
+  /** Also hears every invalidation (the channel carries API-key prefixes and OAuth client ids). */
+  onInvalidation(listener: (id: string) => void): void {
+    this.invalidationListeners.push(listener);
+  }
+
+  private drop(id: string): void {
+    this.generation++;
+    this.cache.delete(id);
+    for (const listener of this.invalidationListeners) listener(id);
   }
 
   /** The key's identity, or null for anything that is not a valid, live key usable from `ip`. */
@@ -148,21 +178,61 @@ export class ApiKeyVerifier {
   }
 
   private async lookup(prefix: string): Promise<KeyRecord | null> {
+    if (this.ttlMs === 0) return this.load(prefix);
     const now = this.now();
-    if (this.ttlMs > 0) {
-      const hit = this.cache.get(prefix);
-      if (hit && hit.until > now) return hit.record;
+    const hit = this.cache.get(prefix);
+    if (hit && hit.until > now) return hit.record;
+    const stale = hit?.record && hit.staleUntil > now ? hit.record : null;
+    const loading = this.refresh(prefix);
+    // The database did not answer the last load: serve what it said before, without waiting.
+    if (stale && this.databaseDown) {
+      loading.catch(() => undefined);
+      return stale;
     }
-    const record = await this.load(prefix);
-    if (this.ttlMs > 0) {
-      if (this.cache.size >= maxCacheEntries) {
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) this.cache.delete(oldest);
-      }
-      this.cache.delete(prefix);
-      this.cache.set(prefix, { record, until: now + this.ttlMs });
+    try {
+      return await loading;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      if (stale) return stale;
+      throw new AppError('DATABASE_UNAVAILABLE');
     }
-    return record;
+  }
+
+  /** One load per prefix at a time; caches what the database answered. */
+  private refresh(prefix: string): Promise<KeyRecord | null> {
+    const inFlight = this.loading.get(prefix);
+    if (inFlight) return inFlight;
+    const generation = this.generation;
+    // Freshness counts from the read's start: the row may have changed while it was in flight.
+    const startedAt = this.now();
+    const load = this.load(prefix)
+      .then(
+        (record) => {
+          this.databaseDown = false;
+          if (generation === this.generation) this.remember(prefix, record, startedAt);
+          return record;
+        },
+        (err: unknown) => {
+          if (isDatabaseUnavailable(err)) {
+            if (!this.databaseDown)
+              this.options.logger?.warn({ err }, 'api-key lookup: database unavailable');
+            this.databaseDown = true;
+          }
+          throw err;
+        },
+      )
+      .finally(() => this.loading.delete(prefix));
+    this.loading.set(prefix, load);
+    return load;
+  }
+
+  private remember(prefix: string, record: KeyRecord | null, now: number): void {
+    if (this.cache.size >= maxCacheEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.delete(prefix);
+    this.cache.set(prefix, { record, until: now + this.ttlMs, staleUntil: now + this.staleMs });
   }
 
   /** Reads one key by prefix before its tenant is known: the RLS lookup policy shows only that row. */

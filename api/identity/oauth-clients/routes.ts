@@ -85,6 +85,8 @@ const oauthClientRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await revokeOAuthClient(app.db, actorOf(request), request.params.orgId, request.params.clientId);
+      // Replicas that remember the client for a database outage forget it now.
+      await app.apiKeyIssuer.invalidate(request.params.clientId);
       return reply.code(204).send(null);
     },
   );

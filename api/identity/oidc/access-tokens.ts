@@ -7,11 +7,15 @@
 //   management rights;
 // - a client-credentials token (sub = client_id) acts as a machine client of the client's org, with
 //   the token's scopes narrowed to what the client may still have, wherever API keys are accepted.
+//   The client and its org's entitlements are read on every request; while the database does not
+//   answer, what it said about the client less than `staleServeMs` ago stands in (without waiting
+//   on the database again until a refresh in the background gets an answer), unless `forget`
+//   dropped it: revoking a client publishes its id on the API keys' invalidation channel.
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { planLimits } from '../../../core/plans.js';
 import { abilityFor } from '../../../core/policy.js';
 import { apiKeyScopes, type ApiKeyScope } from '../../../core/rbac.js';
-import type { Db } from '../../../db/client.js';
+import { isDatabaseUnavailable, type Db } from '../../../db/client.js';
 import { AppError } from '../../errors.js';
 import type { VerifiedKey } from '../api-keys/verifier.js';
 import { findLiveClient } from '../oauth-clients/clients.js';
@@ -25,16 +29,37 @@ function scopesOf(payload: JWTPayload): string[] {
 
 export type OidcIdentity = { userId: string } | { key: VerifiedKey };
 
+type MachineClient = {
+  client: NonNullable<Awaited<ReturnType<typeof findLiveClient>>>;
+  entitlements: Awaited<ReturnType<typeof orgEntitlements>>;
+};
+
+const maxKnownClients = 10_000;
+
 /** An unknown kid re-reads the keys at most this often, so random kids cannot hammer the database. */
 const unknownKidReloadMinMs = 5_000;
 
 export class OidcAccessTokens {
+  private readonly known = new Map<string, { found: MachineClient; at: number }>();
+  private readonly loading = new Map<string, Promise<MachineClient | null>>();
+  private databaseDown = false;
+  /** Bumped by `forget`, so a read that started before it does not bring the client back. */
+  private generation = 0;
+
   constructor(
     private readonly host: OidcHost,
     private readonly db: Db,
     private readonly issuer: string,
     private readonly audience: string,
+    private readonly staleServeMs = 0,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /** Drops what this replica remembers of a client (it was revoked or changed). */
+  forget(clientId: string): void {
+    this.generation++;
+    this.known.delete(clientId);
+  }
 
   /** Whether the (unverified) token names our authorization server as its issuer. */
   issuedByUs(token: string): boolean {
@@ -89,11 +114,58 @@ export class OidcAccessTokens {
     }
   }
 
+  /** The client and its org's entitlements as the database says, or as it said shortly before it stopped answering. */
+  private async machineClient(clientId: string): Promise<MachineClient | null> {
+    const remembered = this.known.get(clientId);
+    const stale = remembered && this.now() - remembered.at < this.staleServeMs ? remembered.found : null;
+    const loading = this.refresh(clientId);
+    if (stale && this.databaseDown) {
+      loading.catch(() => undefined);
+      return stale;
+    }
+    try {
+      return await loading;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      if (stale) return stale;
+      throw new AppError('DATABASE_UNAVAILABLE');
+    }
+  }
+
+  private refresh(clientId: string): Promise<MachineClient | null> {
+    const inFlight = this.loading.get(clientId);
+    if (inFlight) return inFlight;
+    const generation = this.generation;
+    const startedAt = this.now();
+    const load = (async () => {
+      const client = await findLiveClient(this.db, clientId);
+      return client ? { client, entitlements: await orgEntitlements(this.db, client.orgId) } : null;
+    })()
+      .then(
+        (found) => {
+          this.databaseDown = false;
+          this.known.delete(clientId);
+          if (found && this.staleServeMs > 0 && generation === this.generation) {
+            if (this.known.size >= maxKnownClients) this.known.delete(this.known.keys().next().value!);
+            this.known.set(clientId, { found, at: startedAt });
+          }
+          return found;
+        },
+        (err: unknown) => {
+          if (isDatabaseUnavailable(err)) this.databaseDown = true;
+          throw err;
+        },
+      )
+      .finally(() => this.loading.delete(clientId));
+    this.loading.set(clientId, load);
+    return load;
+  }
+
   private async machineKey(clientId: string, payload: JWTPayload): Promise<VerifiedKey> {
-    const client = await findLiveClient(this.db, clientId);
-    if (!client || !client.grantTypes.includes('client_credentials'))
+    const found = await this.machineClient(clientId);
+    const client = found?.client;
+    if (!found || !client || !client.grantTypes.includes('client_credentials'))
       throw new AppError('INVALID_TOKEN', 'The client was revoked.');
-    const entitlements = await orgEntitlements(this.db, client.orgId);
     const granted = scopesOf(payload);
     const scopes = apiKeyScopes.filter(
       (s): s is ApiKeyScope => granted.includes(s) && client.scopes.includes(s),
@@ -114,10 +186,10 @@ export class OidcAccessTokens {
         scopes,
         allowedModels: null,
         allowedIps: null,
-        planModels: planLimits(entitlements.plan).models,
+        planModels: planLimits(found.entitlements.plan).models,
       }),
       // The org's limits and subscription, no lower limits of its own.
-      ...entitlements,
+      ...found.entitlements,
       requestsPerMinute: null,
       tokensPerMinute: null,
     };

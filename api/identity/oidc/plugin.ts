@@ -34,7 +34,16 @@ export default fp(
     await host.refresh();
     await preparePasswordVerification();
     app.decorate('oidcHost', host);
-    app.decorate('oidcTokens', new OidcAccessTokens(host, db, oidcIssuer(config), apiResource(config)));
+    const tokens = new OidcAccessTokens(
+      host,
+      db,
+      oidcIssuer(config),
+      apiResource(config),
+      config.API_KEY_STALE_SERVE_SECONDS * 1000,
+    );
+    // A client revoked on any replica is forgotten here too (the api-keys invalidation channel).
+    app.apiKeyVerifier.onInvalidation((id) => tokens.forget(id));
+    app.decorate('oidcTokens', tokens);
 
     const sweep = setInterval(() => {
       deleteExpiredPayloads(db).catch((err: unknown) => app.log.warn({ err }, 'oidc payload sweep failed'));
@@ -42,5 +51,5 @@ export default fp(
     sweep.unref();
     app.addHook('onClose', async () => clearInterval(sweep));
   },
-  { name: 'oidc', dependencies: ['services'] },
+  { name: 'oidc', dependencies: ['services', 'api-keys'] },
 );

@@ -189,24 +189,53 @@ describe('catalog', () => {
   it('every table with an org_id column has RLS enabled and forced', async () => {
     const admin = new pg.Client(inject('adminDatabaseUrl'));
     await admin.connect();
+    // Ordinary tables ('r', partitions included) and partitioned tables ('p'): a partitioned table
+    // without RLS would expose every tenant's rows through its partitions.
     const { rows: tables } = await admin.query<{
       relname: string;
+      relkind: string;
+      relispartition: boolean;
       relrowsecurity: boolean;
       relforcerowsecurity: boolean;
+      policies: number;
+      appPrivileged: boolean;
     }>(`
-      SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
+      SELECT c.relname, c.relkind, c.relispartition, c.relrowsecurity, c.relforcerowsecurity,
+        (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+        has_table_privilege('vlinders_app', c.oid, 'SELECT, INSERT, UPDATE, DELETE') AS "appPrivileged"
+      FROM pg_class c
       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind = 'r'
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
         AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped)
              OR c.relname = 'organizations')`);
     await admin.end();
     expect(tables.length).toBeGreaterThanOrEqual(tenantTables.length);
+    // The check sees the partitioned ledger and its partitions (this month's and the next exist).
+    expect(tables.find((t) => t.relname === 'usage_events')).toMatchObject({ relkind: 'p' });
+    const partitions = tables.filter((t) => t.relispartition);
+    expect(partitions.map((t) => t.relname)).toContain(
+      `usage_events_${new Date().toISOString().slice(0, 7).replace('-', '_')}`,
+    );
     for (const t of tables)
       expect({ table: t.relname, enabled: t.relrowsecurity, forced: t.relforcerowsecurity }).toEqual({
         table: t.relname,
         enabled: true,
         forced: true,
       });
+    // A query through the parent applies the parent's policies, not the partition's; a partition is
+    // reached directly only by its owner. So partitions carry no policy and grant the app nothing:
+    // forced RLS without a policy denies every row should a grant ever appear.
+    for (const t of partitions)
+      expect({ partition: t.relname, policies: t.policies, appPrivileged: t.appPrivileged }).toEqual({
+        partition: t.relname,
+        policies: 0,
+        appPrivileged: false,
+      });
+    const app = new pg.Client(inject('databaseUrl'));
+    await app.connect();
+    const direct = await dbError(app.query(`SELECT org_id FROM ${partitions[0]!.relname}`));
+    await app.end();
+    expect(direct).toMatch(/permission denied/);
   });
 
   it('the app login is not superuser, cannot bypass RLS and owns no table', async () => {

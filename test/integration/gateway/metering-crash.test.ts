@@ -104,8 +104,6 @@ function load(clients: number) {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('metering through a crash', () => {
   it(
     'ledger = one event per answer received, none lost, none twice; rollups = ledger',
@@ -114,19 +112,21 @@ describe('metering through a crash', () => {
       let api = await startApi();
       let ingester = startProcess('workers/usage-ingest/main.ts', env);
       const traffic = load(8);
-      await sleep(2_000);
+      // Crash under load: once some answers are in, however long that takes on this machine.
+      await expect.poll(() => traffic.received.length, { timeout: 30_000 }).toBeGreaterThan(20);
 
       api.child.kill('SIGKILL');
       ingester.child.kill('SIGKILL');
       await Promise.all([api.exited, ingester.exited]);
       const answeredBeforeCrash = traffic.received.length;
-      expect(answeredBeforeCrash).toBeGreaterThan(20);
 
       api = await startApi();
       ingester = startProcess('workers/usage-ingest/main.ts', env);
-      await sleep(2_000);
+      // The restarted API answers again.
+      await expect
+        .poll(() => traffic.received.length, { timeout: 30_000 })
+        .toBeGreaterThan(answeredBeforeCrash + 20);
       await traffic.stop();
-      expect(traffic.received.length).toBeGreaterThan(answeredBeforeCrash);
 
       const ledger = async () =>
         (
@@ -141,8 +141,19 @@ describe('metering through a crash', () => {
         async () => (await ledger()).filter((r) => received.has(r.request_id)).length === received.size,
         ingester,
       );
-      // Let the ingester finish whatever else the stream holds before comparing.
-      await sleep(1_500);
+      // Let the ingester finish whatever else the stream holds before comparing: the ledger stops
+      // growing (two reads a second apart agree).
+      let seen = -1;
+      await expect
+        .poll(
+          async () => {
+            const before = seen;
+            seen = (await ledger()).length;
+            return seen === before;
+          },
+          { timeout: 30_000, interval: 1_000 },
+        )
+        .toBe(true);
       const rows = await ledger();
       expect(rows.filter((r) => r.n !== 1)).toEqual([]);
       const extra = rows.map((r) => r.request_id).filter((id) => !received.has(id));

@@ -60,7 +60,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('the gateway while Redis hangs', () => {
   it(
     'keeps answering, meters every answer, and returns to Redis by itself',
-    { timeout: 60_000 },
+    { timeout: 90_000 },
     async () => {
       const answers: { requestId: string; status: number; ms: number }[] = [];
       let running = true;
@@ -87,22 +87,26 @@ describe('the gateway while Redis hangs', () => {
       };
       const loops = Array.from({ length: 4 }, loop);
 
-      await sleep(1_000);
+      await expect.poll(() => answers.length, { timeout: 20_000 }).toBeGreaterThan(0);
       redisServer.child.kill('SIGSTOP');
       const stoppedAt = answers.length;
-      await sleep(2_500);
-      const duringOutage = answers.length - stoppedAt;
-      expect(t.app.limiter.redisAvailable).toBe(false);
+      const pausedAt = Date.now();
+      // Traffic goes on while Redis hangs, and the limits notice; deadlines for a busy machine.
+      await expect.poll(() => t.app.limiter.redisAvailable, { timeout: 20_000 }).toBe(false);
+      await expect.poll(() => answers.length - stoppedAt, { timeout: 20_000 }).toBeGreaterThan(10);
+      // Paused longer than the bound below, so that an answer waiting for Redis would break it.
+      await sleep(Math.max(0, pausedAt + 8_000 - Date.now()));
       redisServer.child.kill('SIGCONT');
-      await expect.poll(() => t.app.limiter.redisAvailable, { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => t.app.limiter.redisAvailable, { timeout: 20_000 }).toBe(true);
       await sleep(500);
       running = false;
       await Promise.all(loops);
 
-      expect(duringOutage).toBeGreaterThan(10);
       expect(answers.filter((a) => a.status !== 200)).toEqual([]);
-      // Nothing waits on the hung Redis longer than its timeouts (500 ms each for limits and usage).
-      expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(3_000);
+      // Nothing hangs on the hung Redis: without the timeouts (500 ms each for limits and usage) an
+      // answer would wait until Redis came back, 8 s or more. 6 s tells that from a busy machine;
+      // the latency itself is the benchmarks' to measure.
+      expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(6_000);
 
       // Events of the outage wait in the recorder's buffer for at most one flush interval; write
       // them now rather than racing the interval.

@@ -116,7 +116,8 @@ describe('a suspended tenant', () => {
 
   it('is served again within seconds of paying (the key cache holds a status at most 5 s)', async () => {
     await setStatus('active');
-    await expect.poll(() => chatOutcome(), { timeout: 8_000, interval: 250 }).toEqual({ status: 200 });
+    // The cache's 5 s plus room for a busy machine: the outcome matters here, not the seconds.
+    await expect.poll(() => chatOutcome(), { timeout: 20_000, interval: 250 }).toEqual({ status: 200 });
     expect(upstream.requests.length).toBeGreaterThan(0);
     await expect.poll(async () => (await usageEvents()).length).toBeGreaterThan(0);
   });
@@ -125,7 +126,7 @@ describe('a suspended tenant', () => {
     expect(await chatOutcome()).toEqual({ status: 200 });
     await setStatus('suspended');
     await expect
-      .poll(() => chatOutcome(), { timeout: 8_000, interval: 250 })
+      .poll(() => chatOutcome(), { timeout: 20_000, interval: 250 })
       .toEqual({ status: 403, code: 'subscription_suspended' });
   });
 });

@@ -98,7 +98,8 @@ export async function addModel(admin: pg.Pool, spec: ModelSpec): Promise<string>
 /** Waits until the app's registry serves the model (replicas poll the registry every second). */
 export async function untilRegistered(t: TestApp, name: string): Promise<void> {
   for (let waited = 0; !t.app.modelRegistry.model(name); waited += 100) {
-    if (waited > 5_000) throw new Error(`model ${name} never reached the registry`);
+    // Replicas poll once a second; 20 s is room for a busy machine.
+    if (waited > 20_000) throw new Error(`model ${name} never reached the registry`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

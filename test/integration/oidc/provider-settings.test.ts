@@ -70,20 +70,21 @@ describe('signing keys', () => {
     const { kid } = await rotateSigningKey(
       t.app.db,
       masterKeyFromConfig(t.config),
-      { publishSeconds: 3, longestTokenTtlSeconds: t.config.ACCESS_TOKEN_TTL_SECONDS },
+      { publishSeconds: 10, longestTokenTtlSeconds: t.config.ACCESS_TOKEN_TTL_SECONDS },
       { userId: null, ip: null },
     );
+    // In the JWKS before it activates (10 s: room for a busy machine), and not yet signing.
     await expect
       .poll(
         async () =>
           json<{ keys: { kid: string }[] }>(await http(`${t.base}/oidc/jwks`)).keys.map((k) => k.kid),
-        { timeout: 5_000 },
+        { timeout: 8_000 },
       )
       .toContain(kid);
     expect(decodeProtectedHeader(await machineToken()).kid).toBe(decodeProtectedHeader(before).kid);
 
     await expect
-      .poll(async () => decodeProtectedHeader(await machineToken()).kid, { timeout: 10_000 })
+      .poll(async () => decodeProtectedHeader(await machineToken()).kid, { timeout: 30_000 })
       .toBe(kid);
     const after = await machineToken();
     for (const token of [before, after]) {
@@ -94,7 +95,7 @@ describe('signing keys', () => {
       });
       expect(res.statusCode, res.body).toBe(200);
     }
-  });
+  }, 60_000);
 });
 
 describe('cookies', () => {

@@ -138,13 +138,16 @@ describe('graceful shutdown', () => {
     });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let entered = false;
     app.get('/slow', { schema: { response: { 200: Type.Object({ done: Type.Boolean() }) } } }, async () => {
+      entered = true;
       await gate;
       return { done: true };
     });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const inFlight = fetch(`${address}/slow`);
-    await new Promise((r) => setTimeout(r, 100));
+    // In flight means the handler has it, however long the request took to arrive.
+    await expect.poll(() => entered, { timeout: 20_000 }).toBe(true);
     const closed = app.close();
     const refused = await fetch(`${address}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
       (r) => r.status,

@@ -92,7 +92,8 @@ describe('model-server simulator', () => {
 
   it('fails at the configured rate, and stops generating when the client goes away', async () => {
     const failing = new Simulator({ ...options, errorRate: 1 });
-    const slow = new Simulator({ ...options, completionTokens: 1000, interTokenMs: 5 });
+    // 20 s of generation: a cancellation that arrives late under load still stops it before the end.
+    const slow = new Simulator({ ...options, completionTokens: 1000, interTokenMs: 20 });
     try {
       const failingClient = new OpenAI({ baseURL: await failing.listen(), apiKey: 'x', maxRetries: 0 });
       await expect(
@@ -107,7 +108,7 @@ describe('model-server simulator', () => {
         received += 1;
         if (received === 3) break; // the SDK aborts the request
       }
-      await expect.poll(() => slow.stats.cancelled, { timeout: 2_000 }).toBe(1);
+      await expect.poll(() => slow.stats.cancelled, { timeout: 15_000 }).toBe(1);
       expect(slow.stats.completed).toBe(0);
     } finally {
       await failing.close();

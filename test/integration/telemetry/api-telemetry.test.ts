@@ -89,18 +89,19 @@ describe('traces', () => {
     const server = finished().find(
       (s) => s.kind === SpanKind.SERVER && s.attributes['http.route'] === '/api/auth/login',
     );
-    expect(server?.name).toBe('POST /api/auth/login');
+    if (!server) throw new Error('no server span for POST /api/auth/login');
+    expect(server.name).toBe('POST /api/auth/login');
     // The outgoing fetch (undici) is the server span's parent: the trace context crossed the wire.
     const client = finished().find(
       (s) =>
         s.instrumentationScope.name.includes('undici') &&
-        s.spanContext().spanId === server?.parentSpanContext?.spanId,
+        s.spanContext().spanId === server.parentSpanContext?.spanId,
     );
     expect(client).toBeDefined();
     const queries = finished().filter(
       (s) =>
         s.instrumentationScope.name.includes('pg') &&
-        s.spanContext().traceId === server?.spanContext().traceId,
+        s.spanContext().traceId === server.spanContext().traceId,
     );
     expect(queries.length).toBeGreaterThan(0);
   });
@@ -115,8 +116,10 @@ describe('traces', () => {
     });
     const probe = spans.getFinishedSpans().find((s) => s.name === 'probe');
     const ping = spans.getFinishedSpans().find((s) => s.instrumentationScope.name.includes('ioredis'));
-    expect(ping?.name).toBe('ping');
-    expect(ping?.parentSpanContext?.spanId).toBe(probe?.spanContext().spanId);
+    // Both spans must exist: two missing ids would compare equal.
+    if (!probe || !ping) throw new Error(`missing span: probe ${Boolean(probe)}, ping ${Boolean(ping)}`);
+    expect(ping.name).toBe('ping');
+    expect(ping.parentSpanContext?.spanId).toBe(probe.spanContext().spanId);
   });
 
   it('traces Temporal client calls and passes the trace to the workflow in its headers', async () => {

@@ -70,19 +70,20 @@ describe('worker telemetry', () => {
       expect(result.answer).toBe('hello probe');
 
       const inTrace = spans.getFinishedSpans().filter((s) => s.spanContext().traceId === result.traceId);
-      const byName = (name: string) => inTrace.find((s) => s.name === name);
-      expect(byName('StartWorkflow:telemetryProbe')).toBeDefined();
+      // Every span compared must exist: two missing ids would compare equal.
+      const byName = (name: string) => {
+        const span = inTrace.find((s) => s.name === name);
+        if (!span)
+          throw new Error(`no span ${name} in the trace; seen: ${inTrace.map((s) => s.name).join(', ')}`);
+        return span;
+      };
       const run = byName('RunWorkflow:telemetryProbe');
-      expect(run).toBeDefined();
       // Workflow spans come from the sandbox in the 1.x span shape; they must reach the 2.x
       // exporter with their parent and resource.
-      expect(run?.parentSpanContext?.spanId).toBe(
-        byName('StartWorkflow:telemetryProbe')?.spanContext().spanId,
-      );
-      expect(run?.resource.attributes['service.name']).toBe('vlinders-worker-test');
-      const runActivity = byName('RunActivity:probeActivity');
-      expect(runActivity?.parentSpanContext?.spanId).toBe(
-        byName('StartActivity:probeActivity')?.spanContext().spanId,
+      expect(run.parentSpanContext?.spanId).toBe(byName('StartWorkflow:telemetryProbe').spanContext().spanId);
+      expect(run.resource.attributes['service.name']).toBe('vlinders-worker-test');
+      expect(byName('RunActivity:probeActivity').parentSpanContext?.spanId).toBe(
+        byName('StartActivity:probeActivity').spanContext().spanId,
       );
 
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -90,6 +90,10 @@ describe('billing worker', () => {
       expect(await first.exited).toBeNull();
       // Killed mid-run: some reports are recorded, not all of them accepted by Stripe.
       expect(await reported()).toBeLessThan(48);
+      // What Stripe had accepted and the run had marked when the worker died: never sent again.
+      const { rows: markedAtKill } = await suite.admin.query<{ identifier: string }>(
+        'SELECT identifier FROM billing_reports WHERE reported_at IS NOT NULL',
+      );
 
       const second = startProcess('workers/billing.ts', env);
       const result = await run;
@@ -99,6 +103,10 @@ describe('billing worker', () => {
 
       const stripe = stripeTotals(suite.recorder);
       expect(stripe.conflicting).toEqual([]);
+      // Resends are only of events caught between send and mark by the kill (Stripe drops them by
+      // identifier); a report marked before the kill that went out again would be a resend bug.
+      const marked = new Set(markedAtKill.map((r) => r.identifier));
+      expect(stripe.resent.filter((identifier) => marked.has(identifier))).toEqual([]);
       const metered = await meteredTotals(
         suite.admin,
         tenants.map((t) => t.orgId),

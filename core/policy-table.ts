@@ -1,5 +1,5 @@
-// The README's role × action table, generated from the policy itself (`npm run policy:table`), so
-// the documentation cannot drift from what is enforced: a unit test fails when README.md does not
+// The role × action table of docs/security.md, generated from the policy itself (`npm run policy:table`), so
+// the documentation cannot drift from what is enforced: a unit test fails when docs/security.md does not
 // contain exactly this table.
 import {
   abilityFor,

@@ -1,4 +1,4 @@
-// Prints the README's role × action table, generated from the policy (core/policy.ts).
+// Prints the role × action table of docs/security.md, generated from the policy (core/policy.ts).
 import { policyTable } from '../core/policy-table.js';
 
 process.stdout.write(policyTable());

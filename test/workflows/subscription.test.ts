@@ -409,7 +409,7 @@ describe('subscription lifecycle (time-skipping)', () => {
     await until(handle, (s) => s.status === 'canceled');
     await expectMails(orgId, ['billing.canceled']);
     await handle.terminate('test finished');
-  }, 120_000);
+  });
 
   it('continues as new with its whole state when the history grows', async () => {
     const { orgId, handle } = await startLifecycle('Long Lived GmbH', 20);

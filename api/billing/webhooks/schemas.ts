@@ -1,9 +1,9 @@
 import Type from 'typebox';
 
 export const StripeWebhookHeaders = Type.Object({
-  'stripe-signature': Type.Optional(
-    Type.String({ description: "Stripe's signature of the raw body: t=<timestamp>,v1=<HMAC-SHA256>" }),
-  ),
+  'stripe-signature': Type.String({
+    description: "Stripe's signature of the raw body: t=<timestamp>,v1=<HMAC-SHA256>",
+  }),
 });
 
 export const WebhookReceipt = Type.Object({

@@ -2,6 +2,7 @@ import Type from 'typebox';
 
 export const StripeWebhookHeaders = Type.Object({
   'stripe-signature': Type.String({
+    minLength: 1,
     description: "Stripe's signature of the raw body: t=<timestamp>,v1=<HMAC-SHA256>",
   }),
 });

@@ -22,6 +22,16 @@ export function errors<const S extends number>(...statuses: S[]): Record<S, type
 export const authErrors = [400, 401] as const;
 export const orgErrors = [400, 401, 403, 404] as const;
 
+/**
+ * What JavaScript's `\s` and `trim()` count as white space, spelled out: a fuzzer's regex engine
+ * (Python's) has another `\s`, and the document must mean the same to both.
+ */
+export const whiteSpace =
+  '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+
+/** A name: some character that is not white space, and no NUL (PostgreSQL text cannot hold U+0000). */
+export const namePattern = `^[^\\u0000]*[^${whiteSpace}\\u0000][^\\u0000]*$`;
+
 export const Uuid = Type.String({ format: 'uuid' });
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Role = Type.Union([

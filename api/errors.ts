@@ -10,6 +10,8 @@ export const errorCodes = {
   /** The org's subscription is suspended or canceled: no inference until it pays (not a policy denial). */
   SUBSCRIPTION_INACTIVE: { status: 403, message: "The organization's subscription is not active." },
   NOT_FOUND: { status: 404, message: 'The resource does not exist.' },
+  /** The path exists, the method does not: answered with an `Allow` header listing those that do. */
+  METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed on this resource.' },
   CONFLICT: { status: 409, message: 'The resource conflicts with an existing one.' },
   GONE: { status: 410, message: 'The resource is no longer available.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },

@@ -2,6 +2,9 @@
 // admin, billing), changing `billing.manage` (owner, billing). None of these routes looks at the
 // subscription's status: a suspended tenant must reach them to pay.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { isPlanName, plan } from '../../core/plans.js';
+import { AppError } from '../errors.js';
 import { requireSignedIn } from '../identity/auth-plugin.js';
 import {
   BillingAccount,
@@ -18,6 +21,20 @@ import { errors, OrgParams } from '../common-schemas.js';
 import { billingAccountView, memberCount, periodUsage, readBillingAccount } from './accounts.js';
 import { createCheckout, createPortal, listInvoices, requireStripe } from './stripe-pages.js';
 import { cancelSubscription, changePlan } from './subscription-updates.js';
+
+/**
+ * The schema bounds the seats per plan; this answers first, so the caller reads which plan allows how
+ * many rather than the validator's account of every plan's shape.
+ */
+async function seatsWithinPlan(request: FastifyRequest): Promise<void> {
+  const body = request.body as { plan?: unknown; seats?: unknown } | null;
+  if (!body || !isPlanName(body.plan) || typeof body.seats !== 'number') return;
+  const allowed = plan(body.plan).seats;
+  if (body.seats > allowed)
+    throw new AppError('VALIDATION', `The ${body.plan} plan allows at most ${allowed} seats.`, {
+      field: 'seats',
+    });
+}
 
 const tags = ['billing'];
 const security = [{ bearer: [] }];
@@ -46,6 +63,7 @@ const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${base}/plan`,
     {
       config: { access: 'billing.manage' },
+      preValidation: seatsWithinPlan,
       schema: {
         tags,
         summary: 'Change the plan and seats (validated by the subscription workflow)',
@@ -81,6 +99,7 @@ const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${base}/checkout`,
     {
       config: { access: 'billing.manage' },
+      preValidation: seatsWithinPlan,
       schema: {
         tags,
         summary: 'A Stripe Checkout page to subscribe to a plan (when there is no live subscription)',

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { planNames } from '../../core/plans.js';
+import { plan, planNames, type PlanName } from '../../core/plans.js';
 import { subscriptionStatuses } from '../../core/billing.js';
 import { Timestamp, Uuid } from '../common-schemas.js';
 
@@ -7,7 +7,6 @@ const PlanName = Type.Enum(planNames, { description: `one of ${planNames.join(',
 const Status = Type.Enum(subscriptionStatuses, {
   description: 'suspended and canceled tenants are refused on /v1 (past_due is still served)',
 });
-const seats = (description: string) => Type.Integer({ minimum: 1, maximum: 100_000, description });
 const MaybeTime = Type.Union([Timestamp, Type.Null()]);
 
 export const BillingAccount = Type.Object({
@@ -21,12 +20,27 @@ export const BillingAccount = Type.Object({
   cancelAtPeriodEnd: Type.Boolean(),
 });
 
-export const ChangePlanBody = Type.Object(
-  {
-    plan: PlanName,
-    seats: seats('paid seats: at least the members the org has, at most what the plan allows'),
-  },
-  { additionalProperties: false },
+/** Seats on a plan: at least one, at most what the plan allows (core/plans.ts). */
+const planSeats = (name: PlanName, description: string) =>
+  Type.Integer({
+    minimum: 1,
+    maximum: plan(name).seats,
+    description: `${description}; ${name}: 1 to ${plan(name).seats}`,
+  });
+
+/**
+ * One shape per plan, so that the document says how many seats each plan allows. The union is built
+ * from the catalog, so its static type is declared (TypeBox infers unions of tuples only).
+ */
+export const ChangePlanBody = Type.Unsafe<{ plan: PlanName; seats: number }>(
+  Type.Union(
+    planNames.map((name) =>
+      Type.Object(
+        { plan: Type.Literal(name), seats: planSeats(name, 'paid seats, at least the members the org has') },
+        { additionalProperties: false },
+      ),
+    ),
+  ),
 );
 
 export const CancelBody = Type.Object(
@@ -38,12 +52,18 @@ export const CancelBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const CheckoutBody = Type.Object(
-  {
-    plan: PlanName,
-    seats: Type.Optional(seats("paid seats; default: the org's member count")),
-  },
-  { additionalProperties: false },
+export const CheckoutBody = Type.Unsafe<{ plan: PlanName; seats?: number }>(
+  Type.Union(
+    planNames.map((name) =>
+      Type.Object(
+        {
+          plan: Type.Literal(name),
+          seats: Type.Optional(planSeats(name, "paid seats, default the org's member count")),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  ),
 );
 
 export const CheckoutSession = Type.Object({

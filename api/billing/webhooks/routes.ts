@@ -39,6 +39,11 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: webhookBodyLimit,
       // The body is a Buffer: no NUL walk (the event's id and type are checked before they are stored).
       config: { bodyNeverStored: true },
+      // The schema requires the header; this answers its absence first, with the reason a sender
+      // can act on rather than the validator's wording.
+      preValidation: async (request) => {
+        if (!request.headers['stripe-signature']) throw signatureError('missing_signature', tolerance);
+      },
       schema: {
         tags: ['webhooks'],
         summary:
@@ -50,7 +55,6 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       if (!secret) throw new AppError('UNAVAILABLE', 'Stripe webhooks are not configured.');
       const header = request.headers['stripe-signature'];
-      if (!header) throw signatureError('missing_signature', tolerance);
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       let event: Stripe.Event;
       try {

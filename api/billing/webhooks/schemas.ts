@@ -1,9 +1,10 @@
 import Type from 'typebox';
 
 export const StripeWebhookHeaders = Type.Object({
-  'stripe-signature': Type.Optional(
-    Type.String({ description: "Stripe's signature of the raw body: t=<timestamp>,v1=<HMAC-SHA256>" }),
-  ),
+  'stripe-signature': Type.String({
+    minLength: 1,
+    description: "Stripe's signature of the raw body: t=<timestamp>,v1=<HMAC-SHA256>",
+  }),
 });
 
 export const WebhookReceipt = Type.Object({

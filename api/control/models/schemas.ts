@@ -1,7 +1,7 @@
 // The model registry's admin API (platform operators): models and their deployments.
 import Type from 'typebox';
 import { maxUpstreamUrlLength } from '../../../core/upstream-url.js';
-import { Timestamp, Uuid } from '../../common-schemas.js';
+import { Timestamp, Uuid, whiteSpace } from '../../common-schemas.js';
 
 export const modelNamePattern = '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$';
 
@@ -21,7 +21,7 @@ const Version = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 const UpstreamModel = Type.String({
   minLength: 1,
   maxLength: 256,
-  pattern: '^\\S+$',
+  pattern: `^[^${whiteSpace}\\u0000]+$`,
   description: 'the model name the upstream vLLM serves',
 });
 const Urls = Type.Array(Type.String({ minLength: 1, maxLength: maxUpstreamUrlLength }), {

@@ -1,10 +1,10 @@
 import Type from 'typebox';
 import { slugPattern } from './orgs.js';
-import { Role, Timestamp, Uuid } from '../../common-schemas.js';
+import { namePattern, Role, Timestamp, Uuid } from '../../common-schemas.js';
 
 export const CreateOrgBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: namePattern }),
     slug: Type.Optional(
       Type.String({ pattern: slugPattern, description: '3 to 48 lower-case letters, digits and dashes' }),
     ),

@@ -1,7 +1,7 @@
 import Type from 'typebox';
-import { Timestamp, Uuid } from '../../common-schemas.js';
+import { namePattern, Timestamp, Uuid } from '../../common-schemas.js';
 
-const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: namePattern });
 const Description = Type.String({ maxLength: 1000 });
 
 export const TeamParams = Type.Object({ orgId: Uuid, teamId: Uuid }, { additionalProperties: false });

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { Timestamp, Uuid } from '../../common-schemas.js';
+import { namePattern, Timestamp, Uuid } from '../../common-schemas.js';
 
 export const ApiKeyScope = Type.Union([
   Type.Literal('inference'),
@@ -12,7 +12,7 @@ export const ApiKeyParams = Type.Object({ orgId: Uuid, keyId: Uuid }, { addition
 
 export const CreateApiKeyBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: namePattern }),
     scopes: Type.Array(ApiKeyScope, { minItems: 1, maxItems: 4, uniqueItems: true }),
     teamId: Type.Optional(Uuid),
     expiresAt: Type.Optional(Timestamp),

@@ -31,7 +31,7 @@ export const PutSsoBody = Type.Object(
   {
     issuer: Type.String({
       format: 'uri',
-      pattern: '^https?://',
+      pattern: '^https?://[^\\u0000]*$',
       maxLength: 500,
       description: 'issuer URL; its /.well-known/openid-configuration is fetched on save',
     }),

@@ -154,10 +154,19 @@ export function monthStart(month: string): Date {
 }
 
 /** The UTC month of `now` ("2026-11") and the ms until it ends. */
+// The month every admission asks about, computed once per month rather than once per request.
+let currentMonth = { start: 0, end: 0, month: '' };
+
 export function monthOf(now: number): { month: string; msToMonthEnd: number } {
-  const date = new Date(now);
-  const next = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
-  return { month: date.toISOString().slice(0, 7), msToMonthEnd: next - now };
+  if (now < currentMonth.start || now >= currentMonth.end) {
+    const date = new Date(now);
+    currentMonth = {
+      start: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1),
+      end: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1),
+      month: date.toISOString().slice(0, 7),
+    };
+  }
+  return { month: currentMonth.month, msToMonthEnd: currentMonth.end - now };
 }
 
 function refusal(decision: Decision, input: AdmissionInput): { code: RefusalCode; message: string } {

@@ -27,4 +27,13 @@ describe('the month a reservation counts in', () => {
     });
     expect(monthOf(Date.parse('2027-02-01T00:00:00.000Z')).month).toBe('2027-02');
   });
+
+  it('follows the clock back and forth across a month’s edges (the month is remembered, not stale)', () => {
+    expect(monthOf(Date.parse('2027-02-28T23:59:59.999Z')).month).toBe('2027-02');
+    expect(monthOf(Date.parse('2027-03-01T00:00:00.000Z'))).toEqual({
+      month: '2027-03',
+      msToMonthEnd: 31 * 86_400_000,
+    });
+    expect(monthOf(Date.parse('2027-02-28T23:59:59.999Z'))).toEqual({ month: '2027-02', msToMonthEnd: 1 });
+  });
 });

@@ -26,8 +26,8 @@ import type { ApiKeyScope } from '../../../core/rbac.js';
 import { isDatabaseUnavailable, type Db } from '../../../db/client.js';
 import { apiKeys, memberships, organizations } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
-import { AppError } from '../../errors.js';
 import { hashesEqual, hashSecret, parseKey } from './secrets.js';
+import { readThroughOutage } from '../outage-read.js';
 
 export const invalidationChannel = 'vlinders:api-keys:invalidate';
 export const maxCacheTtlMs = 5_000;
@@ -183,19 +183,7 @@ export class ApiKeyVerifier {
     const hit = this.cache.get(prefix);
     if (hit && hit.until > now) return hit.record;
     const stale = hit?.record && hit.staleUntil > now ? hit.record : null;
-    const loading = this.refresh(prefix);
-    // The database did not answer the last load: serve what it said before, without waiting.
-    if (stale && this.databaseDown) {
-      loading.catch(() => undefined);
-      return stale;
-    }
-    try {
-      return await loading;
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      if (stale) return stale;
-      throw new AppError('DATABASE_UNAVAILABLE');
-    }
+    return readThroughOutage(this.refresh(prefix), stale, this.databaseDown);
   }
 
   /** One load per prefix at a time; caches what the database answered. */

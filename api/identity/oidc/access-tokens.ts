@@ -22,6 +22,7 @@ import { findLiveClient } from '../oauth-clients/clients.js';
 import { orgEntitlements } from '../../control/orgs/orgs.js';
 import { grantIsLive } from './adapter.js';
 import type { OidcHost } from './host.js';
+import { readThroughOutage } from '../outage-read.js';
 
 function scopesOf(payload: JWTPayload): string[] {
   return typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
@@ -118,18 +119,7 @@ export class OidcAccessTokens {
   private async machineClient(clientId: string): Promise<MachineClient | null> {
     const remembered = this.known.get(clientId);
     const stale = remembered && this.now() - remembered.at < this.staleServeMs ? remembered.found : null;
-    const loading = this.refresh(clientId);
-    if (stale && this.databaseDown) {
-      loading.catch(() => undefined);
-      return stale;
-    }
-    try {
-      return await loading;
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      if (stale) return stale;
-      throw new AppError('DATABASE_UNAVAILABLE');
-    }
+    return readThroughOutage(this.refresh(clientId), stale, this.databaseDown);
   }
 
   private refresh(clientId: string): Promise<MachineClient | null> {

@@ -3,27 +3,6 @@
 // Inside api/, services (the work behind handlers) never import plugins or routes.
 // test/unit/lint/layering.test.ts plants a violation of each rule and expects it to fail.
 
-/** Modules that do I/O or are Node built-ins: never in core/ or workflow code (Temporal's sandbox). */
-const ioModules = [
-  'node:*',
-  'fs',
-  'path',
-  'crypto',
-  'http',
-  'https',
-  'net',
-  'os',
-  'child_process',
-  'pg',
-  'drizzle-orm',
-  'drizzle-orm/*',
-  'ioredis',
-  'stripe',
-  '@qdrant/*',
-  'undici',
-];
-
-/** A path inside the project, as a relative import names it (never a package such as @opentelemetry/api). */
 /** What core/ may not reach: storage, the network, processes (node:crypto's hashing is fine). */
 const ioClients = [
   'node:fs',
@@ -44,6 +23,10 @@ const ioClients = [
   'undici',
 ];
 
+/** Modules that do I/O or are Node built-ins: never in workflow code (Temporal's sandbox). */
+const ioModules = [...ioClients, 'node:*', 'path', 'crypto', 'net', 'os'];
+
+/** A path inside the project, as a relative import names it (never a package such as @opentelemetry/api). */
 const local = (pattern) => [`./**/${pattern}`, `../**/${pattern}`];
 const folder = (name) => local(`${name}/*`);
 

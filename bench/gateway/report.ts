@@ -228,6 +228,11 @@ export function renderReport(input: ReportInput): string {
       '',
       `- ${s.ok} successful (${fmt(s.ok / (s.minutes * 60), 0)} req/s achieved), ${s.failed} failed; RSS sampled every 10 s: first ${fmt(s.rssMb[0] ?? Number.NaN, 1)} MB, ` +
         `last ${fmt(s.rssMb.at(-1) ?? Number.NaN, 1)} MB, max ${fmt(Math.max(...s.rssMb), 1)} MB`,
+      // The curve: one sample a minute (every sixth of the 10 s samples), and the last.
+      `- RSS MB by minute: ${s.rssMb
+        .filter((_, i) => i % 6 === 0 || i === s.rssMb.length - 1)
+        .map((mb) => fmt(mb, 0))
+        .join(', ')}`,
     );
   }
   const failures = targets.flatMap((t) => {

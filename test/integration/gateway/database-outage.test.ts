@@ -11,21 +11,20 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { parseKey } from '../../../api/identity/api-keys/secrets.js';
 import { invalidationChannel } from '../../../api/identity/api-keys/verifier.js';
 import { migrateDatabase } from '../../../db/migrate.js';
-import { Simulator } from '../../../simulator/simulator.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { startPostgres, type PostgresServer } from '../../support/services.js';
 import { bearer } from '../api/helpers.js';
-import { addModel, createKey, gatewayWorld, serverUrl, untilRegistered, type GatewayWorld } from './world.js';
+import {
+  addModel,
+  createKey,
+  gatewayWorld,
+  serverUrl,
+  untilRegistered,
+  type GatewayWorld,
+  quickSimulator,
+} from './world.js';
 
-const simulator = new Simulator({
-  models: ['upstream-chat'],
-  timeToFirstTokenMs: 2,
-  interTokenMs: 1,
-  completionTokens: 4,
-  errorRate: 0,
-  usage: true,
-  embeddingDimensions: 4,
-});
+const simulator = quickSimulator();
 let server: PostgresServer;
 let admin: pg.Pool;
 let redis: Redis;

@@ -9,23 +9,21 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageEventField, type UsageEvent } from '../../../core/usage-event.js';
-import { Simulator } from '../../../simulator/simulator.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { startRedis } from '../../support/services.js';
 import { useAdminPool } from '../api/helpers.js';
-import { addModel, gatewayWorld, serverUrl, untilRegistered, type GatewayWorld } from './world.js';
+import {
+  addModel,
+  gatewayWorld,
+  serverUrl,
+  untilRegistered,
+  type GatewayWorld,
+  quickSimulator,
+} from './world.js';
 
 const admin = useAdminPool();
 const stream = `vlinders:usage:outage-${randomUUID().slice(0, 8)}`;
-const simulator = new Simulator({
-  models: ['upstream-chat'],
-  timeToFirstTokenMs: 2,
-  interTokenMs: 1,
-  completionTokens: 4,
-  errorRate: 0,
-  usage: true,
-  embeddingDimensions: 4,
-});
+const simulator = quickSimulator();
 let dataRoot: string;
 let redisServer: Awaited<ReturnType<typeof startRedis>>;
 let t: TestApp;

@@ -3,22 +3,20 @@
 // holds exactly one event per answer the client received.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Simulator } from '../../../simulator/simulator.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { useAdminPool } from '../api/helpers.js';
 import { rollupDifferences } from '../metering/support.js';
-import { addModel, gatewayWorld, serverUrl, untilRegistered, type GatewayWorld } from './world.js';
+import {
+  addModel,
+  gatewayWorld,
+  serverUrl,
+  untilRegistered,
+  type GatewayWorld,
+  quickSimulator,
+} from './world.js';
 
 const admin = useAdminPool();
-const simulator = new Simulator({
-  models: ['upstream-chat'],
-  timeToFirstTokenMs: 2,
-  interTokenMs: 1,
-  completionTokens: 4,
-  errorRate: 0,
-  usage: true,
-  embeddingDimensions: 4,
-});
+const simulator = quickSimulator();
 let t: TestApp | undefined;
 let world: GatewayWorld;
 let model: string;

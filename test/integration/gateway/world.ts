@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { expect } from 'vitest';
 import type { TestApp } from '../../support/app.js';
+import { Simulator } from '../../../simulator/simulator.js';
 import { bearer, seedActiveOrg, signUp, type TestUser } from '../api/helpers.js';
 
 export interface GatewayWorld {
@@ -105,6 +106,19 @@ export async function untilRegistered(t: TestApp, name: string): Promise<void> {
 }
 
 /** A simulator's base URL as a deployment url (deployments list servers without /v1). */
+/** A simulator that answers at once (4 tokens, usage reported): for tests about the gateway, not the model. */
+export function quickSimulator(): Simulator {
+  return new Simulator({
+    models: ['upstream-chat'],
+    timeToFirstTokenMs: 2,
+    interTokenMs: 1,
+    completionTokens: 4,
+    errorRate: 0,
+    usage: true,
+    embeddingDimensions: 4,
+  });
+}
+
 export const serverUrl = (simulatorBase: string) => simulatorBase.replace(/\/v1$/, '');
 
 /** A test upstream on a free loopback port; answers a chat completion when `handle` says so. */

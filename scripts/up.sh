@@ -218,7 +218,7 @@ billing_worker_pid="$(last_pid)"
 # The hourly billing run (a Temporal Schedule), created or brought up to the config.
 node dist/scripts/ensure-schedules.js >"$logs/schedules.log" 2>&1 || fail_with_log schedules "creating the billing schedule failed"
 # Usage events go through a Redis stream when Redis is configured; without it the API writes them itself.
-usage_desc="written to Postgres by the API (no Redis)"
+usage_desc="buffered by the API and written to Postgres in batches (no Redis)"
 if [ -n "${REDIS_URL:-}" ]; then
   start usage-ingest node dist/workers/usage-ingest/main.js
   usage_desc="Redis stream ${USAGE_STREAM:-vlinders:usage}, moved to Postgres by usage-ingest"

@@ -14,15 +14,7 @@ import { migrateDatabase } from '../../../db/migrate.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { startPostgres, type PostgresServer } from '../../support/services.js';
 import { bearer } from '../api/helpers.js';
-import {
-  addModel,
-  createKey,
-  gatewayWorld,
-  serverUrl,
-  untilRegistered,
-  type GatewayWorld,
-  quickSimulator,
-} from './world.js';
+import { createKey, type GatewayWorld, quickSimulator, roomyWorld } from './world.js';
 
 const simulator = quickSimulator();
 let server: PostgresServer;
@@ -52,12 +44,7 @@ beforeAll(async () => {
     API_KEY_STALE_SERVE_SECONDS: '300',
     USAGE_STREAM: `vlinders:usage:db-outage-${randomUUID().slice(0, 8)}`,
   });
-  world = await gatewayWorld(t, admin);
-  await admin.query(`UPDATE organizations SET plan = 'enterprise' WHERE id = $1`, [world.orgId]);
-  model = await addModel(admin, {
-    deployments: [{ urls: [serverUrl(await simulator.listen())], upstreamModel: 'upstream-chat' }],
-  });
-  await untilRegistered(t, model);
+  ({ world, model } = await roomyWorld(t, admin, simulator));
 }, 120_000);
 
 afterAll(async () => {

@@ -12,14 +12,7 @@ import { usageEventField, type UsageEvent } from '../../../core/usage-event.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { startRedis } from '../../support/services.js';
 import { useAdminPool } from '../api/helpers.js';
-import {
-  addModel,
-  gatewayWorld,
-  serverUrl,
-  untilRegistered,
-  type GatewayWorld,
-  quickSimulator,
-} from './world.js';
+import { type GatewayWorld, quickSimulator, roomyWorld } from './world.js';
 
 const admin = useAdminPool();
 const stream = `vlinders:usage:outage-${randomUUID().slice(0, 8)}`;
@@ -38,12 +31,7 @@ beforeAll(async () => {
     LIMITS_REDIS_DOWN_POLICY: 'fail-open',
     USAGE_STREAM: stream,
   });
-  world = await gatewayWorld(t, admin);
-  await admin.query(`UPDATE organizations SET plan = 'enterprise' WHERE id = $1`, [world.orgId]);
-  model = await addModel(admin, {
-    deployments: [{ urls: [serverUrl(await simulator.listen())], upstreamModel: 'upstream-chat' }],
-  });
-  await untilRegistered(t, model);
+  ({ world, model } = await roomyWorld(t, admin, simulator));
 });
 afterAll(async () => {
   if (redisServer?.child.exitCode === null) redisServer.child.kill('SIGCONT');

@@ -6,14 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { useAdminPool } from '../api/helpers.js';
 import { rollupDifferences } from '../metering/support.js';
-import {
-  addModel,
-  gatewayWorld,
-  serverUrl,
-  untilRegistered,
-  type GatewayWorld,
-  quickSimulator,
-} from './world.js';
+import { type GatewayWorld, quickSimulator, roomyWorld } from './world.js';
 
 const admin = useAdminPool();
 const simulator = quickSimulator();
@@ -23,12 +16,7 @@ let model: string;
 
 beforeAll(async () => {
   t = await buildTestApp({ REDIS_URL: '' });
-  world = await gatewayWorld(t, admin);
-  await admin.query(`UPDATE organizations SET plan = 'enterprise' WHERE id = $1`, [world.orgId]);
-  model = await addModel(admin, {
-    deployments: [{ urls: [serverUrl(await simulator.listen())], upstreamModel: 'upstream-chat' }],
-  });
-  await untilRegistered(t, model);
+  ({ world, model } = await roomyWorld(t, admin, simulator));
 });
 afterAll(async () => {
   await t?.close();

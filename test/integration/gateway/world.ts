@@ -121,6 +121,24 @@ export function quickSimulator(): Simulator {
 
 export const serverUrl = (simulatorBase: string) => simulatorBase.replace(/\/v1$/, '');
 
+/**
+ * The world of a test about the gateway's own machinery under load: its org on the enterprise plan
+ * (so limits stay out of the way) and a model served by `simulator`, registered on `t`.
+ */
+export async function roomyWorld(
+  t: TestApp,
+  admin: pg.Pool,
+  simulator: Simulator,
+): Promise<{ world: GatewayWorld; model: string }> {
+  const world = await gatewayWorld(t, admin);
+  await admin.query(`UPDATE organizations SET plan = 'enterprise' WHERE id = $1`, [world.orgId]);
+  const model = await addModel(admin, {
+    deployments: [{ urls: [serverUrl(await simulator.listen())], upstreamModel: 'upstream-chat' }],
+  });
+  await untilRegistered(t, model);
+  return { world, model };
+}
+
 /** A test upstream on a free loopback port; answers a chat completion when `handle` says so. */
 abstract class TestUpstream {
   private readonly server: Server = createServer((req, res) => {

@@ -62,7 +62,7 @@ export class Forwarder {
     private readonly health: UpstreamHealth,
     private readonly timeouts: ForwardTimeouts,
     /** Counts each attempt while it runs, for the router's load bound. */
-    private readonly load?: InflightLoad,
+    private readonly load: InflightLoad,
   ) {}
 
   async forward(exchange: Exchange): Promise<void> {
@@ -82,9 +82,9 @@ export class Forwarder {
       for (const attempt of exchange.attempts) {
         if (clientGone) break;
         current = new AbortController();
-        this.load?.acquire(attempt.target.url);
+        this.load.acquire(attempt.target.url);
         const result = await this.tryAttempt(exchange, attempt, current, started, () => clientGone).finally(
-          () => this.load?.release(attempt.target.url),
+          () => this.load.release(attempt.target.url),
         );
         if (result === 'done') return;
         failure = result;

@@ -1,0 +1,148 @@
+// Starts a real Ray cluster (one head node on loopback, on free ports) for the serving tests, and
+// deploys the CPU profile (deploy/ray/cpu.yaml: Ray Serve LLM over vLLM on CPU, with the tiny test
+// models). The stack itself is installed by scripts/serving/install.sh into .tools/serving.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadServeConfig, type ServeConfig } from '../../activities/ray/serve-config.js';
+import { ServeApi } from '../../activities/ray/serve-api.js';
+import { freePort, repoRoot } from './services.js';
+
+export const servingVenv = join(repoRoot, '.tools/serving');
+export const servingModels = join(repoRoot, '.tools/serving-models');
+export const cpuProfile = join(repoRoot, 'deploy/ray/cpu.yaml');
+
+export interface RayCluster {
+  /** The dashboard, where the Serve REST API answers. */
+  dashboardUrl: string;
+  /** Serve's HTTP proxy: each application under its route prefix. */
+  serveUrl: string;
+  /** Prometheus metrics of the node (ray_serve_*, ray_vllm_*). */
+  metricsUrl: string;
+  /** The CPU profile with this cluster's proxy port and models folder. */
+  config: ServeConfig;
+  stop(): Promise<void>;
+}
+
+/** Whether scripts/serving/install.sh has run in this checkout. */
+export const servingInstalled = () => existsSync(join(servingVenv, '.done'));
+
+export async function startRayCluster(logFile: string): Promise<RayCluster> {
+  if (!servingInstalled()) throw new Error(`${servingVenv} missing: run scripts/serving/install.sh`);
+  const [gcs, client, agent, dashboard, metrics, serve] = await Promise.all(
+    Array.from({ length: 6 }, () => freePort()),
+  );
+  // Short: Ray puts unix sockets under it, and their paths may not exceed 107 bytes.
+  const tempDir = `/tmp/vl-ray-${process.pid}`;
+  const log = openSync(logFile, 'a');
+  const head: ChildProcess = spawn(
+    join(servingVenv, 'bin/ray'),
+    [
+      'start',
+      '--head',
+      '--block',
+      '--node-ip-address=127.0.0.1',
+      // Bookkeeping Ray Serve LLM needs (a replica and its engine each ask for a CPU), even on 2 cores.
+      '--num-cpus=8',
+      '--num-gpus=0',
+      `--port=${gcs}`,
+      `--ray-client-server-port=${client}`,
+      `--dashboard-agent-listen-port=${agent}`,
+      // Workers on ports the OS picks: two clusters on one machine never collide.
+      '--min-worker-port=0',
+      '--max-worker-port=0',
+      '--dashboard-host=127.0.0.1',
+      `--dashboard-port=${dashboard}`,
+      `--metrics-export-port=${metrics}`,
+      `--temp-dir=${tempDir}`,
+      '--disable-usage-stats',
+    ],
+    {
+      // Its own process group, so stop() reaches every process Ray started.
+      detached: true,
+      stdio: ['ignore', log, log],
+      // Ray 2.60 turns token auth on for the dashboard's REST API by default; loopback only here.
+      env: { ...process.env, RAY_AUTH_MODE: 'disabled', RAY_USAGE_STATS_ENABLED: '0' },
+    },
+  );
+  const dashboardUrl = `http://127.0.0.1:${dashboard}`;
+  const stop = () => stopCluster(head, tempDir);
+  try {
+    await until('the Ray head node', 120_000, async () => {
+      if (head.exitCode !== null) throw new Error(`ray start exited with ${head.exitCode}; see ${logFile}`);
+      return (await fetch(`${dashboardUrl}/api/version`)).ok;
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    dashboardUrl,
+    serveUrl: `http://127.0.0.1:${serve}`,
+    metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
+    config: loadServeConfig(cpuProfile, { modelsDir: realpathSync(servingModels), port: serve }),
+    stop,
+  };
+}
+
+/** Waits until every application of `names` is RUNNING; a DEPLOY_FAILED one fails at once, with Ray's traceback. */
+export async function untilRunning(
+  dashboardUrl: string,
+  names: string[],
+  timeoutMs = 400_000,
+): Promise<void> {
+  const serve = new ServeApi(dashboardUrl);
+  await until(`Serve applications ${names.join(', ')}`, timeoutMs, async () => {
+    const apps = await serve.applications();
+    for (const name of names) {
+      const app = apps.get(name);
+      if (app?.status === 'DEPLOY_FAILED') throw new Error(`${name} failed to deploy: ${app.message}`);
+    }
+    return names.every((name) => apps.get(name)?.status === 'RUNNING');
+  });
+}
+
+async function until(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // fetch's connection errors: not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function stopCluster(head: ChildProcess, tempDir: string): Promise<void> {
+  const alive = () => processesOf(head.pid!, tempDir);
+  for (const pid of alive()) kill(pid, 'SIGTERM');
+  for (let i = 0; i < 40 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 250));
+  for (const pid of alive()) kill(pid, 'SIGKILL');
+  rmSync(tempDir, { recursive: true, force: true });
+}
+
+/** Every process of the cluster: in the head's process group, or naming its temp folder. */
+function processesOf(group: number, tempDir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+        return pgid === group || readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(tempDir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}

@@ -8,6 +8,8 @@ export const taskQueues = {
   tenants: 'vlinders-tenants',
   /** Scheduled billing runs (their own worker process, so a long run never delays a tenant's workflow). */
   billing: 'vlinders-billing',
+  /** The serving layer: each cluster's Serve config writer, model rollouts, the capacity loops. */
+  serving: 'vlinders-serving',
 } as const;
 
 export const workflowIds = {
@@ -15,6 +17,10 @@ export const workflowIds = {
   subscription: (orgId: string) => `subscription/${orgId}`,
   /** One per billing window, named by the window's start hour in UTC: billing/2026-11-26T13:00Z. */
   billingRun: (windowStart: Date) => `billing/${windowStart.toISOString().slice(0, 13)}:00Z`,
+  /** The one writer of a Ray Serve cluster's applications. */
+  serveCluster: (cluster: string) => `serve-cluster/${cluster}`,
+  rollout: (model: string, version: string) => `rollout/${model}/${version}`,
+  capacity: (pool: string) => `capacity/${pool}`,
 } as const;
 
 /** Temporal Schedules, created idempotently by `npm run schedules:ensure`. */

@@ -7,6 +7,7 @@ import type {
   StripeEventSignal,
   SubscriptionState,
 } from '../core/subscription.js';
+import type { ReplicaSetting, ServeApplication, ServeConfig } from '../core/serving.js';
 //
 // Payload convention: every workflow and activity input and output is ONE object carrying the
 // tenant's `orgId` (a UUID string). The PayloadCodec (runtime/codec.ts) has no workflow context,
@@ -93,3 +94,38 @@ export interface BillingRunResult {
   /** Tokens reported in this window that belong to earlier windows' hours (arrived late). */
   lateTokens: number;
 }
+
+// --- The serving layer (`serve-cluster/<cluster>`, `rollout/<model>/<version>`, `capacity/<pool>`) ---
+// Platform workflows: their payloads carry no orgId (platform key) and no tenant data.
+
+/** What a cluster's writer holds: the applications it means to run, and where it applies them. */
+export interface ServeClusterState {
+  cluster: string;
+  /** The cluster's dashboard, where the Serve REST API answers. */
+  dashboardUrl: string;
+  /** The desired applications, by name: the whole config the writer PUTs. */
+  applications: ServeApplication[];
+  /** Serve's proxy settings, kept as given (the PUT carries them each time). */
+  httpOptions?: ServeConfig['http_options'];
+  /** How many times the writer has applied its state (a PUT), and the last error, if any. */
+  applied: number;
+  lastError: string | null;
+}
+
+/**
+ * Changes to a cluster's applications. Every change goes through these updates: the writer is the
+ * only caller of `PUT /api/serve/applications/`, so no change is lost to a concurrent PUT. Each
+ * update returns once the new desired state has been applied (PUT accepted), not once it runs.
+ */
+export const serveClusterUpdates = {
+  /** Adds or replaces one application (by name). */
+  putApplication: defineUpdate<ServeClusterState, [ServeApplication]>('putApplication'),
+  /** Removes one application; removing one that is not there is not an error. */
+  removeApplication: defineUpdate<ServeClusterState, [{ application: string }]>('removeApplication'),
+  /** Sets an application's replicas (every deployment's autoscaling bounds); validated: min ≤ max, max ≥ 1. */
+  setReplicas: defineUpdate<ServeClusterState, [ReplicaSetting]>('setReplicas'),
+} as const;
+
+export const serveClusterQueries = {
+  state: defineQuery<ServeClusterState>('state'),
+} as const;

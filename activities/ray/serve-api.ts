@@ -2,7 +2,7 @@
 // desired state: an application left out is deleted, so only the cluster's one writer
 // (`serve-cluster/<cluster>`) calls `apply`.
 import { request } from 'undici';
-import type { ServeConfig } from './serve-config.js';
+import type { ServeConfig } from '../../core/serving.js';
 
 export type ServeApplicationStatus =
   'NOT_STARTED' | 'DEPLOYING' | 'DEPLOY_FAILED' | 'RUNNING' | 'UNHEALTHY' | 'DELETING';

@@ -3,22 +3,9 @@
 // in: ${MODELS_DIR}, where the models lie on the cluster's nodes, and the proxy's port.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import type { ServeConfig } from '../../core/serving.js';
 
-/** One Serve application: for Vlinders, one model version (its own route prefix). */
-export interface ServeApplication {
-  name: string;
-  route_prefix: string;
-  import_path: string;
-  runtime_env?: Record<string, unknown>;
-  args?: Record<string, unknown>;
-  deployments?: Record<string, unknown>[];
-}
-
-export interface ServeConfig {
-  proxy_location?: string;
-  http_options?: { host?: string; port?: number };
-  applications: ServeApplication[];
-}
+export type { ServeApplication, ServeConfig } from '../../core/serving.js';
 
 export interface ServeConfigValues {
   /** The folder holding the models on the cluster's nodes. */

@@ -12,6 +12,8 @@ import {
   startStripeMock,
   startTemporal,
 } from './services.js';
+import { servingInstalled, startRayCluster, type RayCluster } from './ray-serve.js';
+import { ServeApi } from '../../activities/ray/serve-api.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,7 +22,20 @@ declare module 'vitest' {
     redisUrl: string;
     temporalAddress: string;
     stripeUrl: string;
+    /** The Ray cluster of the serving tests (test/serving/), or null when this run has none. */
+    ray: { dashboardUrl: string; serveUrl: string; metricsUrl: string; modelsDir: string } | null;
   }
+}
+
+/**
+ * Whether this run starts Ray Serve with vLLM (seconds to start, minutes of CPU to load the
+ * models): for the whole suite, or when a file filter names the serving tests. VLINDERS_RAY=0 or 1
+ * decides instead. The serving tests fail with a clear message when it is not running.
+ */
+function wantsRay(): boolean {
+  if (process.env.VLINDERS_RAY) return process.env.VLINDERS_RAY === '1';
+  const filters = process.argv.slice(process.argv.indexOf('run') + 1).filter((a) => !a.startsWith('-'));
+  return servingInstalled() && (filters.length === 0 || filters.some((f) => f.includes('serving')));
 }
 
 /**
@@ -35,11 +50,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // One folder per run, so parallel runs (several checkouts, a developer and CI) never collide.
   const dataRoot = join(repoRoot, '.data/test', String(process.pid));
   mkdirSync(dataRoot, { recursive: true });
-  const [postgres, redis, temporal, stripe] = await Promise.all([
+  const [postgres, redis, temporal, stripe, ray] = await Promise.all([
     startPostgres(),
     startRedis(dataRoot),
     startTemporal(),
     startStripeMock(),
+    wantsRay() ? startRay(dataRoot) : null,
   ]);
   await migrateDatabase(postgres.adminUrl);
   // The login the app uses: a member of vlinders_app, so it owns nothing and cannot bypass RLS.
@@ -56,8 +72,27 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisUrl', redis.url);
   project.provide('temporalAddress', temporal.address);
   project.provide('stripeUrl', stripe.url);
+  project.provide(
+    'ray',
+    ray && {
+      dashboardUrl: ray.dashboardUrl,
+      serveUrl: ray.serveUrl,
+      metricsUrl: ray.metricsUrl,
+      modelsDir: ray.modelsDir,
+    },
+  );
   return async () => {
-    await Promise.all([postgres.stop(), redis.stop(), temporal.stop(), stripe.stop()]);
+    await Promise.all([postgres.stop(), redis.stop(), temporal.stop(), stripe.stop(), ray?.stop()]);
     rmSync(dataRoot, { recursive: true, force: true });
   };
+}
+
+/**
+ * The Ray head node, with the CPU profile deployed but not awaited: the models load (a minute or
+ * more) while the rest of the suite runs; the serving tests wait for RUNNING (test/serving/).
+ */
+async function startRay(dataRoot: string): Promise<RayCluster> {
+  const ray = await startRayCluster(join(dataRoot, 'ray.log'));
+  await new ServeApi(ray.dashboardUrl).apply(ray.config);
+  return ray;
 }

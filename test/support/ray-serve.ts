@@ -19,6 +19,8 @@ export interface RayCluster {
   serveUrl: string;
   /** Prometheus metrics of the node (ray_serve_*, ray_vllm_*). */
   metricsUrl: string;
+  /** The folder of the test models, as the cluster's nodes see it. */
+  modelsDir: string;
   /** The CPU profile with this cluster's proxy port and models folder. */
   config: ServeConfig;
   stop(): Promise<void>;
@@ -76,11 +78,13 @@ export async function startRayCluster(logFile: string): Promise<RayCluster> {
     await stop();
     throw err;
   }
+  const modelsDir = realpathSync(servingModels);
   return {
     dashboardUrl,
+    modelsDir,
     serveUrl: `http://127.0.0.1:${serve}`,
     metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
-    config: loadServeConfig(cpuProfile, { modelsDir: realpathSync(servingModels), port: serve }),
+    config: loadServeConfig(cpuProfile, { modelsDir, port: serve }),
     stop,
   };
 }

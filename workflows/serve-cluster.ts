@@ -123,11 +123,14 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
   setHandler(
     serveClusterUpdates.setReplicas,
     (setting) =>
-      changeApplications(
-        state.applications.map((app) =>
-          app.name === setting.application ? withReplicas(app, setting) : app,
-        ),
-      ),
+      exclusive(async () => {
+        const app = state.applications.find((a) => a.name === setting.application)!;
+        const bounded = withReplicas(await withDeploymentsNamed(app), setting);
+        return apply({
+          ...state,
+          applications: state.applications.map((a) => (a.name === app.name ? bounded : a)),
+        });
+      }),
     {
       validator: (setting: ReplicaSetting) => {
         const reason = replicaSettingRejection(setting, state.applications);
@@ -135,6 +138,17 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
       },
     },
   );
+
+  /**
+   * Replicas are set per deployment: an application whose config names none (and is not a Ray
+   * Serve LLM application, which sets them per model) gets the names of its running deployments.
+   */
+  async function withDeploymentsNamed(app: ServeApplication): Promise<ServeApplication> {
+    if (Array.isArray(app.args?.llm_configs) || (app.deployments ?? []).length > 0) return app;
+    const live = await serve.readServeApplications({ dashboardUrl });
+    const names = live.find((a) => a.name === app.name)?.deployments ?? [];
+    return { ...app, deployments: names.map((name) => ({ name })) };
+  }
 
   /** Compares the cluster's applications with the desired ones and puts them right. */
   async function reconcile(): Promise<void> {

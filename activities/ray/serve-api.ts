@@ -46,7 +46,8 @@ export class ServeApi {
   /** @param dashboardUrl the cluster's dashboard, for example http://127.0.0.1:8265 */
   constructor(
     private readonly dashboardUrl: string,
-    private readonly timeoutMs = 10_000,
+    // Generous: the first PUT on a cluster starts Serve itself (its controller and proxy).
+    private readonly timeoutMs = 60_000,
   ) {}
 
   /** The applications Serve runs now, by name. */

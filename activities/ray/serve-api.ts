@@ -87,7 +87,7 @@ export class ServeApi {
     const text = await res.body.text();
     if (res.statusCode >= 400) {
       throw new ServeApiError(
-        `Serve API ${method} answered ${res.statusCode}: ${text.slice(0, 500)}`,
+        `Serve API ${method} answered ${res.statusCode}: ${text.length > 1000 ? `…${text.slice(-1000)}` : text}`,
         res.statusCode,
       );
     }

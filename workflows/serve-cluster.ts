@@ -65,6 +65,9 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
     adopted: [],
   };
   let busy = false;
+  // A new writer adopts the cluster's applications before any change: an update that came in the
+  // same task as the start would otherwise PUT a state without them, dropping them.
+  let adopting = input.state === undefined;
 
   /** One change at a time: updates and the reconcile loop take turns. */
   async function exclusive<T>(change: () => Promise<T>): Promise<T> {
@@ -90,8 +93,14 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
     return state;
   }
 
+  /** An update's change: after the adoption, one at a time. */
+  async function change(next: () => Promise<ServeClusterState>): Promise<ServeClusterState> {
+    await condition(() => !adopting);
+    return exclusive(next);
+  }
+
   function changeApplications(applications: ServeApplication[], removing = state.removing) {
-    return exclusive(() => apply({ ...state, applications, removing }));
+    return change(() => apply({ ...state, applications, removing }));
   }
 
   setHandler(serveClusterQueries.state, () => state);
@@ -123,7 +132,7 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
   setHandler(
     serveClusterUpdates.setReplicas,
     (setting) =>
-      exclusive(async () => {
+      change(async () => {
         const app = state.applications.find((a) => a.name === setting.application)!;
         const bounded = withReplicas(await withDeploymentsNamed(app), setting);
         return apply({
@@ -182,7 +191,10 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
   }
 
   // A new writer first adopts what the cluster runs, so its first PUT drops nothing.
-  if (input.state === undefined) await exclusive(reconcile);
+  if (adopting) {
+    await exclusive(reconcile);
+    adopting = false;
+  }
 
   for (;;) {
     await sleep(reconcileEveryMs);

@@ -30,4 +30,11 @@ export const wrappedColumns: readonly WrappedColumn[] = [
     context: 'state_hash',
     contextPrefix: 'sso-login:',
   },
+  {
+    table: 'deployment_credentials',
+    primaryKey: 'id',
+    column: 'wrapped_key',
+    context: 'deployment_id',
+    contextPrefix: 'deployment-upstream-key:',
+  },
 ];

@@ -4,6 +4,10 @@
 // part of an answer. Streams are relayed event by event (stream-relay.ts). A client that goes away
 // aborts the upstream request at once: a GPU should not keep generating for nobody. `finish` (the
 // metering) runs before the last bytes go out, so every answer a client received is recorded.
+// Each upstream gets its deployment's key (never the client's): after a rotation, an upstream that
+// refuses the current key with 401 is asked once more with the previous key while that key's grace
+// period lasts; a 401 that remains is the platform's misconfiguration, not the client's, so it is
+// a failed candidate (502 when none is left), logged with the deployment and without the key.
 import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
@@ -11,6 +15,7 @@ import { InferenceError } from '../errors.js';
 import type { InferenceEndpoint } from './inference-body.js';
 import type { InflightLoad, UpstreamHealth, UpstreamTarget } from './routing/router.js';
 import type { ModelNameRewrite } from './model-name.js';
+import type { UpstreamKeys } from './upstream-keys.js';
 import { StreamRelay } from './stream-relay.js';
 import { readUsage, type UpstreamUsage } from './usage.js';
 
@@ -66,6 +71,8 @@ export class Forwarder {
     private readonly timeouts: ForwardTimeouts,
     /** Counts each attempt while it runs, for the router's load bound. */
     private readonly load: InflightLoad,
+    /** A deployment's upstream keys (the registry's snapshot); undefined: send none. */
+    private readonly upstreamKeys: (deploymentId: string) => UpstreamKeys | undefined = () => undefined,
   ) {}
 
   async forward(exchange: Exchange): Promise<void> {
@@ -127,26 +134,25 @@ export class Forwarder {
   ): Promise<'done' | Failure> {
     const { target } = attempt;
     const stream = exchange.stream;
-    let response: Dispatcher.ResponseData;
-    try {
-      const upstream = upstreamAddress(target.url);
-      response = await this.dispatcher.request({
-        origin: upstream.origin,
-        path: `${upstream.basePath}/v1/${exchange.endpoint}`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': exchange.request.id },
-        body: attempt.body,
-        signal: abort.signal,
-        headersTimeout: stream ? this.timeouts.firstTokenMs : this.timeouts.readMs,
-        bodyTimeout: this.timeouts.readMs,
-      });
-    } catch (err) {
-      if (clientGone()) return 'unavailable';
-      this.health.failed(target.url);
-      return isTimeout(err) ? 'timeout' : 'unavailable';
+    const keys = this.upstreamKeys(target.deploymentId);
+    let response = await this.send(exchange, attempt, abort, keys?.current, clientGone);
+    if (typeof response === 'string') return response;
+    const previous = keys?.previous;
+    if (response.statusCode === 401 && previous && Date.now() < previous.untilMs) {
+      await response.body.dump().catch(() => undefined);
+      response = await this.send(exchange, attempt, abort, previous.authorization, clientGone);
+      if (typeof response === 'string') return response;
     }
 
     const status = response.statusCode;
+    if (status === 401) {
+      await response.body.dump().catch(() => undefined);
+      exchange.request.log.warn(
+        { deploymentId: target.deploymentId, upstream: target.url, keyed: keys !== undefined },
+        'upstream refused the deployment key (401)',
+      );
+      return 'unavailable';
+    }
     if (status >= 500 || status === 429) {
       await response.body.dump().catch(() => undefined);
       // An overloaded upstream (429) is healthy; it just has no room for this request.
@@ -155,6 +161,39 @@ export class Forwarder {
     }
     if (status !== 200 || !stream) return this.complete(exchange, attempt, response, started, clientGone);
     return this.relay(exchange, attempt, response, abort, started, clientGone);
+  }
+
+  /** One request to the attempt's upstream, with `authorization` when the deployment has a key. */
+  private async send(
+    exchange: Exchange,
+    attempt: Attempt,
+    abort: AbortController,
+    authorization: string | undefined,
+    clientGone: () => boolean,
+  ): Promise<Dispatcher.ResponseData | Failure> {
+    const { target } = attempt;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-request-id': exchange.request.id,
+    };
+    if (authorization) headers.authorization = authorization;
+    try {
+      const upstream = upstreamAddress(target.url);
+      return await this.dispatcher.request({
+        origin: upstream.origin,
+        path: `${upstream.basePath}/v1/${exchange.endpoint}`,
+        method: 'POST',
+        headers,
+        body: attempt.body,
+        signal: abort.signal,
+        headersTimeout: exchange.stream ? this.timeouts.firstTokenMs : this.timeouts.readMs,
+        bodyTimeout: this.timeouts.readMs,
+      });
+    } catch (err) {
+      if (clientGone()) return 'unavailable';
+      this.health.failed(target.url);
+      return isTimeout(err) ? 'timeout' : 'unavailable';
+    }
   }
 
   /** A whole (non-streamed) answer, or an upstream's refusal of the request, passed through. */

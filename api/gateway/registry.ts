@@ -2,10 +2,13 @@
 // kept fresh by polling one number, `model_registry_revision.revision` (bumped by a trigger in the
 // transaction of every change), once a second; a change is reloaded whole, so every replica sees
 // it within about a second, without a restart. A failed poll keeps the last good snapshot. The hot
-// path, `model(name)`, is one Map lookup.
+// path, `model(name)`, is one Map lookup; so is `upstreamKeys(deploymentId)`, the deployment's
+// upstream credentials (upstream-keys.ts), loaded with the rest.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/client.js';
 import { modelDeployments, modelRegistryRevision, models } from '../../db/schema/index.js';
+import type { MasterKey } from '../../runtime/envelope.js';
+import { loadUpstreamKeys, type UpstreamKeys } from './upstream-keys.js';
 
 /** A deployment that takes traffic: state 'active' and weight > 0. */
 export interface DeploymentRoute {
@@ -36,15 +39,18 @@ export interface ModelRegistryOptions {
   logger?: FastifyBaseLogger | undefined;
   /** How often the revision is polled; 1000 ms unless a test wants it faster. */
   pollIntervalMs?: number;
+  /** Opens the deployments' upstream keys; without it none are loaded (requests go without). */
+  master?: MasterKey | undefined;
 }
 
 interface Snapshot {
   revision: number;
   byName: Map<string, ModelRoute>;
   list: ModelRoute[];
+  upstreamKeys: Map<string, UpstreamKeys>;
 }
 
-const emptySnapshot: Snapshot = { revision: 0, byName: new Map(), list: [] };
+const emptySnapshot: Snapshot = { revision: 0, byName: new Map(), list: [], upstreamKeys: new Map() };
 
 export class ModelRegistry {
   private snapshot = emptySnapshot;
@@ -73,6 +79,11 @@ export class ModelRegistry {
 
   model(name: string): ModelRoute | undefined {
     return this.snapshot.byName.get(name);
+  }
+
+  /** The keys to send to a deployment's upstream; undefined when it has none. */
+  upstreamKeys(deploymentId: string): UpstreamKeys | undefined {
+    return this.snapshot.upstreamKeys.get(deploymentId);
   }
 
   /** Every model, by name. */
@@ -112,7 +123,8 @@ export class ModelRegistry {
 
   /** Reads revision, models and deployments in one snapshot of the database. */
   private async load(previous: Snapshot): Promise<Snapshot> {
-    const { revision, modelRows, deploymentRows } = await this.options.db.transaction(
+    const { master } = this.options;
+    const { revision, modelRows, deploymentRows, upstreamKeys } = await this.options.db.transaction(
       async (tx) => {
         const [row] = await tx
           .select({ revision: modelRegistryRevision.revision })
@@ -121,6 +133,7 @@ export class ModelRegistry {
           revision: row?.revision ?? 0,
           modelRows: await tx.select().from(models),
           deploymentRows: await tx.select().from(modelDeployments),
+          upstreamKeys: master ? await loadUpstreamKeys(tx, master) : new Map<string, UpstreamKeys>(),
         };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
@@ -165,7 +178,7 @@ export class ModelRegistry {
         return before && sameRoute(before, route) ? before : deepFreeze(route);
       })
       .sort((a, b) => a.name.localeCompare(b.name));
-    return { revision, byName: new Map(list.map((m) => [m.name, m])), list };
+    return { revision, byName: new Map(list.map((m) => [m.name, m])), list, upstreamKeys };
   }
 }
 

@@ -53,6 +53,7 @@ export default async function inferenceRoutes(app: FastifyInstance) {
       health,
       { firstTokenMs: config.GATEWAY_FIRST_TOKEN_TIMEOUT_MS, readMs: config.GATEWAY_READ_TIMEOUT_MS },
       load,
+      (deploymentId) => app.modelRegistry.upstreamKeys(deploymentId),
     ),
     usageRecorder: app.usageRecorder,
     log: app.log,

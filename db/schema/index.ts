@@ -9,3 +9,4 @@ export * from './oidc.js';
 export * from './models.js';
 export * from './usage.js';
 export * from './billing.js';
+export * from './deployment-credentials.js';

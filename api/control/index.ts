@@ -7,6 +7,7 @@ import memberRoutes from './members/routes.js';
 import modelRoutes from './models/routes.js';
 import orgRoutes from './orgs/routes.js';
 import teamRoutes from './teams/routes.js';
+import upstreamKeyRoutes from './upstream-keys/routes.js';
 import usageRoutes from './usage/routes.js';
 
 export default async function control(app: FastifyInstance) {
@@ -16,5 +17,6 @@ export default async function control(app: FastifyInstance) {
   await app.register(teamRoutes);
   await app.register(auditLogRoutes);
   await app.register(modelRoutes);
+  await app.register(upstreamKeyRoutes);
   await app.register(usageRoutes);
 }

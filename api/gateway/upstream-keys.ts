@@ -19,7 +19,7 @@ export function wrapUpstreamKey(master: MasterKey, deploymentId: string, key: st
   return wrap(master, Buffer.from(key, 'utf8'), context(deploymentId));
 }
 
-function unwrapUpstreamKey(master: MasterKey, deploymentId: string, wrapped: string): string {
+export function unwrapUpstreamKey(master: MasterKey, deploymentId: string, wrapped: string): string {
   return unwrap(master, wrapped, context(deploymentId)).toString('utf8');
 }
 

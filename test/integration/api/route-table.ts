@@ -65,6 +65,7 @@ const billingReaders: Role[] = ['member', 'viewer'];
 const billingManagers: Role[] = ['admin', 'member', 'viewer'];
 const org = (ids: Ids) => `/api/orgs/${ids.orgId}`;
 const model = (ids: Ids) => `/api/admin/models/${ids.modelId}`;
+const upstreamKey = (ids: Ids) => `${model(ids)}/deployments/${ids.deploymentId}/upstream-key`;
 
 export const routeTable: RouteRow[] = [
   {
@@ -294,6 +295,21 @@ export const routeTable: RouteRow[] = [
     scope: 'operator',
   },
   { method: 'GET', url: model, scope: 'operator' },
+  { method: 'GET', url: upstreamKey, scope: 'operator' },
+  {
+    method: 'PUT',
+    url: upstreamKey,
+    body: () => ({ key: 'sk-upstream-0123456789abcdef' }),
+    scope: 'operator',
+  },
+  {
+    method: 'POST',
+    url: (i) => `${upstreamKey(i)}/rotate`,
+    body: () => ({ key: 'sk-upstream-fedcba9876543210', graceSeconds: 600 }),
+    optional: ['graceSeconds'],
+    scope: 'operator',
+  },
+  { method: 'DELETE', url: upstreamKey, scope: 'operator' },
   {
     method: 'PATCH',
     url: model,

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
+import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../../runtime/logger.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
@@ -66,6 +67,8 @@ let t: TestApp;
 let world: GatewayWorld;
 let operator: TestUser;
 const upstream = new KeyedUpstream();
+// The test's own connections to the app, closed before it (the app waits for open connections).
+const clientPool = new Agent();
 let model: string;
 let modelId: string;
 let deploymentId: string;
@@ -102,7 +105,7 @@ beforeAll(async () => {
   await untilRegistered(t, model);
 });
 afterAll(async () => {
-  await closeClients();
+  await Promise.all([closeClients(), clientPool.destroy()]);
   await t?.close();
   await upstream.close();
 });
@@ -141,13 +144,22 @@ async function chat(): Promise<number> {
     method: 'POST',
     headers: { authorization: `Bearer ${world.key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    dispatcher: clientPool,
   });
   answers.push(await res.text());
   return res.status;
 }
 
-async function credentialRows(): Promise<unknown[]> {
-  const { rows } = await admin.query(
+interface CredentialRow {
+  slot: string;
+  wrapped_key: string;
+  last_four: string;
+  created_at: Date;
+  grace_until: Date | null;
+}
+
+async function credentialRows(): Promise<CredentialRow[]> {
+  const { rows } = await admin.query<CredentialRow>(
     `SELECT slot, wrapped_key, last_four, created_at, grace_until FROM deployment_credentials
      WHERE deployment_id = $1 ORDER BY slot`,
     [deploymentId],
@@ -175,7 +187,7 @@ describe('a deployment with an upstream key', () => {
     expect(upstream.seen.at(-1)).toBe(`Bearer ${key}`);
     expect(upstream.seen.some((h) => h.includes(world.key))).toBe(false);
     // Stored wrapped, not in clear.
-    const [row] = (await credentialRows()) as { wrapped_key: string }[];
+    const [row] = await credentialRows();
     expect(row!.wrapped_key).not.toContain(key);
     expect(row!.wrapped_key.startsWith('v2.')).toBe(true);
   });

@@ -10,6 +10,31 @@
 // more; down only if every sample in the longer down-window asks for less), and cooldowns after a
 // change. Times are epoch milliseconds.
 
+/** A serving pool: one Serve application (a model version) on a cluster, and where its metrics are. */
+export interface CapacityPool {
+  /** The pool's name (the workflow id is capacity/<pool>). */
+  pool: string;
+  /** The cluster whose writer (`serve-cluster/<cluster>`) applies the replicas. */
+  cluster: string;
+  /** The Serve application whose replicas the loop sets. */
+  application: string;
+  /** The model id the application serves: vLLM's `model_name` label. */
+  model: string;
+  /** Prometheus endpoints of the cluster's Ray nodes (ray_vllm_*, ray_serve_*), every one scraped. */
+  metricsUrls: string[];
+  /** DCGM exporters of the pool's GPUs, and the labels that pick the pool's GPUs out of them. */
+  gpuMetrics?: { urls: string[]; labels?: Record<string, string> };
+}
+
+/** What the loop asks the cluster's writer for. */
+export interface SetPoolReplicasInput {
+  cluster: string;
+  application: string;
+  replicas: number;
+  /** The writer's update id, unique per decision: a retried attempt is the same update. */
+  idempotencyKey: string;
+}
+
 export interface ScaleToZero {
   /** The pool scales to zero after this long with no request running, waiting or in flight. */
   idleMs: number;

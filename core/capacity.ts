@@ -238,7 +238,9 @@ function windowOf(inputs: CapacityInputs, windowMs: number): CapacityObservation
   const from = inputs.now - windowMs;
   const first = inputs.observations[0];
   if (!first || first.at > from + inputs.settings.intervalMs) return null;
-  const samples = inputs.observations.filter((o) => o.at >= from);
+  // Half an interval of slack: samples come an interval plus the sampling's own time apart, and
+  // the one taken just before the window's start still describes its first moments.
+  const samples = inputs.observations.filter((o) => o.at >= from - inputs.settings.intervalMs / 2);
   return samples.length > 0 ? samples : null;
 }
 

@@ -36,7 +36,7 @@ import {
 const sample = proxyActivities<CapacityActivities>(activityPresets.sample);
 const durable = proxyActivities<CapacityActivities>(activityPresets.durable);
 
-/** Decisions kept for the query (and carried across continue-as-new). */
+/** Changes, recommendations and failures kept for the query (and carried across continue-as-new). */
 const keptDecisions = 40;
 
 const rejected = (message: string) =>
@@ -53,6 +53,7 @@ export async function capacity(input: CapacityInput): Promise<void> {
     lastChangeAt: null,
     paused: false,
     observations: [],
+    last: null,
     decisions: [],
     changes: 0,
   };
@@ -88,8 +89,10 @@ export async function capacity(input: CapacityInput): Promise<void> {
   );
 
   function remember(record: CapacityRecord): void {
+    state.last = record;
+    if (record.outcome === 'held') return;
     state.decisions = [...state.decisions, record].slice(-keptDecisions);
-    if (record.outcome !== 'held') log.info('capacity decision', { pool: pool.pool, ...record });
+    log.info('capacity decision', { pool: pool.pool, ...record });
   }
 
   async function observe(): Promise<CapacityObservation | null> {

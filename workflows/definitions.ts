@@ -154,7 +154,9 @@ export interface CapacityLoopState {
   lastChangeAt: number | null;
   paused: boolean;
   observations: CapacityObservation[];
-  /** The last decisions, newest last (bounded). */
+  /** The newest decision, whatever it was (most are holds). */
+  last: CapacityRecord | null;
+  /** The last changes, recommendations and failures, newest last (bounded; holds are not kept). */
   decisions: CapacityRecord[];
   /** Changes applied over the loop's whole life (across continue-as-new). */
   changes: number;

@@ -7,6 +7,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } fro
 import type { Logger } from 'pino';
 import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
+import { createServeActivities } from '../activities/ray/index.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
@@ -130,5 +131,29 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
 export function runBillingWorker(config: Config, logger: Logger): Promise<void> {
   return runWorker(config, logger, 'vlinders-worker-billing', taskQueues.billing, (clients) =>
     createBillingWorker({ config, ...clients, stripe: createStripe(config) }),
+  );
+}
+
+/** The serving worker: each cluster's Serve config writer, model rollouts, the capacity loops. */
+export async function createServingWorker(
+  options: Omit<TenantsWorkerOptions, 'mailer' | 'taskQueue'>,
+): Promise<Worker> {
+  const { config, connection, db, workflowBundle } = options;
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: taskQueues.serving,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    activities: createServeActivities(),
+    dataConverter: createDataConverter(config, db),
+    shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
+    ...temporalWorkerTracing(),
+  });
+}
+
+/** Runs the serving worker until SIGINT/SIGTERM, then closes its clients. */
+export function runServingWorker(config: Config, logger: Logger): Promise<void> {
+  return runWorker(config, logger, 'vlinders-worker-serving', taskQueues.serving, (clients) =>
+    createServingWorker({ config, ...clients }),
   );
 }

@@ -104,9 +104,9 @@ export interface CapacityObservation {
   at: number;
   /** Replicas Serve reports running. */
   replicas: number;
-  /** Requests in execution batches, summed over replicas (vLLM). */
-  running: number | null;
-  /** Requests waiting: vLLM's queues plus Serve's handle queue (the only signal at zero replicas). */
+  /** Requests the pool holds: at its replicas (running or in the engine's queue) and queued in Serve. */
+  ongoing: number | null;
+  /** The part of them not running yet: vLLM's queues plus Serve's (the only signal at zero replicas). */
   waiting: number | null;
   /** KV-cache use, 0..1, mean over replicas (vLLM). */
   kvCacheUse: number | null;
@@ -197,11 +197,7 @@ export function capacitySettingsRejection(s: CapacitySettings): string | null {
 /** What a sample asks for, in replicas; null when it carries no signal at all. */
 export function demandOf(o: CapacityObservation, s: CapacitySettings): Demand | null {
   const asks: Demand[] = [];
-  if (o.running !== null || o.waiting !== null)
-    asks.push({
-      replicas: ((o.running ?? 0) + (o.waiting ?? 0)) / s.targetOngoingPerReplica,
-      signal: 'ongoing',
-    });
+  if (o.ongoing !== null) asks.push({ replicas: o.ongoing / s.targetOngoingPerReplica, signal: 'ongoing' });
   if (o.waiting !== null) asks.push({ replicas: o.waiting / s.targetWaitingPerReplica, signal: 'waiting' });
   if (o.gatewayInflight !== null)
     asks.push({ replicas: o.gatewayInflight / s.targetOngoingPerReplica, signal: 'gateway' });
@@ -214,9 +210,9 @@ export function demandOf(o: CapacityObservation, s: CapacitySettings): Demand | 
   return asks.reduce((a, b) => (b.replicas > a.replicas ? b : a));
 }
 
-/** No request running, waiting or in flight (and at least one of them known). */
+/** No request held, waiting or in flight (and at least one of them known). */
 function idle(o: CapacityObservation): boolean {
-  const known = [o.running, o.waiting, o.gatewayInflight].filter((n): n is number => n !== null);
+  const known = [o.ongoing, o.waiting, o.gatewayInflight].filter((n): n is number => n !== null);
   return known.length > 0 && known.every((n) => n === 0);
 }
 

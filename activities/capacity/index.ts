@@ -25,6 +25,16 @@ export interface CapacityActivityDeps {
 /** DCGM exporter's GPU utilisation gauge, in percent. */
 export const dcgmUtilization = 'DCGM_FI_DEV_GPU_UTIL';
 
+/** The samples summed per deployment (a deployment's count is split over the handles calling it). */
+function perDeployment(samples: Sample[]): number[] {
+  const sums = new Map<string, number>();
+  for (const s of samples)
+    sums.set(s.labels.deployment ?? '', (sums.get(s.labels.deployment ?? '') ?? 0) + s.value);
+  return [...sums.values()];
+}
+
+const maxOf = (values: number[]) => (values.length === 0 ? null : Math.max(...values));
+
 export function createCapacityActivities({ clusters, timeoutMs = 5_000 }: CapacityActivityDeps) {
   async function scrape(url: string): Promise<Sample[]> {
     const res = await request(url, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
@@ -40,10 +50,13 @@ export function createCapacityActivities({ clusters, timeoutMs = 5_000 }: Capaci
 
   return {
     /**
-     * One sample of the pool (the workflow stamps its time): replicas from the Serve API, requests
-     * and KV cache from vLLM's metrics on the Ray nodes, Serve's handle queue, and GPU utilisation
-     * from DCGM where the pool has GPUs. The gateway's in-flight count is per API process and not
-     * exported anywhere a worker can read (docs/workflows.md), so it stays null.
+     * One sample of the pool (the workflow stamps its time): replicas from the Serve API; requests
+     * from Serve's routers and vLLM's engines, both on the Ray nodes' Prometheus endpoints; the KV
+     * cache from vLLM; GPU utilisation from DCGM where the pool has GPUs. vLLM's gauges are exported
+     * only while its engine reports (Ray drops a gauge not set for two export intervals), so an idle
+     * engine has none: Serve's router gauges, always there, carry the count then. The gateway's
+     * in-flight count is per API process and not exported anywhere a worker can read
+     * (docs/workflows.md), so it stays null.
      */
     async observePool(pool: CapacityPool): Promise<Omit<CapacityObservation, 'at'>> {
       const dashboardUrl = await clusters.dashboardUrl(pool.cluster);
@@ -52,19 +65,24 @@ export function createCapacityActivities({ clusters, timeoutMs = 5_000 }: Capaci
         scrapeAll(pool.metricsUrls),
         pool.gpuMetrics ? scrapeAll(pool.gpuMetrics.urls) : Promise.resolve([]),
       ]);
-      // Serve LLM runs an ingress and the model's server: the pool is as large as its largest.
-      const running = Object.values(apps.get(pool.application)?.runningReplicas ?? {});
+      const app = { application: pool.application };
       const model = { model_name: pool.model };
-      const vllmWaiting = sumOf(select(ray, 'ray_vllm_num_requests_waiting', model));
-      const serveQueued = sumOf(
-        select(ray, 'ray_serve_deployment_queued_queries', { application: pool.application }),
-      );
+      // Serve LLM runs an ingress and the model's server: the pool is as large as its largest.
+      const replicas = Object.values(apps.get(pool.application)?.runningReplicas ?? {});
+      // A request passes every deployment of the application: the busiest one holds them all.
+      const atReplicas = maxOf(perDeployment(select(ray, 'ray_serve_num_ongoing_requests_at_replicas', app)));
+      const queued = sumOf(select(ray, 'ray_serve_deployment_queued_queries', app));
+      const running = sumOf(select(ray, 'ray_vllm_num_requests_running', model));
+      const engineWaiting = sumOf(select(ray, 'ray_vllm_num_requests_waiting', model));
+      const inEngines =
+        running === null && engineWaiting === null ? null : (running ?? 0) + (engineWaiting ?? 0);
+      const held =
+        atReplicas === null && inEngines === null ? null : Math.max(atReplicas ?? 0, inEngines ?? 0);
       const gpuUtil = pool.gpuMetrics ? meanOf(select(gpu, dcgmUtilization, pool.gpuMetrics.labels)) : null;
       return {
-        replicas: running.length === 0 ? 0 : Math.max(...running),
-        running: sumOf(select(ray, 'ray_vllm_num_requests_running', model)),
-        waiting:
-          vllmWaiting === null && serveQueued === null ? null : (vllmWaiting ?? 0) + (serveQueued ?? 0),
+        replicas: replicas.length === 0 ? 0 : Math.max(...replicas),
+        ongoing: held === null && queued === null ? null : (held ?? 0) + (queued ?? 0),
+        waiting: engineWaiting === null && queued === null ? null : (engineWaiting ?? 0) + (queued ?? 0),
         kvCacheUse: meanOf(select(ray, 'ray_vllm_kv_cache_usage_perc', model)),
         gpuUtilization: gpuUtil === null ? null : gpuUtil / 100,
         gatewayInflight: null,

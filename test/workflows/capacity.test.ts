@@ -54,7 +54,7 @@ class FakePool {
   replicas = 2;
   changes: { setting: ReplicaSetting; updateId: string }[] = [];
   samples = 0;
-  /** Requests running + waiting across the pool, per sample. */
+  /** Requests the pool holds (running and waiting), per sample. */
   load: () => number = () => 0;
   failSamples = false;
 
@@ -65,7 +65,7 @@ class FakePool {
     const capacity = 16 * this.replicas;
     return {
       replicas: this.replicas,
-      running: Math.min(ongoing, capacity),
+      ongoing,
       waiting: Math.max(0, ongoing - capacity),
       kvCacheUse: this.replicas === 0 ? null : Math.min(1, ongoing / capacity) * 0.5,
       gpuUtilization: null,

@@ -27,7 +27,7 @@ const settings: CapacitySettings = {
 
 const quiet: Omit<CapacityObservation, 'at'> = {
   replicas: 2,
-  running: 0,
+  ongoing: 0,
   waiting: 0,
   kvCacheUse: 0,
   gpuUtilization: null,
@@ -51,16 +51,16 @@ const steady = (fields: Partial<CapacityObservation>, now = t0) => series(now, (
 
 describe('what a sample asks for', () => {
   it.each([
-    ['running and waiting against the ongoing target', { running: 25, waiting: 5 }, 3, 'ongoing'],
-    ['the queue against its own target when it dominates', { running: 2, waiting: 20 }, 4, 'waiting'],
+    ['requests held against the ongoing target', { ongoing: 30, waiting: 5 }, 3, 'ongoing'],
+    ['the queue against its own target when it dominates', { ongoing: 22, waiting: 20 }, 4, 'waiting'],
     [
       'KV cache against its ceiling, scaled by the replicas',
-      { running: 1, kvCacheUse: 0.9 * 1.5 },
+      { ongoing: 1, kvCacheUse: 0.9 * 1.5 },
       3,
       'kv-cache',
     ],
-    ['GPU utilisation against the goal', { running: 1, gpuUtilization: 0.85 * 2 }, 4, 'gpu'],
-    ['the gateway’s in-flight count', { running: 1, gatewayInflight: 50 }, 5, 'gateway'],
+    ['GPU utilisation against the goal', { ongoing: 1, gpuUtilization: 0.85 * 2 }, 4, 'gpu'],
+    ['the gateway’s in-flight count', { ongoing: 1, gatewayInflight: 50 }, 5, 'gateway'],
   ] as const)('%s', (_, fields, replicas, signal) => {
     const demand = demandOf({ ...quiet, at: t0, ...fields }, settings);
     expect(demand?.replicas).toBeCloseTo(replicas);
@@ -68,7 +68,7 @@ describe('what a sample asks for', () => {
   });
 
   it('is unknown when no metric is present', () => {
-    const none = { ...quiet, running: null, waiting: null, kvCacheUse: null, at: t0 };
+    const none = { ...quiet, ongoing: null, waiting: null, kvCacheUse: null, at: t0 };
     expect(demandOf(none, settings)).toBeNull();
   });
 });
@@ -77,24 +77,24 @@ describe('capacity decisions', () => {
   const long = t0 - 3_600 * s;
   it.each([
     // [case, current, lastChangeAt, observations, desired, reason]
-    ['holds inside the band', 2, long, steady({ running: 15 }), 2, 'within-band'],
+    ['holds inside the band', 2, long, steady({ ongoing: 15 }), 2, 'within-band'],
     [
       'scales up to what the sustained demand needs',
       2,
       long,
-      steady({ running: 30, waiting: 12 }),
+      steady({ ongoing: 42, waiting: 12 }),
       5,
       'scale-up',
     ],
-    ['scales up by at least one', 2, long, steady({ running: 21 }), 3, 'scale-up'],
+    ['scales up by at least one', 2, long, steady({ ongoing: 21 }), 3, 'scale-up'],
     ['never above max', 2, long, steady({ waiting: 500 }), 6, 'scale-up'],
     ['holds at max', 6, long, steady({ replicas: 6, waiting: 500 }), 6, 'at-max'],
-    ['holds in the scale-up cooldown', 2, t0 - 30 * s, steady({ running: 40 }), 2, 'cooldown'],
+    ['holds in the scale-up cooldown', 2, t0 - 30 * s, steady({ ongoing: 40 }), 2, 'cooldown'],
     [
       'waits for the last scale-up’s replicas to start',
       3,
       t0 - 80 * s,
-      steady({ replicas: 2, running: 40 }),
+      steady({ replicas: 2, ongoing: 40 }),
       3,
       'starting',
     ],
@@ -102,18 +102,18 @@ describe('capacity decisions', () => {
       'scales up again once the cold start has passed without them',
       3,
       t0 - 100 * s,
-      steady({ replicas: 2, running: 40 }),
+      steady({ replicas: 2, ongoing: 40 }),
       4,
       'scale-up',
     ],
-    ['scales down to the middle of the band', 4, long, steady({ replicas: 4, running: 15 }), 2, 'scale-down'],
+    ['scales down to the middle of the band', 4, long, steady({ replicas: 4, ongoing: 15 }), 2, 'scale-down'],
     ['never below min', 4, long, steady({ replicas: 4 }), 1, 'scale-down'],
     ['holds at min', 1, long, steady({ replicas: 1 }), 1, 'at-min'],
     ['holds in the scale-down cooldown', 4, t0 - 200 * s, steady({ replicas: 4 }), 4, 'cooldown'],
     ['moves into new bounds at once', 8, t0 - 1 * s, steady({}), 6, 'bounds'],
     ['leaves zero when scale-to-zero is turned off', 0, t0 - 1 * s, steady({ replicas: 0 }), 1, 'bounds'],
-    ['holds without a recent sample', 2, long, steady({ running: 90 }, t0 - 60 * s), 2, 'stale'],
-    ['holds until the windows are covered', 2, long, series(t0, () => ({ running: 90 }), 1), 2, 'warming-up'],
+    ['holds without a recent sample', 2, long, steady({ ongoing: 90 }, t0 - 60 * s), 2, 'stale'],
+    ['holds until the windows are covered', 2, long, series(t0, () => ({ ongoing: 90 }), 1), 2, 'warming-up'],
   ] as const)('%s', (_, current, lastChangeAt, observations, desired, reason) => {
     const decision = decide({ settings, current, lastChangeAt, observations: [...observations], now: t0 });
     expect({ desired: decision.desired, reason: decision.reason }, decision.detail).toEqual({
@@ -123,20 +123,20 @@ describe('capacity decisions', () => {
   });
 
   it('does not scale up on a spike that the up-window does not sustain', () => {
-    const spike = series(t0, (i) => ({ running: i === 38 ? 200 : 15 }));
+    const spike = series(t0, (i) => ({ ongoing: i === 38 ? 200 : 15 }));
     expect(decide({ settings, current: 2, lastChangeAt: null, observations: spike, now: t0 }).reason).toBe(
       'within-band',
     );
   });
 
   it('does not scale down while one sample of the down-window still needs the replicas', () => {
-    const dip = series(t0, (i) => ({ replicas: 4, running: i === 35 ? 35 : 2 }));
+    const dip = series(t0, (i) => ({ replicas: 4, ongoing: i === 35 ? 35 : 2 }));
     expect(decide({ settings, current: 4, lastChangeAt: null, observations: dip, now: t0 }).desired).toBe(4);
   });
 
   it('does not act on a window with a sample that carries no signal', () => {
     const gap = series(t0, (i) =>
-      i === 39 ? { running: null, waiting: null, kvCacheUse: null } : { running: 90 },
+      i === 39 ? { ongoing: null, waiting: null, kvCacheUse: null } : { ongoing: 90 },
     );
     expect(decide({ settings, current: 2, lastChangeAt: null, observations: gap, now: t0 }).reason).toBe(
       'warming-up',
@@ -150,7 +150,7 @@ describe('scale to zero', () => {
 
   it('goes to zero after the idle time, not before', () => {
     const idleSince = (ago: number) =>
-      series(t0, (i) => ({ replicas: 1, running: t0 - (39 - i) * 15 * s < t0 - ago ? 3 : 0 }));
+      series(t0, (i) => ({ replicas: 1, ongoing: t0 - (39 - i) * 15 * s < t0 - ago ? 3 : 0 }));
     const at = (obs: CapacityObservation[]) =>
       decide({ settings: zero, current: 1, lastChangeAt: long, observations: obs, now: t0 });
     expect(at(idleSince(200 * s))).toMatchObject({ desired: 1, reason: 'at-min' });
@@ -158,8 +158,8 @@ describe('scale to zero', () => {
   });
 
   it('wakes on the first request queued at Serve, without waiting for a window or a cooldown', () => {
-    const obs = steady({ replicas: 0, running: null, kvCacheUse: null, waiting: 0 });
-    obs.push({ ...quiet, at: t0 + 1 * s, replicas: 0, running: null, kvCacheUse: null, waiting: 1 });
+    const obs = steady({ replicas: 0, ongoing: null, kvCacheUse: null, waiting: 0 });
+    obs.push({ ...quiet, at: t0 + 1 * s, replicas: 0, ongoing: null, kvCacheUse: null, waiting: 1 });
     const decision = decide({
       settings: zero,
       current: 0,
@@ -172,7 +172,7 @@ describe('scale to zero', () => {
   });
 
   it('stays at zero while nothing asks', () => {
-    const obs = steady({ replicas: 0, running: null, kvCacheUse: null, waiting: 0 });
+    const obs = steady({ replicas: 0, ongoing: null, kvCacheUse: null, waiting: 0 });
     expect(
       decide({ settings: zero, current: 0, lastChangeAt: long, observations: obs, now: t0 }).reason,
     ).toBe('idle-at-zero');
@@ -204,7 +204,7 @@ describe('a noisy series', () => {
         ...quiet,
         at: now,
         replicas: current,
-        running: Math.min(ongoing, 16 * current),
+        ongoing,
         waiting: Math.max(0, ongoing - 16 * current),
       };
       observations = retainObservations([...observations, obs], settings, now);

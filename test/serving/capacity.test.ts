@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type pg from 'pg';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ServeApi } from '../../activities/ray/serve-api.js';
 import type { CapacitySettings } from '../../core/capacity.js';
@@ -75,14 +76,16 @@ function startDashboardProxy(upstream: string): Promise<Server> {
       if (isPut) onPut(body.toString());
       setTimeout(
         () => {
-          void fetch(`${upstream}${req.url ?? '/'}`, {
-            method: req.method ?? 'GET',
+          // undici's request, not fetch: fetch sends Sec-Fetch-* headers, and Ray's dashboard
+          // refuses a PUT that looks like a browser's.
+          void request(`${upstream}${req.url ?? '/'}`, {
+            method: req.method === 'PUT' ? 'PUT' : 'GET',
             headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
             ...(isPut && { body }),
           })
             .then(async (answer) => {
-              res.writeHead(answer.status, { 'content-type': 'application/json' });
-              res.end(await answer.text());
+              res.writeHead(answer.statusCode, { 'content-type': 'application/json' });
+              res.end(await answer.body.text());
             })
             .catch(() => {
               res.writeHead(502);

@@ -27,7 +27,7 @@ import type { capacity, serveCluster } from '../../workflows/index.js';
 import { envFromConfig, startProcess, type RunningProcess } from '../support/child-process.js';
 import { testConfig } from '../support/config.js';
 import { createNamespace, freePort } from '../support/services.js';
-import { rayWith } from './ray.js';
+import { rayWith, takeSuiteCluster } from './ray.js';
 
 const application = 'tiny-chat-v1';
 const llmDeployment = `LLMServer:${application}`;
@@ -163,8 +163,11 @@ function load(concurrency: number) {
 
 const view = (): Promise<CapacityView> => loop.query(capacityQueries.state);
 
+let releaseCluster: (() => void) | undefined;
+
 beforeAll(async () => {
   ray = await rayWith(application);
+  releaseCluster = await takeSuiteCluster(ray);
   const namespace = 'serving-capacity';
   await createNamespace(inject('temporalAddress'), namespace);
   config = testConfig({ TEMPORAL_NAMESPACE: namespace });
@@ -207,6 +210,7 @@ afterAll(async () => {
   }
   await new Promise((resolve) => proxy?.close(resolve));
   await pool?.end();
+  releaseCluster?.();
 }, 120_000);
 
 describe('capacity loop on Ray Serve + vLLM', () => {

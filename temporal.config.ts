@@ -62,6 +62,15 @@ export const activityPresets = {
     startToCloseTimeout: '30 seconds',
     retry: { ...standardRetry, maximumInterval: '5 minutes' },
   },
+  /**
+   * A capacity loop's sample of a pool's metrics: quick, tried three times, then the loop holds for
+   * this tick (it never acts on old data) and samples again at the next.
+   */
+  sample: {
+    startToCloseTimeout: '15 seconds',
+    scheduleToCloseTimeout: '45 seconds',
+    retry: { ...standardRetry, maximumAttempts: 3 },
+  },
   /** Compensation must finish: retried without a deadline. */
   compensation: {
     startToCloseTimeout: '30 seconds',

@@ -5,8 +5,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 120_000,
+    // Guards against a hang, not timings: generous, so a machine busy with other work (another
+    // checkout's run, Ray loading models) slows tests down without failing them.
+    testTimeout: 90_000,
+    hookTimeout: 240_000,
     pool: 'forks',
     // An unhandled error fails the run (vitest's default, kept); it is also written down so that
     // scripts/test.sh can repeat it at the very end, where a CI log's tail shows it.

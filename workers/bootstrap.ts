@@ -3,11 +3,14 @@
 // turns SIGINT/SIGTERM into worker.shutdown(): in-flight activities get SHUTDOWN_GRACE_MS to
 // finish, then run() resolves and the clients close.
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
 import { createServeActivities } from '../activities/ray/index.js';
+import { createCapacityActivities } from '../activities/capacity/index.js';
+import { serveClusterClient } from './serve-cluster-client.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
@@ -139,13 +142,19 @@ export async function createServingWorker(
   options: Omit<TenantsWorkerOptions, 'mailer' | 'taskQueue'>,
 ): Promise<Worker> {
   const { config, connection, db, workflowBundle } = options;
+  const dataConverter = createDataConverter(config, db);
+  // The capacity loops change replicas through each cluster's writer: an update sent by a client.
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues.serving,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createServeActivities(),
-    dataConverter: createDataConverter(config, db),
+    activities: {
+      ...createServeActivities(),
+      ...createCapacityActivities({ clusters: serveClusterClient(temporal) }),
+    },
+    dataConverter,
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     ...temporalWorkerTracing(),
   });

@@ -8,6 +8,12 @@ import type {
   SubscriptionState,
 } from '../core/subscription.js';
 import type { ReplicaSetting, ServeApplication, ServeConfig } from '../core/serving.js';
+import type {
+  CapacityDecision,
+  CapacityObservation,
+  CapacityPool,
+  CapacitySettings,
+} from '../core/capacity.js';
 //
 // Payload convention: every workflow and activity input and output is ONE object carrying the
 // tenant's `orgId` (a UUID string). The PayloadCodec (runtime/codec.ts) has no workflow context,
@@ -142,4 +148,61 @@ export const serveClusterUpdates = {
 
 export const serveClusterQueries = {
   state: defineQuery<ServeClusterState>('state'),
+} as const;
+
+// --- GPU capacity (`capacity/<pool>`, workflows/capacity.ts) ---
+// A platform workflow: no orgId, no tenant data. The rules are core/capacity.ts.
+
+export type { CapacityDecision, CapacityObservation, CapacitySettings } from '../core/capacity.js';
+
+/** One decision of the loop and what became of it. */
+export interface CapacityRecord extends CapacityDecision {
+  /** applied: the writer took it; recommended: dry-run; failed: the writer refused it; held: no change. */
+  outcome: 'applied' | 'recommended' | 'failed' | 'held';
+  error?: string;
+}
+
+export interface CapacityLoopState {
+  /** The replicas the loop last set; null until its first sample (then Serve's running count). */
+  current: number | null;
+  lastChangeAt: number | null;
+  paused: boolean;
+  observations: CapacityObservation[];
+  /** The newest decision, whatever it was (most are holds). */
+  last: CapacityRecord | null;
+  /** The last changes, recommendations and failures, newest last (bounded; holds are not kept). */
+  decisions: CapacityRecord[];
+  /** Changes applied over the loop's whole life (across continue-as-new). */
+  changes: number;
+}
+
+export interface CapacityInput {
+  pool: CapacityPool;
+  settings: CapacitySettings;
+  /** Carried over by continue-as-new. */
+  state?: CapacityLoopState;
+  /** Test hook: continue as new after this many history events instead of when Temporal suggests. */
+  historyLimit?: number;
+}
+
+export interface CapacityView {
+  pool: CapacityPool;
+  settings: CapacitySettings;
+  state: CapacityLoopState;
+}
+
+export const capacitySignals = {
+  /** Stops deciding (samples stop too) until resumed; a change in progress finishes. */
+  pause: defineSignal<[{ reason: string }]>('pause'),
+  resume: defineSignal('resume'),
+} as const;
+
+export const capacityUpdates = {
+  /** Changes some settings (dry-run included); validated: rejected with the reason, nothing changed. */
+  configure: defineUpdate<CapacitySettings, [Partial<CapacitySettings>]>('configure'),
+} as const;
+
+export const capacityQueries = {
+  /** The pool, its settings, and the loop's state with its last decisions. */
+  state: defineQuery<CapacityView>('state'),
 } as const;

@@ -3,3 +3,4 @@ export { onboarding } from './onboarding.js';
 export { billingRun, scheduledBillingRun } from './billing-run.js';
 export { subscription } from './subscription.js';
 export { serveCluster } from './serve-cluster.js';
+export { capacity } from './capacity.js';

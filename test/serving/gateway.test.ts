@@ -25,7 +25,7 @@ import {
   untilRegistered,
   type GatewayWorld,
 } from '../integration/gateway/world.js';
-import { rayWith } from './ray.js';
+import { rayWith, takeSuiteCluster } from './ray.js';
 import { direct, directStreamUsage, metric, type Usage } from './support.js';
 
 // A usage stream of this file's own, moved into the ledger by an ingester of its own.
@@ -44,8 +44,12 @@ let embed: string;
 
 const messages = [{ role: 'user' as const, content: 'Tell me about butterflies.' }];
 
+let releaseCluster: (() => void) | undefined;
+
 beforeAll(async () => {
   const ray = await rayWith('tiny-chat-v1', 'minilm');
+  // Steady while it counts tokens and watches vLLM's counters: no replica or version changing.
+  releaseCluster = await takeSuiteCluster(ray);
   ({ serveUrl, metricsUrl } = ray);
   world = await gatewayWorld(t, admin);
   await admin.query(`UPDATE organizations SET plan = 'enterprise' WHERE id = $1`, [world.orgId]);
@@ -83,6 +87,7 @@ afterAll(async () => {
   await closeClients();
   await closeIngester?.();
   redis.disconnect();
+  releaseCluster?.();
 });
 
 interface LedgerRow {

@@ -50,7 +50,9 @@ export interface RayClusterOptions {
 
 export async function startRayCluster(options: RayClusterOptions): Promise<RayCluster> {
   if (!servingInstalled()) throw new Error(`${servingVenv} missing: run scripts/serving/install.sh`);
-  const releaseLock = options.exclusive ? await takeServingLock() : () => {};
+  const releaseLock = options.exclusive
+    ? await takeLock(servingLock, 'a Ray cluster loading models')
+    : () => {};
   // Ray's own startup waits are fixed at 30 s (the raylet registering with the GCS): on a machine
   // busy with the rest of the suite they can run out. A second or third start usually makes it.
   for (let attempt = 1; ; attempt++) {
@@ -134,25 +136,27 @@ async function startHead(logFile: string): Promise<RayCluster> {
 
 const servingLock = '/tmp/vlinders-serving.lock';
 
-/** The machine's serving lock (a folder naming its owner's pid); a dead owner's lock is taken over. */
-async function takeServingLock(): Promise<() => void> {
-  const deadline = Date.now() + 40 * 60_000;
+/**
+ * A lock between processes of this machine: a folder naming its owner's pid, taken over when that
+ * process is gone. Answers the release.
+ */
+export async function takeLock(path: string, what: string, timeoutMs = 40 * 60_000): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
   for (let warned = false; ;) {
     try {
-      mkdirSync(servingLock);
-      writeFileSync(join(servingLock, 'pid'), String(process.pid));
-      return () => rmSync(servingLock, { recursive: true, force: true });
+      mkdirSync(path);
+      writeFileSync(join(path, 'pid'), String(process.pid));
+      return () => rmSync(path, { recursive: true, force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = Number(readFileSync(join(servingLock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+    const owner = Number(readFileSync(join(path, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
     if (owner > 0 && !isAlive(owner)) {
-      rmSync(servingLock, { recursive: true, force: true });
+      rmSync(path, { recursive: true, force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`${servingLock} held by pid ${owner} for 40 minutes`);
-    if (!warned)
-      process.stderr.write(`waiting for the Ray cluster of pid ${owner} to stop (${servingLock})\n`);
+    if (Date.now() > deadline) throw new Error(`${path} (${what}) held by pid ${owner} for ${timeoutMs} ms`);
+    if (!warned) process.stderr.write(`waiting for ${what} of pid ${owner} to finish (${path})\n`);
     warned = true;
     await new Promise((r) => setTimeout(r, 2000));
   }

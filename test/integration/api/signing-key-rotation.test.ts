@@ -16,7 +16,8 @@ import { createIsolatedDatabase, type IsolatedDatabase } from '../../support/iso
 import { bearer, errorCode, password, seedActiveOrg, signUp, type TestUser } from './helpers.js';
 
 // Long enough for the first test's steps to run before the new key activates, on a busy machine too.
-const publishSeconds = 6;
+// Long enough that a busy machine still logs in before the new key activates.
+const publishSeconds = 20;
 const run = promisify(execFile);
 
 let iso: IsolatedDatabase;
@@ -194,7 +195,7 @@ describe('signing-key rotation', () => {
 
   it('advertises a JWKS max-age that fits in the publish delay with the key refresh', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
-    // SIGNING_KEY_PUBLISH_SECONDS = publishSeconds (6) leaves nothing after the 60 s refresh: no caching.
+    // SIGNING_KEY_PUBLISH_SECONDS = publishSeconds (20) leaves nothing after the 60 s refresh: no caching.
     expect(res.headers['cache-control']).toBe('public, max-age=0');
     const defaults = await buildTestApp({ DATABASE_URL: iso.appUrl, DATABASE_MIGRATION_URL: iso.adminUrl });
     try {

@@ -2,3 +2,4 @@
 export { onboarding } from './onboarding.js';
 export { billingRun, scheduledBillingRun } from './billing-run.js';
 export { subscription } from './subscription.js';
+export { rollout } from './rollout.js';

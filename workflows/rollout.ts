@@ -4,15 +4,7 @@
 // new version against the current one. A failing gate, a failed deploy or an operator's abort rolls
 // back: the current versions get their weights back and the new application is removed. On success
 // the versions it replaces drain (no new requests, in-flight ones finish) and are unloaded.
-import {
-  ActivityFailure,
-  condition,
-  log,
-  proxyActivities,
-  setHandler,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ActivityFailure, condition, log, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { RolloutActivities } from '../activities/rollout/index.js';
 import {
   controllable,
@@ -125,14 +117,11 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     { validator: (_request) => refuseUnlessControllable() },
   );
 
-  const { workflowId, runId } = workflowInfo();
-  const auditKey = (step: string) => `${workflowId}/${runId}/${step}`;
   const aborted = () => abortReason !== null;
 
   const target = await registry.beginRollout({
     modelId: input.modelId,
     version: input.version,
-    auditKey: auditKey('begin'),
   });
   const { canary } = target;
   const current: DeploymentWeight[] = target.current.map((c) => ({ id: c.id, weight: c.weight }));
@@ -173,7 +162,6 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
       canaryId: canary.id,
       current,
       reason,
-      auditKey: auditKey('roll-back'),
     });
     progress.percent = 0;
     // Requests the new version had begun finish before its application goes.
@@ -234,7 +222,6 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
         canaryWeight: weights.canary,
         current: weights.current,
         percent: step.percent,
-        auditKey: auditKey(`step-${i}`),
       });
       trafficShifted = true;
       rolloutSince ??= at;
@@ -285,14 +272,13 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     modelId: input.modelId,
     canaryId: canary.id,
     currentIds,
-    auditKey: auditKey('promote'),
   });
   note(`serving everything; draining ${target.current.map((c) => c.version).join(', ') || 'nothing'}`);
   await drain(currentIds);
   for (const old of target.current)
     if (old.cluster !== null && old.application !== null)
       await undo.removeApplication({ cluster: old.cluster, application: old.application });
-  await undo.retireVersions({ modelId: input.modelId, ids: currentIds, auditKey: auditKey('retire') });
+  await undo.retireVersions({ modelId: input.modelId, ids: currentIds });
   progress.phase = 'succeeded';
   note('succeeded');
   return { phase: 'succeeded', reason: null };

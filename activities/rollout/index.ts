@@ -3,7 +3,7 @@
 // per-deployment health (deployment_health(), 0015_model_versions.sql), and the version's Serve
 // application, changed only through the cluster's writer (`serve-cluster/<cluster>`).
 import { ApplicationFailure } from '@temporalio/common';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { request } from 'undici';
 import { weightTotal, type DeploymentWeight, type HealthSample } from '../../core/rollout.js';
 import type { ServeApplication } from '../../core/serving.js';
@@ -37,11 +37,6 @@ export interface RolloutTarget {
   }[];
 }
 
-interface Audited {
-  /** `<workflowId>/<runId>/<step>`: a retried activity records its change once. */
-  auditKey: string;
-}
-
 export interface RolloutActivityDeps {
   db: Db;
   /** The clusters' writers and Serve status (production: createServeCluster(temporalClient)). */
@@ -53,9 +48,13 @@ export interface RolloutActivityDeps {
 const nonRetryable = (type: string, message: string) =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
 
+/**
+ * Records a change the rollout made, in its transaction. Each activity audits only when its update
+ * changed a row, so a retry after the commit records nothing twice.
+ */
 async function audit(
   tx: Tx,
-  entry: { action: string; targetId: string; details: Record<string, unknown> } & Audited,
+  entry: { action: string; targetId: string; details: Record<string, unknown> },
 ): Promise<void> {
   const event = {
     orgId: null,
@@ -67,10 +66,7 @@ async function audit(
     details: entry.details,
   };
   // No RETURNING: the app role may not read platform audit rows back.
-  await tx
-    .insert(auditLog)
-    .values({ ...event, idempotencyKey: entry.auditKey })
-    .onConflictDoNothing({ target: auditLog.idempotencyKey });
+  await tx.insert(auditLog).values(event);
   emitAuditEvent(event);
 }
 
@@ -81,7 +77,7 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
      * at a time) and answers what the rollout works on. Repeatable: a retry after the claim
      * committed finds the version deploying and answers the same.
      */
-    async beginRollout(input: { modelId: string; version: string } & Audited): Promise<RolloutTarget> {
+    async beginRollout(input: { modelId: string; version: string }): Promise<RolloutTarget> {
       try {
         return await db.transaction(async (tx) => {
           const [row] = await tx
@@ -105,7 +101,6 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
             await audit(tx, {
               action: 'model.rollout.start',
               targetId: deployment.id,
-              auditKey: input.auditKey,
               details: { model: row.model, version: input.version, cluster: cluster.name },
             });
           } else if (deployment.stage !== 'deploying') {
@@ -197,31 +192,35 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
      * `canaryWeight` as a canary, the current ones the rest. Answers the database's time of the
      * change, from which the gates measure the step.
      */
-    async setTrafficSplit(
-      input: {
-        modelId: string;
-        canaryId: string;
-        canaryWeight: number;
-        current: DeploymentWeight[];
-        percent: number;
-      } & Audited,
-    ): Promise<{ at: string }> {
+    async setTrafficSplit(input: {
+      modelId: string;
+      canaryId: string;
+      canaryWeight: number;
+      current: DeploymentWeight[];
+      percent: number;
+    }): Promise<{ at: string }> {
       return db.transaction(async (tx) => {
-        await tx
+        const changed = await tx
           .update(modelDeployments)
           .set({ stage: 'canary', state: 'active', weight: input.canaryWeight, updatedAt: sql`now()` })
-          .where(eq(modelDeployments.id, input.canaryId));
+          .where(
+            and(
+              eq(modelDeployments.id, input.canaryId),
+              sql`${modelDeployments.weight} <> ${input.canaryWeight}`,
+            ),
+          )
+          .returning({ id: modelDeployments.id });
         for (const d of input.current)
           await tx
             .update(modelDeployments)
             .set({ weight: d.weight, updatedAt: sql`now()` })
             .where(and(eq(modelDeployments.id, d.id), eq(modelDeployments.modelId, input.modelId)));
-        await audit(tx, {
-          action: 'model.rollout.step',
-          targetId: input.canaryId,
-          auditKey: input.auditKey,
-          details: { percent: input.percent, canaryWeight: input.canaryWeight, current: input.current },
-        });
+        if (changed.length > 0)
+          await audit(tx, {
+            action: 'model.rollout.step',
+            targetId: input.canaryId,
+            details: { percent: input.percent, canaryWeight: input.canaryWeight, current: input.current },
+          });
         return { at: await dbNow(tx) };
       });
     },
@@ -256,16 +255,19 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
      * Rolls the weights back: the current versions get their weights from before the rollout, the
      * new version none, and it is marked failed with the reason.
      */
-    async rollBackTraffic(
-      input: { modelId: string; canaryId: string; current: DeploymentWeight[]; reason: string } & Audited,
-    ): Promise<void> {
+    async rollBackTraffic(input: {
+      modelId: string;
+      canaryId: string;
+      current: DeploymentWeight[];
+      reason: string;
+    }): Promise<void> {
       await db.transaction(async (tx) => {
         for (const d of input.current)
           await tx
             .update(modelDeployments)
             .set({ weight: d.weight, state: 'active', stage: 'serving', updatedAt: sql`now()` })
             .where(and(eq(modelDeployments.id, d.id), eq(modelDeployments.modelId, input.modelId)));
-        await tx
+        const changed = await tx
           .update(modelDeployments)
           .set({
             stage: 'failed',
@@ -274,25 +276,25 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
             failureReason: input.reason.slice(0, 2000),
             updatedAt: sql`now()`,
           })
-          .where(eq(modelDeployments.id, input.canaryId));
-        await audit(tx, {
-          action: 'model.rollout.roll-back',
-          targetId: input.canaryId,
-          auditKey: input.auditKey,
-          details: { reason: input.reason, current: input.current },
-        });
+          .where(and(eq(modelDeployments.id, input.canaryId), ne(modelDeployments.stage, 'failed')))
+          .returning({ id: modelDeployments.id });
+        if (changed.length > 0)
+          await audit(tx, {
+            action: 'model.rollout.roll-back',
+            targetId: input.canaryId,
+            details: { reason: input.reason, current: input.current },
+          });
       });
     },
 
     /** The new version serves everything; the versions it replaces drain (no new requests). */
-    async promote(
-      input: { modelId: string; canaryId: string; currentIds: string[] } & Audited,
-    ): Promise<void> {
+    async promote(input: { modelId: string; canaryId: string; currentIds: string[] }): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx
+        const changed = await tx
           .update(modelDeployments)
           .set({ stage: 'serving', state: 'active', weight: weightTotal, updatedAt: sql`now()` })
-          .where(eq(modelDeployments.id, input.canaryId));
+          .where(and(eq(modelDeployments.id, input.canaryId), ne(modelDeployments.stage, 'serving')))
+          .returning({ id: modelDeployments.id });
         if (input.currentIds.length > 0)
           await tx
             .update(modelDeployments)
@@ -303,28 +305,34 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
                 eq(modelDeployments.modelId, input.modelId),
               ),
             );
-        await audit(tx, {
-          action: 'model.rollout.promote',
-          targetId: input.canaryId,
-          auditKey: input.auditKey,
-          details: { draining: input.currentIds },
-        });
+        if (changed.length > 0)
+          await audit(tx, {
+            action: 'model.rollout.promote',
+            targetId: input.canaryId,
+            details: { draining: input.currentIds },
+          });
       });
     },
 
     /** The drained versions are unloaded: retired, taking no traffic. */
-    async retireVersions(input: { modelId: string; ids: string[] } & Audited): Promise<void> {
+    async retireVersions(input: { modelId: string; ids: string[] }): Promise<void> {
       if (input.ids.length === 0) return;
       await db.transaction(async (tx) => {
-        await tx
+        const retired = await tx
           .update(modelDeployments)
           .set({ stage: 'retired', state: 'disabled', weight: 0, updatedAt: sql`now()` })
-          .where(and(inArray(modelDeployments.id, input.ids), eq(modelDeployments.modelId, input.modelId)));
-        for (const id of input.ids)
+          .where(
+            and(
+              inArray(modelDeployments.id, input.ids),
+              eq(modelDeployments.modelId, input.modelId),
+              ne(modelDeployments.stage, 'retired'),
+            ),
+          )
+          .returning({ id: modelDeployments.id });
+        for (const { id } of retired)
           await audit(tx, {
             action: 'model.version.retire',
             targetId: id,
-            auditKey: `${input.auditKey}/${id}`,
             details: {},
           });
       });

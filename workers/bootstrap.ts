@@ -3,10 +3,13 @@
 // turns SIGINT/SIGTERM into worker.shutdown(): in-flight activities get SHUTDOWN_GRACE_MS to
 // finish, then run() resolves and the clients close.
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
+import { createServeActivities } from '../activities/ray/index.js';
+import { createRolloutActivities, createServeCluster } from '../activities/rollout/index.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
@@ -130,5 +133,42 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
 export function runBillingWorker(config: Config, logger: Logger): Promise<void> {
   return runWorker(config, logger, 'vlinders-worker-billing', taskQueues.billing, (clients) =>
     createBillingWorker({ config, ...clients, stripe: createStripe(config) }),
+  );
+}
+
+/** The serving worker: each cluster's Serve config writer, model rollouts, the capacity loops. */
+export async function createServingWorker(
+  options: Omit<TenantsWorkerOptions, 'mailer' | 'taskQueue'>,
+): Promise<Worker> {
+  const { config, connection, db, workflowBundle } = options;
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: taskQueues.serving,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    activities: {
+      ...createServeActivities(),
+      // A rollout changes its cluster through the cluster's writer: a client on the worker's connection.
+      ...createRolloutActivities({
+        db,
+        serve: createServeCluster(
+          new Client({
+            connection,
+            namespace: config.TEMPORAL_NAMESPACE,
+            dataConverter: createDataConverter(config, db),
+          }),
+        ),
+      }),
+    },
+    dataConverter: createDataConverter(config, db),
+    shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
+    ...temporalWorkerTracing(),
+  });
+}
+
+/** Runs the serving worker until SIGINT/SIGTERM, then closes its clients. */
+export function runServingWorker(config: Config, logger: Logger): Promise<void> {
+  return runWorker(config, logger, 'vlinders-worker-serving', taskQueues.serving, (clients) =>
+    createServingWorker({ config, ...clients }),
   );
 }

@@ -34,6 +34,7 @@ export const workflowTypes = {
   subscription: 'subscription',
   billingRun: 'billingRun',
   scheduledBillingRun: 'scheduledBillingRun',
+  serveCluster: 'serveCluster',
   rollout: 'rollout',
 } as const;
 
@@ -100,6 +101,16 @@ export interface BillingRunResult {
 // --- The serving layer (`serve-cluster/<cluster>`, `rollout/<model>/<version>`, `capacity/<pool>`) ---
 // Platform workflows: their payloads carry no orgId (platform key) and no tenant data.
 
+export interface ServeClusterInput {
+  cluster: string;
+  dashboardUrl: string;
+  httpOptions?: ServeConfig['http_options'];
+  /** How often it compares the cluster's live applications with its own (default 30 s). */
+  reconcileEverySeconds?: number;
+  /** Carried over by continue-as-new. Without it the writer starts by adopting what the cluster runs. */
+  state?: ServeClusterState;
+}
+
 /** What a cluster's writer holds: the applications it means to run, and where it applies them. */
 export interface ServeClusterState {
   cluster: string;
@@ -109,9 +120,12 @@ export interface ServeClusterState {
   applications: ServeApplication[];
   /** Serve's proxy settings, kept as given (the PUT carries them each time). */
   httpOptions?: ServeConfig['http_options'];
-  /** How many times the writer has applied its state (a PUT), and the last error, if any. */
+  /** Applications it removed that the cluster may still be deleting: never adopted back. */
+  removing: string[];
+  /** How many times the writer has applied its state (a PUT). */
   applied: number;
-  lastError: string | null;
+  /** Applications adopted from the cluster because they ran there without the writer knowing. */
+  adopted: string[];
 }
 
 /**

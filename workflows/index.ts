@@ -2,4 +2,5 @@
 export { onboarding } from './onboarding.js';
 export { billingRun, scheduledBillingRun } from './billing-run.js';
 export { subscription } from './subscription.js';
+export { serveCluster } from './serve-cluster.js';
 export { rollout } from './rollout.js';

@@ -179,7 +179,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     for (;;) {
       if (aborted()) return abortReason;
       const status = await cluster.applicationStatus({
-        dashboardUrl: canary.dashboardUrl,
+        dashboardUrl: canary.cluster.dashboardUrl,
         application: canary.application.name,
       });
       if (status.status === 'DEPLOY_FAILED') return `deploy failed: ${status.message.slice(-1000)}`;
@@ -197,7 +197,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
 
   let trafficShifted = false;
   try {
-    note(`deploying Serve application ${canary.application.name} on ${canary.cluster}`);
+    note(`deploying Serve application ${canary.application.name} on ${canary.cluster.name}`);
     await cluster.deployApplication({ cluster: canary.cluster, application: canary.application });
     const notReady = await awaitReady();
     if (notReady !== null) return await rollBack(notReady, false);

@@ -2,7 +2,7 @@
 // desired state: an application left out is deleted, so only the cluster's one writer
 // (`serve-cluster/<cluster>`) calls `apply`.
 import { request } from 'undici';
-import type { ServeConfig } from '../../core/serving.js';
+import type { ServeApplication, ServeConfig } from '../../core/serving.js';
 
 export type ServeApplicationStatus =
   'NOT_STARTED' | 'DEPLOYING' | 'DEPLOY_FAILED' | 'RUNNING' | 'UNHEALTHY' | 'DELETING';
@@ -15,6 +15,8 @@ export interface ServeApplicationState {
   routePrefix: string | null;
   /** Replicas per deployment of the application, as Serve reports them running. */
   runningReplicas: Record<string, number>;
+  /** The application's config as it was last deployed (null for one Serve did not get from a config). */
+  config: ServeApplication | null;
 }
 
 interface ServeDetails {
@@ -24,6 +26,7 @@ interface ServeDetails {
       status: ServeApplicationStatus;
       message?: string;
       route_prefix?: string | null;
+      deployed_app_config?: ServeApplication | null;
       deployments?: Record<string, { replicas?: { state: string }[] }>;
     }
   >;
@@ -61,6 +64,7 @@ export class ServeApi {
         message: app.message ?? '',
         routePrefix: app.route_prefix ?? null,
         runningReplicas,
+        config: app.deployed_app_config ?? null,
       });
     }
     return states;

@@ -10,9 +10,9 @@ import type { ServeApplication } from '../../core/serving.js';
 import type { Db, Tx } from '../../db/client.js';
 import { auditLog, modelDeployments, models, servingClusters } from '../../db/schema/index.js';
 import { emitAuditEvent } from '../../runtime/audit-log.js';
-import type { ServeCluster } from './serve-cluster.js';
+import type { ClusterRef, ServeCluster } from './serve-cluster.js';
 
-export type { ServeCluster } from './serve-cluster.js';
+export { createServeCluster, type ClusterRef, type ServeCluster } from './serve-cluster.js';
 
 export interface RolloutTarget {
   /** The new version. */
@@ -22,8 +22,7 @@ export interface RolloutTarget {
     upstreamModel: string;
     /** Its base URL through the cluster's Serve proxy (without /v1). */
     url: string;
-    cluster: string;
-    dashboardUrl: string;
+    cluster: ClusterRef;
     application: ServeApplication;
   };
   /** The versions serving now, with the weights they had when the rollout began. */
@@ -32,7 +31,7 @@ export interface RolloutTarget {
     version: string;
     weight: number;
     /** Their cluster and Serve application; null for a deployment whose URLs were set by hand. */
-    cluster: string | null;
+    cluster: ClusterRef | null;
     application: string | null;
   }[];
 }
@@ -111,7 +110,8 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
               id: modelDeployments.id,
               version: modelDeployments.version,
               weight: modelDeployments.weight,
-              cluster: servingClusters.name,
+              clusterName: servingClusters.name,
+              dashboardUrl: servingClusters.dashboardUrl,
               application: sql<string | null>`${modelDeployments.serveApplication} ->> 'name'`,
             })
             .from(modelDeployments)
@@ -131,11 +131,14 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
               version: deployment.version,
               upstreamModel: deployment.upstreamModel,
               url: deployment.urls[0] ?? '',
-              cluster: cluster.name,
-              dashboardUrl: cluster.dashboardUrl,
+              cluster: { name: cluster.name, dashboardUrl: cluster.dashboardUrl },
               application: deployment.serveApplication,
             },
-            current,
+            current: current.map(({ clusterName, dashboardUrl, ...c }) => ({
+              ...c,
+              cluster:
+                clusterName === null || dashboardUrl === null ? null : { name: clusterName, dashboardUrl },
+            })),
           };
         });
       } catch (err) {
@@ -146,12 +149,12 @@ export function createRolloutActivities({ db, serve, probeTimeoutMs = 10_000 }: 
     },
 
     /** Adds the version's application through the cluster's writer (returns once it is PUT). */
-    async deployApplication(input: { cluster: string; application: ServeApplication }): Promise<void> {
+    async deployApplication(input: { cluster: ClusterRef; application: ServeApplication }): Promise<void> {
       await serve.putApplication(input.cluster, input.application);
     },
 
     /** Removes an application through the cluster's writer; removing one that is gone is fine. */
-    async removeApplication(input: { cluster: string; application: string }): Promise<void> {
+    async removeApplication(input: { cluster: ClusterRef; application: string }): Promise<void> {
       await serve.removeApplication(input.cluster, input.application);
     },
 

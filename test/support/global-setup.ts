@@ -92,7 +92,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
  * more) while the rest of the suite runs; the serving tests wait for RUNNING (test/serving/).
  */
 async function startRay(dataRoot: string): Promise<RayCluster> {
-  const ray = await startRayCluster(join(dataRoot, 'ray.log'));
+  const ray = await startRayCluster({ logFile: join(dataRoot, 'ray.log'), exclusive: true });
   await new ServeApi(ray.dashboardUrl).apply(ray.config);
   return ray;
 }

@@ -2,7 +2,7 @@
 // deploys the CPU profile (deploy/ray/cpu.yaml: Ray Serve LLM over vLLM on CPU, with the tiny test
 // models). The stack itself is installed by scripts/serving/install.sh into .tools/serving.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadServeConfig, type ServeConfig } from '../../activities/ray/serve-config.js';
 import { ServeApi } from '../../activities/ray/serve-api.js';
@@ -29,17 +29,35 @@ export interface RayCluster {
 /** Whether scripts/serving/install.sh has run in this checkout. */
 export const servingInstalled = () => existsSync(join(servingVenv, '.done'));
 
-export async function startRayCluster(logFile: string): Promise<RayCluster> {
+export interface RayClusterOptions {
+  /** Where Ray's console output goes. */
+  logFile: string;
+  /**
+   * Holds the machine's serving lock while the cluster runs: a cluster loading vLLM models takes
+   * several GB, so a second run on the same machine (another checkout) waits for the first.
+   */
+  exclusive?: boolean;
+}
+
+export async function startRayCluster({
+  logFile,
+  exclusive = false,
+}: RayClusterOptions): Promise<RayCluster> {
   if (!servingInstalled()) throw new Error(`${servingVenv} missing: run scripts/serving/install.sh`);
+  const releaseLock = exclusive ? await takeServingLock() : () => {};
   const [gcs, client, agent, dashboard, metrics, serve] = await Promise.all(
     Array.from({ length: 6 }, () => freePort()),
   );
   // Short: Ray puts unix sockets under it, and their paths may not exceed 107 bytes.
-  const tempDir = `/tmp/vl-ray-${process.pid}`;
+  const tempDir = `/tmp/vl-ray-${process.pid}-${gcs}`;
   const log = openSync(logFile, 'a');
+  // ray-head.sh takes the whole cluster down when this process ends, even without a clean stop.
   const head: ChildProcess = spawn(
-    join(servingVenv, 'bin/ray'),
+    join(repoRoot, 'test/support/ray-head.sh'),
     [
+      String(process.pid),
+      tempDir,
+      join(servingVenv, 'bin/ray'),
       'start',
       '--head',
       '--block',
@@ -60,19 +78,22 @@ export async function startRayCluster(logFile: string): Promise<RayCluster> {
       '--disable-usage-stats',
     ],
     {
-      // Its own process group, so stop() reaches every process Ray started.
-      detached: true,
       stdio: ['ignore', log, log],
       // Ray 2.60 turns token auth on for the dashboard's REST API by default; loopback only here.
       env: { ...process.env, RAY_AUTH_MODE: 'disabled', RAY_USAGE_STATS_ENABLED: '0' },
     },
   );
+  const exited = new Promise<void>((resolve) => head.once('exit', () => resolve()));
+  const stop = async () => {
+    head.kill('SIGTERM');
+    await exited;
+    releaseLock();
+  };
   const dashboardUrl = `http://127.0.0.1:${dashboard}`;
-  const stop = () => stopCluster(head, tempDir);
   try {
-    await until('the Ray head node', 120_000, async () => {
+    await until('the Ray head node', 180_000, async () => {
       if (head.exitCode !== null) throw new Error(`ray start exited with ${head.exitCode}; see ${logFile}`);
-      return (await fetch(`${dashboardUrl}/api/version`)).ok;
+      return (await fetch(`${dashboardUrl}/api/serve/applications/`)).ok;
     });
   } catch (err) {
     await stop();
@@ -87,6 +108,41 @@ export async function startRayCluster(logFile: string): Promise<RayCluster> {
     config: loadServeConfig(cpuProfile, { modelsDir, port: serve }),
     stop,
   };
+}
+
+const servingLock = '/tmp/vlinders-serving.lock';
+
+/** The machine's serving lock (a folder naming its owner's pid); a dead owner's lock is taken over. */
+async function takeServingLock(): Promise<() => void> {
+  const deadline = Date.now() + 40 * 60_000;
+  for (let warned = false; ;) {
+    try {
+      mkdirSync(servingLock);
+      writeFileSync(join(servingLock, 'pid'), String(process.pid));
+      return () => rmSync(servingLock, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number(readFileSync(join(servingLock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+    if (owner > 0 && !isAlive(owner)) {
+      rmSync(servingLock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`${servingLock} held by pid ${owner} for 40 minutes`);
+    if (!warned)
+      process.stderr.write(`waiting for the Ray cluster of pid ${owner} to stop (${servingLock})\n`);
+    warned = true;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Waits until every application of `names` is RUNNING; a DEPLOY_FAILED one fails at once, with Ray's traceback. */
@@ -116,37 +172,5 @@ async function until(what: string, timeoutMs: number, probe: () => Promise<boole
     }
     if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function stopCluster(head: ChildProcess, tempDir: string): Promise<void> {
-  const alive = () => processesOf(head.pid!, tempDir);
-  for (const pid of alive()) kill(pid, 'SIGTERM');
-  for (let i = 0; i < 40 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 250));
-  for (const pid of alive()) kill(pid, 'SIGKILL');
-  rmSync(tempDir, { recursive: true, force: true });
-}
-
-/** Every process of the cluster: in the head's process group, or naming its temp folder. */
-function processesOf(group: number, tempDir: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-        return pgid === group || readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(tempDir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Already gone.
   }
 }

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
-import type { ServeCluster } from '../../activities/rollout/index.js';
+import type { ClusterRef, ServeCluster } from '../../activities/rollout/index.js';
 import type { ServeApplication } from '../../core/serving.js';
 
 /** Answers `/<app>/v1/models` with the model `<app>`, as a Ray Serve LLM application does. */
@@ -28,13 +28,13 @@ export class RecordingServeCluster implements ServeCluster {
   readonly applications = new Map<string, ServeApplication>();
   readonly failing = new Set<string>();
 
-  async putApplication(cluster: string, application: ServeApplication): Promise<void> {
-    this.calls.push(`put ${cluster}/${application.name}`);
+  async putApplication(cluster: ClusterRef, application: ServeApplication): Promise<void> {
+    this.calls.push(`put ${cluster.name}/${application.name}`);
     this.applications.set(application.name, application);
   }
 
-  async removeApplication(cluster: string, application: string): Promise<void> {
-    this.calls.push(`remove ${cluster}/${application}`);
+  async removeApplication(cluster: ClusterRef, application: string): Promise<void> {
+    this.calls.push(`remove ${cluster.name}/${application}`);
     this.applications.delete(application);
   }
 

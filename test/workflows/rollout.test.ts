@@ -42,6 +42,8 @@ beforeAll(async () => {
   pool = createPool({ url: database.appUrl, size: 4, applicationName: 'test-rollout-workflow' });
   db = createDb(pool);
   admin = new pg.Pool({ connectionString: database.adminUrl, max: 2 });
+  // Dropping the database at the end ends connections that are still closing: not a failure.
+  for (const p of [pool, admin]) p.on('error', () => undefined);
   models = await startModelsEndpoint();
   [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
 }, 120_000);

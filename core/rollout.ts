@@ -216,19 +216,52 @@ export interface GateResult {
 const ratio = (h: HealthSample) => (h.requests === 0 ? 0 : h.errors / h.requests);
 const percent = (r: number) => `${(r * 100).toFixed(1)}%`;
 
+export interface GateTime {
+  heldSeconds: number;
+  holdSeconds: number;
+  maxHoldSeconds: number;
+}
+
+/** The step's split: the new version's weight in percent, and what the others answered in the step. */
+export interface GateShare {
+  percent: number;
+  othersInStep: number;
+}
+
 /**
- * The gates' verdict on a step. Fails as soon as the new version has seen enough requests and is
- * worse than the current one beyond the gates' margins; passes once the step has held long enough
- * with enough requests and nothing failing; waits otherwise, and fails for lack of traffic once
- * the longest hold is spent.
+ * The gates' verdict on a step. Fails as soon as the new version is worse than the current one
+ * beyond the gates' margins; passes once the step has held long enough with enough requests and
+ * nothing failing; waits otherwise, and fails for lack of traffic once the longest hold is spent.
+ *
+ * The gateway retries a 5xx on another version and routes around an ejected upstream, so a
+ * failing new version shows first as requests it did not answer: it fails when it answered far
+ * fewer than its weight says (under half of what was expected and three standard deviations
+ * short, so chance alone almost never trips it).
  */
 export function evaluateGates(
   gates: RolloutGates,
   canary: HealthSample,
   current: HealthSample,
-  time: { heldSeconds: number; holdSeconds: number; maxHoldSeconds: number },
+  time: GateTime,
+  share: GateShare = { percent: 100, othersInStep: 0 },
 ): GateResult {
   const result = (verdict: GateVerdict, reason: string): GateResult => ({ verdict, reason, canary, current });
+  if (share.percent < 100) {
+    const total = canary.requests + share.othersInStep;
+    const p = share.percent / 100;
+    const expected = total * p;
+    const shortfall = 3 * Math.sqrt(total * p * (1 - p));
+    if (
+      expected >= Math.max(gates.minRequests, 1) &&
+      canary.requests < expected / 2 &&
+      canary.requests < expected - shortfall
+    )
+      return result(
+        'fail',
+        `answered ${canary.requests} of ${total} requests where ${share.percent} % is ${Math.round(expected)}: ` +
+          'the gateway routed around it (its answers failed, or it was ejected)',
+      );
+  }
   if (canary.requests < gates.minRequests) {
     if (time.heldSeconds >= time.maxHoldSeconds)
       return result(

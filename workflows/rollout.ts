@@ -235,18 +235,28 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
       for (;;) {
         await condition(aborted, plan.checkIntervalSeconds * 1000);
         if (aborted()) return await rollBack(abortReason ?? 'aborted', trafficShifted);
-        const [canaryHealth, currentHealth] = await Promise.all([
+        // The current versions since the rollout began (the baseline), and in this step (the split).
+        const [canaryHealth, currentHealth, currentInStep] = await Promise.all([
           registry.deploymentHealth({ ids: [canary.id], since: at }),
           current.length > 0
             ? registry.deploymentHealth({ ids: currentIds, since: rolloutSince })
             : Promise.resolve(noRequests),
+          current.length > 0 && step.percent < 100
+            ? registry.deploymentHealth({ ids: currentIds, since: at })
+            : Promise.resolve(noRequests),
         ]);
-        const gate = evaluateGates(plan.gates, canaryHealth, currentHealth, {
-          heldSeconds: Math.floor((Date.now() - stepStarted) / 1000),
-          holdSeconds: step.holdSeconds,
-          // A paused rollout is not failed for want of traffic: the operator is holding it.
-          maxHoldSeconds: progress.paused ? Number.POSITIVE_INFINITY : plan.maxHoldSeconds,
-        });
+        const gate = evaluateGates(
+          plan.gates,
+          canaryHealth,
+          currentHealth,
+          {
+            heldSeconds: Math.floor((Date.now() - stepStarted) / 1000),
+            holdSeconds: step.holdSeconds,
+            // A paused rollout is not failed for want of traffic: the operator is holding it.
+            maxHoldSeconds: progress.paused ? Number.POSITIVE_INFINITY : plan.maxHoldSeconds,
+          },
+          { percent: step.percent, othersInStep: currentInStep.requests },
+        );
         progress.lastGate = gate;
         if (gate.verdict !== lastVerdict) note(`gates ${gate.verdict}: ${gate.reason}`);
         lastVerdict = gate.verdict;

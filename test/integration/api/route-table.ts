@@ -23,8 +23,9 @@ export interface Ids {
    */
   modelId: string;
   deploymentId: string;
-  /** A serving cluster (operator routes; as with models, no row is needed). */
+  /** A serving cluster and a model version (operator routes; as with models, no row is needed). */
   clusterId: string;
+  version: string;
 }
 
 export function idsOf(tenant: Tenant): Ids {
@@ -39,6 +40,7 @@ export function idsOf(tenant: Tenant): Ids {
     modelId: '00000000-0000-4000-8000-0000000000a1',
     deploymentId: '00000000-0000-4000-8000-0000000000a2',
     clusterId: '00000000-0000-4000-8000-0000000000a3',
+    version: 'v2',
   };
 }
 
@@ -383,31 +385,31 @@ export const routeTable: RouteRow[] = [
     ],
     scope: 'operator',
   },
-  { method: 'GET', url: (i) => `${model(i)}/rollouts/v2`, scope: 'operator' },
+  { method: 'GET', url: (i) => `${model(i)}/rollouts/${i.version}`, scope: 'operator' },
   {
     method: 'POST',
-    url: (i) => `${model(i)}/rollouts/v2/pause`,
+    url: (i) => `${model(i)}/rollouts/${i.version}/pause`,
     body: () => ({ reason: 'looking at a dashboard' }),
     optional: ['reason'],
     scope: 'operator',
   },
   {
     method: 'POST',
-    url: (i) => `${model(i)}/rollouts/v2/resume`,
+    url: (i) => `${model(i)}/rollouts/${i.version}/resume`,
     body: () => ({ reason: 'all clear' }),
     optional: ['reason'],
     scope: 'operator',
   },
   {
     method: 'POST',
-    url: (i) => `${model(i)}/rollouts/v2/approve`,
+    url: (i) => `${model(i)}/rollouts/${i.version}/approve`,
     body: () => ({ step: 1 }),
     optional: ['step'],
     scope: 'operator',
   },
   {
     method: 'POST',
-    url: (i) => `${model(i)}/rollouts/v2/abort`,
+    url: (i) => `${model(i)}/rollouts/${i.version}/abort`,
     body: () => ({ reason: 'change freeze' }),
     optional: ['reason'],
     scope: 'operator',
@@ -467,6 +469,8 @@ export function routeName(row: RouteRow): string {
     oauthClientId: ':clientId',
     modelId: ':modelId',
     deploymentId: ':deploymentId',
+    clusterId: ':clusterId',
+    version: ':version',
   };
   // A row's URL may carry the query a route requires; the route is its path.
   return `${row.method} ${row.url(pattern).split('?')[0]}`;

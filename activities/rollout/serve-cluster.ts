@@ -3,7 +3,7 @@
 // the application's status as Serve reports it. Activities may not import workflows/, so the writer
 // and its updates are named here as workflows/definitions.ts defines them (`workflowTypes`,
 // `serveClusterUpdates`).
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServeApplication } from '../../core/serving.js';
 import { taskQueues, workflowIds } from '../../temporal.config.js';
@@ -22,23 +22,37 @@ export interface ServeCluster {
   applicationStatus(dashboardUrl: string, application: string): Promise<{ status: string; message: string }>;
 }
 
+/** How long a new writer may take to run its first workflow task (it adopts the cluster's applications). */
+const writerStartMs = 60_000;
+
 /**
- * The production cluster: the writer workflow through the Temporal client (started if it is not
- * running yet: a new writer first adopts what the cluster runs, so starting it drops nothing), and
- * Serve's REST API for status.
+ * The production cluster: the writer workflow through the Temporal client, and Serve's REST API
+ * for status. A writer that is not running yet is started first, and asked for the change only
+ * once it has run its first workflow task: a new writer begins by adopting what the cluster runs,
+ * and a change handled before that would be PUT without the applications it has not adopted yet
+ * (so they would be dropped).
  */
 export function createServeCluster(temporal: Client): ServeCluster {
+  async function writer(cluster: ClusterRef) {
+    const handle = await temporal.workflow.start('serveCluster', {
+      workflowId: workflowIds.serveCluster(cluster.name),
+      taskQueue: taskQueues.serving,
+      args: [{ cluster: cluster.name, dashboardUrl: cluster.dashboardUrl }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    // Started, scheduled, started, completed: its first task has run (and took its adoption turn).
+    const deadline = Date.now() + writerStartMs;
+    while ((await handle.describe()).historyLength < 4) {
+      if (Date.now() > deadline) throw new Error(`serve-cluster/${cluster.name} did not start in time`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return handle;
+  }
+
   const update = async (cluster: ClusterRef, name: 'putApplication' | 'removeApplication', arg: unknown) => {
+    const handle = await writer(cluster);
     try {
-      await temporal.workflow.executeUpdateWithStart(name, {
-        args: [arg],
-        startWorkflowOperation: new WithStartWorkflowOperation('serveCluster', {
-          workflowId: workflowIds.serveCluster(cluster.name),
-          taskQueue: taskQueues.serving,
-          args: [{ cluster: cluster.name, dashboardUrl: cluster.dashboardUrl }],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
-      });
+      await handle.executeUpdate(name, { args: [arg] });
     } catch (err) {
       // The writer refused the change (its validator, or Serve refused the config): asking again
       // cannot help, so the rollout rolls back at once instead of retrying for an hour.

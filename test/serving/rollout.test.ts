@@ -279,6 +279,9 @@ describe('rollout on Ray Serve + vLLM through the gateway', () => {
         route_prefix: `/tiny-chat-v2-${suffix}`,
         args: {
           ...v1App.args,
+          // The suite's cluster counts 8 CPUs, which v1 and minilm nearly fill (ingress, server and
+          // engine each ask for one): v2's ingress asks for none, so it fits beside them.
+          ingress_deployment_config: { ray_actor_options: { num_cpus: 0 } },
           llm_configs: [
             {
               ...llm,

@@ -10,6 +10,11 @@
 # STRIPE_MOCK_PORT (12111, and the next two ports: stripe-mock, unless STRIPE_SECRET_KEY is set),
 # DATABASE_URL (+ DATABASE_MIGRATION_URL) to use a real PostgreSQL, REDIS_URL to use Redis (otherwise limits and caches are in-process: one
 # instance only), and any variable from .env.example.
+# VLINDERS_SERVING=ray serves the models with Ray Serve + vLLM on CPU instead of the simulator: a Ray
+# head node (its ports: RAY_DASHBOARD_PORT 8265, RAY_SERVE_PORT 8000, RAY_METRICS_PORT 8080,
+# RAY_GCS_PORT 6380, RAY_CLIENT_PORT 10001, RAY_AGENT_PORT 52365) with deploy/ray/cpu.yaml deployed
+# and its models registered (tiny-chat, minilm); installs the serving stack first (scripts/serving/
+# install.sh: about 6 GB once per machine), and loading the models takes minutes on CPU.
 set -euo pipefail
 # Job control: every service gets its own process group, so Ctrl-C reaches only this script,
 # which then stops the services in order (API and workers before the databases they use).
@@ -42,6 +47,14 @@ worker_metrics_port="${WORKER_METRICS_PORT:-9464}"
 billing_metrics_port="${BILLING_WORKER_METRICS_PORT:-9465}"
 simulator_port="${SIMULATOR_PORT:-4000}"
 stripe_mock_port="${STRIPE_MOCK_PORT:-12111}"
+serving="${VLINDERS_SERVING:-simulator}"
+case "$serving" in simulator | ray) ;; *) die "VLINDERS_SERVING must be simulator or ray, not '$serving'" ;; esac
+ray_dashboard_port="${RAY_DASHBOARD_PORT:-8265}"
+ray_serve_port="${RAY_SERVE_PORT:-8000}"
+ray_metrics_port="${RAY_METRICS_PORT:-8080}"
+ray_gcs_port="${RAY_GCS_PORT:-6380}"
+ray_client_port="${RAY_CLIENT_PORT:-10001}"
+ray_agent_port="${RAY_AGENT_PORT:-52365}"
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 require_free() { # port what variable
@@ -52,7 +65,16 @@ require_free "$temporal_port" "Temporal frontend" TEMPORAL_PORT
 require_free "$temporal_ui_port" "Temporal UI" TEMPORAL_UI_PORT
 require_free "$worker_metrics_port" "worker metrics" WORKER_METRICS_PORT
 require_free "$billing_metrics_port" "billing worker metrics" BILLING_WORKER_METRICS_PORT
-require_free "$simulator_port" "model-server simulator" SIMULATOR_PORT
+if [ "$serving" = ray ]; then
+  require_free "$ray_dashboard_port" "Ray dashboard" RAY_DASHBOARD_PORT
+  require_free "$ray_serve_port" "Ray Serve" RAY_SERVE_PORT
+  require_free "$ray_metrics_port" "Ray metrics" RAY_METRICS_PORT
+  require_free "$ray_gcs_port" "Ray GCS" RAY_GCS_PORT
+  require_free "$ray_client_port" "Ray client server" RAY_CLIENT_PORT
+  require_free "$ray_agent_port" "Ray dashboard agent" RAY_AGENT_PORT
+else
+  require_free "$simulator_port" "model-server simulator" SIMULATOR_PORT
+fi
 [ -n "${DATABASE_URL:-}" ] || require_free "$pglite_port" "embedded PostgreSQL" PGLITE_PORT
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   require_free "$stripe_mock_port" "stripe-mock" STRIPE_MOCK_PORT
@@ -69,6 +91,7 @@ mark "dependencies checked"
 bash scripts/build.sh
 mark "build checked"
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then bash scripts/install-tools.sh temporal stripe-mock; else bash scripts/install-tools.sh temporal; fi
+if [ "$serving" = ray ]; then bash scripts/serving/install.sh; fi
 mark "tools checked"
 
 # --- secrets: generated once, reused afterwards -------------------------------------------------
@@ -141,6 +164,21 @@ wait_until() { # name pid seconds probe...
   done
 }
 
+# --- Ray head node (VLINDERS_SERVING=ray): started first, since loading the models takes longest --
+if [ "$serving" = ray ]; then
+  # Short: Ray puts unix sockets under it, and their paths may not exceed 107 bytes.
+  ray_temp="/tmp/vl-up-$(id -u)-$ray_gcs_port"
+  # ray-head.sh takes the whole cluster down (Ray's workers leave the process group) when this
+  # script ends or stops it.
+  RAY_AUTH_MODE=disabled RAY_USAGE_STATS_ENABLED=0 start ray bash test/support/ray-head.sh "$$" "$ray_temp" \
+    "$root/.tools/serving/bin/ray" start --head --block --node-ip-address=127.0.0.1 \
+    --num-cpus=8 --num-gpus=0 --port="$ray_gcs_port" --ray-client-server-port="$ray_client_port" \
+    --dashboard-agent-listen-port="$ray_agent_port" --min-worker-port=0 --max-worker-port=0 \
+    --dashboard-host=127.0.0.1 --dashboard-port="$ray_dashboard_port" \
+    --metrics-export-port="$ray_metrics_port" --temp-dir="$ray_temp" --disable-usage-stats
+  ray_pid="$(last_pid)"
+fi
+
 # --- Temporal dev server -----------------------------------------------------------------------
 export TEMPORAL_ADDRESS="127.0.0.1:$temporal_port" TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-vlinders}"
 export TEMPORAL_UI_ORIGIN="${TEMPORAL_UI_ORIGIN:-http://localhost:$temporal_ui_port}"
@@ -178,15 +216,30 @@ say "applying migrations"
 node dist/db/migrate.js >"$logs/migrate.log" 2>&1 || fail_with_log migrate "migrations failed"
 mark "migrations applied"
 
-# --- Model server: the simulator (a stand-in for Ray Serve + vLLM, named as such) ----------------
-# It is registered as the models sim-chat and sim-embed only while the model registry is empty; an
-# operator's real deployments (POST /api/admin/models) are never touched.
-start simulator node dist/simulator/main.js --port "$simulator_port" --models sim-chat,sim-embed
-simulator_pid="$(last_pid)"
-wait_until simulator "$simulator_pid" 60 curl -fsS "http://127.0.0.1:$simulator_port/health"
-node dist/scripts/seed-simulator-models.js --url "http://127.0.0.1:$simulator_port" \
-  >"$logs/seed-simulator.log" 2>&1 || fail_with_log seed-simulator "registering the simulator's models failed"
-mark "simulator ready"
+# --- Model server: Ray Serve + vLLM (VLINDERS_SERVING=ray), or the simulator --------------------
+if [ "$serving" = ray ]; then
+  # The CPU profile deployed and its models registered in the background (minutes): the rest starts
+  # meanwhile, and the summary waits for it.
+  wait_until ray "$ray_pid" 180 curl -fsS "http://127.0.0.1:$ray_dashboard_port/api/serve/applications/"
+  mark "ray head ready"
+  say "deploying deploy/ray/cpu.yaml to Ray Serve (loading the models takes minutes on CPU)"
+  node dist/scripts/serving-up.js --dashboard "http://127.0.0.1:$ray_dashboard_port" \
+    --serve-url "http://127.0.0.1:$ray_serve_port" --profile deploy/ray/cpu.yaml \
+    --models-dir "$(readlink -f "$root/.tools/serving-models")" >"$logs/serving-up.log" 2>&1 &
+  serving_up_pid=$!
+  model_server_desc="Ray Serve + vLLM on CPU (deploy/ray/cpu.yaml) http://127.0.0.1:$ray_serve_port, dashboard http://127.0.0.1:$ray_dashboard_port, metrics http://127.0.0.1:$ray_metrics_port/metrics"
+else
+  # The simulator (a stand-in for Ray Serve + vLLM, named as such). It is registered as the models
+  # sim-chat and sim-embed only while the model registry is empty; an operator's real deployments
+  # (POST /api/admin/models) are never touched.
+  start simulator node dist/simulator/main.js --port "$simulator_port" --models sim-chat,sim-embed
+  simulator_pid="$(last_pid)"
+  wait_until simulator "$simulator_pid" 60 curl -fsS "http://127.0.0.1:$simulator_port/health"
+  node dist/scripts/seed-simulator-models.js --url "http://127.0.0.1:$simulator_port" \
+    >"$logs/seed-simulator.log" 2>&1 || fail_with_log seed-simulator "registering the simulator's models failed"
+  model_server_desc="simulator (a stand-in for vLLM) http://127.0.0.1:$simulator_port: $(cat "$logs/seed-simulator.log")"
+  mark "simulator ready"
+fi
 
 # --- Stripe: stripe-mock (Stripe's own stand-in, named as such) unless a real key is configured --
 # stripe-mock is stateless; a small proxy in front of it (simulator/stripe-account-main.ts) makes it
@@ -240,10 +293,20 @@ billing_worker_polls() {
 wait_until billing-worker "$billing_worker_pid" 180 billing_worker_polls
 mark "workers polling"
 all_ms=$((($(date +%s%N) - started_ns) / 1000000))
+serving_desc=""
+if [ "$serving" = ray ]; then
+  say "waiting for Ray Serve to load the models (see $logs/serving-up.log)"
+  wait "$serving_up_pid" || fail_with_log serving-up "deploying the serving profile failed"
+  model_server_desc="$model_server_desc
+$(sed 's/^/                   /' "$logs/serving-up.log")"
+  mark "serving ready"
+  serving_ms=$((($(date +%s%N) - started_ns) / 1000000))
+  serving_desc=", models in $((serving_ms / 1000)).$((serving_ms % 1000 / 100)) s"
+fi
 
 cat <<EOF
 
-Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, workers in $((all_ms / 1000)).$((all_ms % 1000 / 100)) s)
+Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, workers in $((all_ms / 1000)).$((all_ms % 1000 / 100)) s$serving_desc)
   API              http://localhost:$api_port
   API docs         http://localhost:$api_port/docs
   OpenAPI          http://localhost:$api_port/openapi.json
@@ -254,7 +317,7 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   PostgreSQL       $postgres_desc
   Redis            ${REDIS_URL:-none: limits and caches are in-process (single instance only)}
   Inference API    http://localhost:$api_port/v1 (OpenAI-compatible; an API key of an org)
-  Model server     simulator (a stand-in for vLLM) http://127.0.0.1:$simulator_port: $(cat "$logs/seed-simulator.log")
+  Model server     $model_server_desc
   Usage            $usage_desc
   Stripe           $stripe_desc; webhooks at http://localhost:$api_port/webhooks/stripe
   Billing          hourly schedule billing-hourly (Temporal UI: Schedules), task queue vlinders-billing

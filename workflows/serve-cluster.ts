@@ -65,6 +65,9 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
     adopted: [],
   };
   let busy = false;
+  // A new writer adopts the cluster's applications before any change: an update that came in the
+  // same task as the start would otherwise PUT a state without them, dropping them.
+  let adopting = input.state === undefined;
 
   /** One change at a time: updates and the reconcile loop take turns. */
   async function exclusive<T>(change: () => Promise<T>): Promise<T> {
@@ -90,8 +93,14 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
     return state;
   }
 
+  /** An update's change: after the adoption, one at a time. */
+  async function change(next: () => Promise<ServeClusterState>): Promise<ServeClusterState> {
+    await condition(() => !adopting);
+    return exclusive(next);
+  }
+
   function changeApplications(applications: ServeApplication[], removing = state.removing) {
-    return exclusive(() => apply({ ...state, applications, removing }));
+    return change(() => apply({ ...state, applications, removing }));
   }
 
   setHandler(serveClusterQueries.state, () => state);
@@ -123,11 +132,14 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
   setHandler(
     serveClusterUpdates.setReplicas,
     (setting) =>
-      changeApplications(
-        state.applications.map((app) =>
-          app.name === setting.application ? withReplicas(app, setting) : app,
-        ),
-      ),
+      change(async () => {
+        const app = state.applications.find((a) => a.name === setting.application)!;
+        const bounded = withReplicas(await withDeploymentsNamed(app), setting);
+        return apply({
+          ...state,
+          applications: state.applications.map((a) => (a.name === app.name ? bounded : a)),
+        });
+      }),
     {
       validator: (setting: ReplicaSetting) => {
         const reason = replicaSettingRejection(setting, state.applications);
@@ -135,6 +147,17 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
       },
     },
   );
+
+  /**
+   * Replicas are set per deployment: an application whose config names none (and is not a Ray
+   * Serve LLM application, which sets them per model) gets the names of its running deployments.
+   */
+  async function withDeploymentsNamed(app: ServeApplication): Promise<ServeApplication> {
+    if (Array.isArray(app.args?.llm_configs) || (app.deployments ?? []).length > 0) return app;
+    const live = await serve.readServeApplications({ dashboardUrl });
+    const names = live.find((a) => a.name === app.name)?.deployments ?? [];
+    return { ...app, deployments: names.map((name) => ({ name })) };
+  }
 
   /** Compares the cluster's applications with the desired ones and puts them right. */
   async function reconcile(): Promise<void> {
@@ -168,7 +191,10 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
   }
 
   // A new writer first adopts what the cluster runs, so its first PUT drops nothing.
-  if (input.state === undefined) await exclusive(reconcile);
+  if (adopting) {
+    await exclusive(reconcile);
+    adopting = false;
+  }
 
   for (;;) {
     await sleep(reconcileEveryMs);

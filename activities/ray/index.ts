@@ -11,6 +11,8 @@ export interface LiveServeApplication {
   message: string;
   /** Its config as last deployed (null when Serve did not get it from a config). */
   config: ServeApplication | null;
+  /** The names of its deployments. */
+  deployments: string[];
 }
 
 export function createServeActivities() {
@@ -35,9 +37,10 @@ export function createServeActivities() {
     /** The applications the cluster runs now. */
     async readServeApplications(input: { dashboardUrl: string }): Promise<LiveServeApplication[]> {
       const apps = await new ServeApi(input.dashboardUrl).applications();
-      return [...apps.values()].map(({ name, status, message, config }) => ({
+      return [...apps.values()].map(({ name, status, message, config, runningReplicas }) => ({
         name,
         status,
+        deployments: Object.keys(runningReplicas),
         // Ray's tracebacks can be long; the history keeps the end, where the cause is.
         message: message.slice(-2000),
         config,

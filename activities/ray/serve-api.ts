@@ -46,7 +46,8 @@ export class ServeApi {
   /** @param dashboardUrl the cluster's dashboard, for example http://127.0.0.1:8265 */
   constructor(
     private readonly dashboardUrl: string,
-    private readonly timeoutMs = 10_000,
+    // Generous: the first PUT on a cluster starts Serve itself (its controller and proxy).
+    private readonly timeoutMs = 60_000,
   ) {}
 
   /** The applications Serve runs now, by name. */
@@ -86,7 +87,7 @@ export class ServeApi {
     const text = await res.body.text();
     if (res.statusCode >= 400) {
       throw new ServeApiError(
-        `Serve API ${method} answered ${res.statusCode}: ${text.slice(0, 500)}`,
+        `Serve API ${method} answered ${res.statusCode}: ${text.length > 1000 ? `…${text.slice(-1000)}` : text}`,
         res.statusCode,
       );
     }

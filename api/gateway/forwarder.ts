@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import { InferenceError } from '../errors.js';
 import type { InferenceEndpoint } from './inference-body.js';
 import type { InflightLoad, UpstreamHealth, UpstreamTarget } from './routing/router.js';
+import type { ModelNameRewrite } from './model-name.js';
 import { StreamRelay } from './stream-relay.js';
 import { readUsage, type UpstreamUsage } from './usage.js';
 
@@ -26,6 +27,8 @@ export interface Attempt {
   model: string;
   /** The request body for this upstream (inference-body.ts upstreamBody). */
   body: string;
+  /** The upstream's model name made the public one in its answer (model-name.ts); null when they are the same. */
+  rename: ModelNameRewrite | null;
 }
 
 /** What happened, for metering and limit settlement. */
@@ -193,7 +196,7 @@ export class Forwarder {
       .code(response.statusCode)
       .headers(exchange.headers)
       .type(typeof contentType === 'string' ? contentType : 'application/json');
-    await exchange.reply.send(text);
+    await exchange.reply.send(attempt.rename ? attempt.rename.text(text) : text);
     return 'done';
   }
 
@@ -207,7 +210,7 @@ export class Forwarder {
     clientGone: () => boolean,
   ): Promise<'done' | Failure> {
     const { reply } = exchange;
-    const relay = new StreamRelay(exchange.clientWantsUsage);
+    const relay = new StreamRelay(exchange.clientWantsUsage, attempt.rename);
     const chunks = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -11,6 +11,7 @@ import { planLimits, type PlanLimits } from '../../core/plans.js';
 import { InferenceError } from '../errors.js';
 import type { VerifiedKey } from '../identity/api-keys/verifier.js';
 import type { Attempt, Forwarder } from './forwarder.js';
+import { modelNameRewrite } from './model-name.js';
 import {
   estimatePromptTokens,
   readInferenceBody,
@@ -203,7 +204,12 @@ export class InferencePipeline {
           upstream = upstreamBody(body, target.upstreamModel, budget);
           bodies.set(target.upstreamModel, upstream);
         }
-        attempts.push({ target, model: candidate.name, body: upstream });
+        attempts.push({
+          target,
+          model: candidate.name,
+          body: upstream,
+          rename: modelNameRewrite(target.upstreamModel, candidate.name),
+        });
       }
     return attempts;
   }

@@ -6,7 +6,9 @@
 // a count of the generated pieces. The usage-only chunk is dropped when the client did not ask for
 // it, and the closing `[DONE]` is held back so the gateway can record usage before the client
 // sees the end of the stream. Boundaries are "\n\n", as vLLM and the simulator write them; bytes
-// are searched, not decoded, since a UTF-8 sequence never contains a newline byte.
+// are searched, not decoded, since a UTF-8 sequence never contains a newline byte. The upstream's
+// model name becomes the public one in every event (model-name.ts).
+import type { ModelNameRewrite } from './model-name.js';
 import type { UpstreamUsage } from './usage.js';
 import { readUsage } from './usage.js';
 
@@ -24,7 +26,11 @@ export class StreamRelay {
   done = false;
   private pending: Buffer | null = null;
 
-  constructor(private readonly forwardUsageChunk: boolean) {}
+  constructor(
+    private readonly forwardUsageChunk: boolean,
+    /** The public model name for the upstream's, in every event. */
+    private readonly rename: ModelNameRewrite | null = null,
+  ) {}
 
   static readonly doneEvent = doneEvent;
 
@@ -38,14 +44,15 @@ export class StreamRelay {
     }
     const cut = end + boundary.length;
     this.pending = cut < data.length ? data.subarray(cut) : null;
-    return this.inspect(data.subarray(0, cut));
+    const events = this.inspect(data.subarray(0, cut));
+    return this.rename ? this.rename.bytes(events) : events;
   }
 
   /** Bytes left after the upstream ended without a final boundary. */
   rest(): Buffer {
     const rest = this.pending ?? Buffer.alloc(0);
     this.pending = null;
-    return rest;
+    return this.rename ? this.rename.bytes(rest) : rest;
   }
 
   /** Counts and filters complete events; returns them unchanged when nothing is dropped. */

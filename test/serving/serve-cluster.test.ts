@@ -1,7 +1,8 @@
 // The cluster's writer (`serve-cluster/<cluster>`) against a real Ray cluster of its own (cheap echo
 // applications, no model): it adopts what runs, applies changes one at a time, refuses bad ones
 // without touching the cluster, puts back what another writer dropped, and adopts what another
-// writer added instead of dropping it.
+// writer added instead of dropping it. RECORD_HISTORIES=1 re-records the replay fixture
+// (test/fixtures/histories/serve-cluster.json).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/clien
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServeActivities } from '../../activities/ray/index.js';
+import { temporalWorkerTracing } from '../../runtime/temporal-tracing.js';
 import { ServeApi } from '../../activities/ray/serve-api.js';
 import type { ServeApplication } from '../../core/serving.js';
 import { workflowIds } from '../../temporal.config.js';
@@ -20,6 +22,7 @@ import {
 import { serveCluster } from '../../workflows/index.js';
 import { bundleWorkflows } from '../../workers/bootstrap.js';
 import { repoRoot } from '../support/services.js';
+import { saveHistory } from '../workflows/histories.js';
 import { servingInstalled, startRayCluster, untilRunning, type RayCluster } from '../support/ray-serve.js';
 
 const taskQueue = `serve-cluster-${randomUUID().slice(0, 8)}`;
@@ -59,6 +62,7 @@ beforeAll(async () => {
     taskQueue,
     workflowBundle: await bundleWorkflows(),
     activities: createServeActivities(),
+    ...temporalWorkerTracing(),
   });
   running = worker.run();
 }, 240_000);
@@ -92,10 +96,19 @@ async function eventually<T>(
   throw new Error(`${what}: still ${JSON.stringify(last)}`);
 }
 
+/** A PUT behind the writer's back; Serve answers 500 while its controller starts, so it is retried. */
+async function putAsAnotherWriter(applications: ServeApplication[]): Promise<void> {
+  await eventually(
+    () => serve.apply({ http_options: http(), applications }).then(() => true),
+    (done) => done,
+    'the PUT',
+  );
+}
+
 describe('serve-cluster writer (real Ray Serve)', () => {
   it('adopts, applies, refuses, reconciles drift and never drops what it did not mean to', async () => {
     // Something already runs on the cluster before the writer exists: it must survive the first PUT.
-    await serve.apply({ http_options: http(), applications: [echo('before')] });
+    await putAsAnotherWriter([echo('before')]);
     await untilRunning(ray.dashboardUrl, ['before'], 180_000);
 
     const cluster = `test-${randomUUID().slice(0, 8)}`;
@@ -142,7 +155,7 @@ describe('serve-cluster writer (real Ray Serve)', () => {
     const others = [...live.values()]
       .filter((app) => app.name !== 'added' && app.config)
       .map((app) => app.config!);
-    await serve.apply({ http_options: http(), applications: [...others, echo('stranger')] });
+    await putAsAnotherWriter([...others, echo('stranger')]);
     await eventually(
       state,
       (s: ServeClusterState) => s.adopted.includes('stranger'),
@@ -169,6 +182,7 @@ describe('serve-cluster writer (real Ray Serve)', () => {
     await new Promise((r) => setTimeout(r, 3000)); // a few reconcile rounds
     expect((await state()).applications.map((a) => a.name).sort()).toEqual(['added', 'before']);
     expect((await serve.applications()).has('stranger')).toBe(false);
+    if (process.env.RECORD_HISTORIES === '1') saveHistory('serve-cluster', await handle.fetchHistory());
     await handle.terminate('test finished');
   }, 600_000);
 });

@@ -16,7 +16,7 @@ for _ in 1 2 3 4 5 6; do kill -0 "$head" 2>/dev/null || break; sleep 0.5; done
 for proc in /proc/[0-9]*; do
   pid="${proc#/proc/}"
   [ "$pid" = "$$" ] && continue
-  if ls -l "$proc/fd" 2>/dev/null | grep -q -- "$temp" || tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | grep -q -- "$temp"; then
+  if ls -l "$proc/fd" 2>/dev/null | grep -q -- "$temp" || tr '\0' ' ' 2>/dev/null <"$proc/cmdline" | grep -q -- "$temp"; then
     kill -KILL "$pid" 2>/dev/null
   fi
 done

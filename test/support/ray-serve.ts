@@ -2,7 +2,16 @@
 // deploys the CPU profile (deploy/ray/cpu.yaml: Ray Serve LLM over vLLM on CPU, with the tiny test
 // models). The stack itself is installed by scripts/serving/install.sh into .tools/serving.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { loadServeConfig, type ServeConfig } from '../../activities/ray/serve-config.js';
 import { ServeApi } from '../../activities/ray/serve-api.js';
@@ -39,12 +48,26 @@ export interface RayClusterOptions {
   exclusive?: boolean;
 }
 
-export async function startRayCluster({
-  logFile,
-  exclusive = false,
-}: RayClusterOptions): Promise<RayCluster> {
+export async function startRayCluster(options: RayClusterOptions): Promise<RayCluster> {
   if (!servingInstalled()) throw new Error(`${servingVenv} missing: run scripts/serving/install.sh`);
-  const releaseLock = exclusive ? await takeServingLock() : () => {};
+  const releaseLock = options.exclusive ? await takeServingLock() : () => {};
+  // Ray's own startup waits are fixed at 30 s (the raylet registering with the GCS): on a machine
+  // busy with the rest of the suite they can run out. A second or third start usually makes it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const cluster = await startHead(options.logFile);
+      return { ...cluster, stop: () => cluster.stop().finally(releaseLock) };
+    } catch (err) {
+      if (attempt === 3) {
+        releaseLock();
+        throw err;
+      }
+      appendFileSync(options.logFile, `\n--- start ${attempt} failed (${String(err)}); starting again\n`);
+    }
+  }
+}
+
+async function startHead(logFile: string): Promise<RayCluster> {
   const [gcs, client, agent, dashboard, metrics, serve] = await Promise.all(
     Array.from({ length: 6 }, () => freePort()),
   );
@@ -87,7 +110,6 @@ export async function startRayCluster({
   const stop = async () => {
     head.kill('SIGTERM');
     await exited;
-    releaseLock();
   };
   const dashboardUrl = `http://127.0.0.1:${dashboard}`;
   try {

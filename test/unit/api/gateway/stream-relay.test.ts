@@ -1,6 +1,7 @@
 // The stream relay passes complete server-sent events through as they arrive, whatever the upstream's
 // chunking, and reads the usage on the way.
 import { describe, expect, it } from 'vitest';
+import { modelNameRewrite } from '../../../../api/gateway/model-name.js';
 import { StreamRelay } from '../../../../api/gateway/stream-relay.js';
 
 const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
@@ -66,5 +67,27 @@ describe('StreamRelay', () => {
     const relay = new StreamRelay(false);
     expect(relay.push(Buffer.from('data: {"partial"')).length).toBe(0);
     expect(relay.rest().toString()).toBe('data: {"partial"');
+  });
+
+  it('answers with the public model name in every event, never in the generated text', () => {
+    const relay = new StreamRelay(true, modelNameRewrite('tiny-chat-v1', 'chat'));
+    const chunk = (content: string) =>
+      event({ model: 'tiny-chat-v1', choices: [{ index: 0, delta: { content } }] });
+    const tricky = '"model":"tiny-chat-v1"';
+    const whole = chunk('a') + chunk(tricky) + chunk('b');
+    const cut = chunk('a').length + 12;
+    const out = relayAll(relay, [whole.slice(0, cut), whole.slice(cut)]).join('');
+    const rename = (content: string) => event({ model: 'chat', choices: [{ index: 0, delta: { content } }] });
+    expect(out).toBe(rename('a') + rename(tricky) + rename('b'));
+  });
+});
+
+describe('modelNameRewrite', () => {
+  it('renames a whole answer, and is absent when the names are the same', () => {
+    const answer = JSON.stringify({ id: 'x', model: 'up/model "1"', choices: [] });
+    expect(modelNameRewrite('up/model "1"', 'public')?.text(answer)).toBe(
+      JSON.stringify({ id: 'x', model: 'public', choices: [] }),
+    );
+    expect(modelNameRewrite('same', 'same')).toBeNull();
   });
 });

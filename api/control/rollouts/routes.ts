@@ -78,7 +78,7 @@ const rolloutRoutes: FastifyPluginAsyncTypebox = async (app) => {
       async (request) =>
         controlRollout(deps(), actorOf(request), request.params.modelId, request.params.version, {
           action,
-          ...(request.body),
+          ...request.body,
         }),
     );
 

@@ -27,10 +27,10 @@ const writerStartMs = 60_000;
 
 /**
  * The production cluster: the writer workflow through the Temporal client, and Serve's REST API
- * for status. A writer that is not running yet is started first, and asked for the change only
- * once it has run its first workflow task: a new writer begins by adopting what the cluster runs,
- * and a change handled before that would be PUT without the applications it has not adopted yet
- * (so they would be dropped).
+ * for status. A writer that is not running yet is started first (it begins by adopting what the
+ * cluster runs) and asked for the change once its first task has run. The writer itself holds
+ * changes until it has adopted; waiting here too keeps an older writer (before that guard) from
+ * PUTting a state without the applications it had not adopted yet, which would drop them.
  */
 export function createServeCluster(temporal: Client): ServeCluster {
   async function writer(cluster: ClusterRef) {

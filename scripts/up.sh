@@ -6,7 +6,7 @@
 # and keys. Every process runs the compiled JavaScript in dist/ on the pinned Node.js, as production does.
 #
 # Overrides (environment): PORT (API, 3000), TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
-# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464; the billing worker's BILLING_WORKER_METRICS_PORT, 9465), SIMULATOR_PORT (4000: the model-server simulator),
+# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464; the billing worker's BILLING_WORKER_METRICS_PORT, 9465; the serving worker's SERVING_WORKER_METRICS_PORT, 9466), SIMULATOR_PORT (4000: the model-server simulator),
 # STRIPE_MOCK_PORT (12111, and the next two ports: stripe-mock, unless STRIPE_SECRET_KEY is set),
 # DATABASE_URL (+ DATABASE_MIGRATION_URL) to use a real PostgreSQL, REDIS_URL to use Redis (otherwise limits and caches are in-process: one
 # instance only), and any variable from .env.example.
@@ -45,6 +45,7 @@ temporal_ui_port="${TEMPORAL_UI_PORT:-8233}"
 pglite_port="${PGLITE_PORT:-5433}"
 worker_metrics_port="${WORKER_METRICS_PORT:-9464}"
 billing_metrics_port="${BILLING_WORKER_METRICS_PORT:-9465}"
+serving_metrics_port="${SERVING_WORKER_METRICS_PORT:-9466}"
 simulator_port="${SIMULATOR_PORT:-4000}"
 stripe_mock_port="${STRIPE_MOCK_PORT:-12111}"
 serving="${VLINDERS_SERVING:-simulator}"
@@ -65,6 +66,7 @@ require_free "$temporal_port" "Temporal frontend" TEMPORAL_PORT
 require_free "$temporal_ui_port" "Temporal UI" TEMPORAL_UI_PORT
 require_free "$worker_metrics_port" "worker metrics" WORKER_METRICS_PORT
 require_free "$billing_metrics_port" "billing worker metrics" BILLING_WORKER_METRICS_PORT
+require_free "$serving_metrics_port" "serving worker metrics" SERVING_WORKER_METRICS_PORT
 if [ "$serving" = ray ]; then
   require_free "$ray_dashboard_port" "Ray dashboard" RAY_DASHBOARD_PORT
   require_free "$ray_serve_port" "Ray Serve" RAY_SERVE_PORT
@@ -268,6 +270,9 @@ start workers node dist/workers/main.js
 workers_pid="$(last_pid)"
 WORKER_METRICS_PORT="$billing_metrics_port" start billing-worker node dist/workers/billing.js
 billing_worker_pid="$(last_pid)"
+# The serving workflows: each Ray Serve cluster's config writer, rollouts, capacity loops.
+WORKER_METRICS_PORT="$serving_metrics_port" start serving-worker node dist/workers/serving.js
+serving_worker_pid="$(last_pid)"
 # The hourly billing run (a Temporal Schedule), created or brought up to the config.
 node dist/scripts/ensure-schedules.js >"$logs/schedules.log" 2>&1 || fail_with_log schedules "creating the billing schedule failed"
 # Usage events go through a Redis stream when Redis is configured; without it the API writes them itself.
@@ -291,6 +296,11 @@ billing_worker_polls() {
     --task-queue vlinders-billing -o json | grep -q "\"identity\": \"$billing_worker_pid@"
 }
 wait_until billing-worker "$billing_worker_pid" 180 billing_worker_polls
+serving_worker_polls() {
+  "$root/.tools/bin/temporal" task-queue describe --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" \
+    --task-queue vlinders-serving -o json | grep -q "\"identity\": \"$serving_worker_pid@"
+}
+wait_until serving-worker "$serving_worker_pid" 180 serving_worker_polls
 mark "workers polling"
 all_ms=$((($(date +%s%N) - started_ns) / 1000000))
 serving_desc=""
@@ -311,7 +321,7 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   API docs         http://localhost:$api_port/docs
   OpenAPI          http://localhost:$api_port/openapi.json
   API metrics      http://localhost:$api_port/metrics
-  Worker metrics   http://localhost:$worker_metrics_port/metrics (billing worker: $billing_metrics_port)
+  Worker metrics   http://localhost:$worker_metrics_port/metrics (billing worker: $billing_metrics_port, serving worker: $serving_metrics_port)
   Temporal UI      http://localhost:$temporal_ui_port/namespaces/$TEMPORAL_NAMESPACE/workflows
   Temporal         $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)
   PostgreSQL       $postgres_desc

@@ -10,6 +10,7 @@ import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
 import { createServeActivities } from '../activities/ray/index.js';
 import { createCapacityActivities } from '../activities/capacity/index.js';
+import { createRolloutActivities, createServeCluster } from '../activities/rollout/index.js';
 import { serveClusterClient } from './serve-cluster-client.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
@@ -143,7 +144,7 @@ export async function createServingWorker(
 ): Promise<Worker> {
   const { config, connection, db, workflowBundle } = options;
   const dataConverter = createDataConverter(config, db);
-  // The capacity loops change replicas through each cluster's writer: an update sent by a client.
+  // Rollouts and capacity loops change a cluster through its writer: updates sent by a client.
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   return Worker.create({
     connection,
@@ -153,6 +154,7 @@ export async function createServingWorker(
     activities: {
       ...createServeActivities(),
       ...createCapacityActivities({ clusters: serveClusterClient(temporal) }),
+      ...createRolloutActivities({ db, serve: createServeCluster(temporal) }),
     },
     dataConverter,
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,

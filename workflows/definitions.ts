@@ -14,6 +14,7 @@ import type {
   CapacityPool,
   CapacitySettings,
 } from '../core/capacity.js';
+import type { GateResult, RolloutPhase, RolloutPlan } from '../core/rollout.js';
 //
 // Payload convention: every workflow and activity input and output is ONE object carrying the
 // tenant's `orgId` (a UUID string). The PayloadCodec (runtime/codec.ts) has no workflow context,
@@ -40,6 +41,7 @@ export const workflowTypes = {
   billingRun: 'billingRun',
   scheduledBillingRun: 'scheduledBillingRun',
   serveCluster: 'serveCluster',
+  rollout: 'rollout',
 } as const;
 
 // --- The subscription lifecycle (`subscription/<orgId>`, workflows/subscription.ts) ---
@@ -205,4 +207,73 @@ export const capacityUpdates = {
 export const capacityQueries = {
   /** The pool, its settings, and the loop's state with its last decisions. */
   state: defineQuery<CapacityView>('state'),
+} as const;
+
+// --- Model rollouts (`rollout/<model>/<version>`, workflows/rollout.ts) ---
+
+export type {
+  GateResult,
+  HealthSample,
+  RolloutGates,
+  RolloutOptions,
+  RolloutPhase,
+  RolloutPlan,
+  RolloutStep,
+} from '../core/rollout.js';
+
+/** A platform payload: the model and version by id and name, and the checked plan. */
+export interface RolloutInput {
+  modelId: string;
+  /** The model's public name (the workflow id carries it: rollout/<model>/<version>). */
+  model: string;
+  version: string;
+  plan: RolloutPlan;
+}
+
+export interface RolloutEvent {
+  at: string;
+  what: string;
+}
+
+export interface RolloutProgress {
+  model: string;
+  version: string;
+  phase: RolloutPhase;
+  paused: boolean;
+  /** The step in force (index into plan.steps), -1 before the first. */
+  step: number;
+  /** The new version's share of the traffic now, in percent. */
+  percent: number;
+  /** The step waiting for an operator's approval, or null. */
+  awaitingApproval: number | null;
+  plan: RolloutPlan;
+  /** The gates' last verdict. */
+  lastGate: GateResult | null;
+  /** Why the rollout rolled back or was aborted. */
+  reason: string | null;
+  /** What happened, oldest first (the last 50). */
+  events: RolloutEvent[];
+}
+
+export interface RolloutResult {
+  phase: 'succeeded' | 'rolled-back' | 'aborted';
+  reason: string | null;
+}
+
+/**
+ * Operators' controls, validated: each is refused (with the reason) when it does not apply, e.g.
+ * approving while no step waits for approval, or pausing a rollout that is already draining.
+ */
+export const rolloutUpdates = {
+  /** Holds at the current step: the next step waits; failing gates still roll back. */
+  pause: defineUpdate<RolloutProgress, [{ reason?: string }]>('pause'),
+  resume: defineUpdate<RolloutProgress, []>('resume'),
+  /** Lets the step waiting for approval begin; `step`, if given, must be the one waiting. */
+  approve: defineUpdate<RolloutProgress, [{ step?: number }]>('approve'),
+  /** Rolls back: the current version takes all traffic again and the new one is unloaded. */
+  abort: defineUpdate<RolloutProgress, [{ reason?: string }]>('abort'),
+} as const;
+
+export const rolloutQueries = {
+  progress: defineQuery<RolloutProgress>('progress'),
 } as const;

@@ -4,3 +4,4 @@ export { billingRun, scheduledBillingRun } from './billing-run.js';
 export { subscription } from './subscription.js';
 export { serveCluster } from './serve-cluster.js';
 export { capacity } from './capacity.js';
+export { rollout } from './rollout.js';

@@ -1,11 +1,14 @@
 // The management API, registered by app.ts under /api: organizations (and their onboarding),
-// invitations, members, teams, the audit log, the model registry (operators) and usage reads.
+// invitations, members, teams, the audit log, the model registry (and deployments' upstream keys),
+// serving clusters and rollouts (operators) and usage reads.
 import type { FastifyInstance } from 'fastify';
 import auditLogRoutes from './audit-log/routes.js';
 import invitationRoutes from './invitations/routes.js';
 import memberRoutes from './members/routes.js';
 import modelRoutes from './models/routes.js';
 import orgRoutes from './orgs/routes.js';
+import rolloutRoutes from './rollouts/routes.js';
+import servingClusterRoutes from './serving-clusters/routes.js';
 import teamRoutes from './teams/routes.js';
 import upstreamKeyRoutes from './upstream-keys/routes.js';
 import usageRoutes from './usage/routes.js';
@@ -17,6 +20,8 @@ export default async function control(app: FastifyInstance) {
   await app.register(teamRoutes);
   await app.register(auditLogRoutes);
   await app.register(modelRoutes);
+  await app.register(servingClusterRoutes);
+  await app.register(rolloutRoutes);
   await app.register(upstreamKeyRoutes);
   await app.register(usageRoutes);
 }

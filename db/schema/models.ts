@@ -1,11 +1,27 @@
 // The model registry (db/migrations/0008_model_registry.sql): public models and the deployments
 // that serve them. Platform-wide, not tenant-owned; operators change it, every replica polls
 // `model_registry_revision` (bumped by a trigger on both tables) and reloads when it moves.
-import { bigint, boolean, integer, numeric, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, integer, jsonb, numeric, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import type { ServeApplication } from '../../core/serving.js';
+import type { VersionStage } from '../../core/rollout.js';
 import { createdAt, id, timestamptz } from './columns.js';
 
 export type ModelStatus = 'active' | 'disabled';
+/** How the gateway routes a deployment: only 'active' ones with weight > 0 take requests. */
 export type DeploymentState = 'active' | 'draining' | 'disabled';
+export type { VersionStage } from '../../core/rollout.js';
+
+/** A Ray Serve cluster that model versions run on (db/migrations/0015_model_versions.sql). */
+export const servingClusters = pgTable('serving_clusters', {
+  id: id(),
+  name: text('name').notNull().unique('serving_clusters_name_key'),
+  /** The Serve proxy, as the gateway reaches it; a version's URL is this plus its route prefix. */
+  proxyUrl: text('proxy_url').notNull(),
+  /** The Ray dashboard, where the Serve REST API answers. */
+  dashboardUrl: text('dashboard_url').notNull(),
+  createdAt: createdAt(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
 
 export const models = pgTable('models', {
   id: id(),
@@ -43,6 +59,16 @@ export const modelDeployments = pgTable(
     urls: text('urls').array().notNull(),
     weight: integer('weight').notNull(),
     state: text('state').$type<DeploymentState>().notNull().default('active'),
+    /** The version's lifecycle (core/rollout.ts); rows without a cluster are 'serving'. */
+    stage: text('stage').$type<VersionStage>().notNull().default('serving'),
+    clusterId: uuid('cluster_id').references(() => servingClusters.id, { onDelete: 'restrict' }),
+    /** The Serve application the version runs as on its cluster (null: URLs set by hand). */
+    serveApplication: jsonb('serve_application').$type<ServeApplication>(),
+    gpuType: text('gpu_type'),
+    gpuCount: integer('gpu_count').notNull().default(0),
+    memoryMib: integer('memory_mib'),
+    replicas: integer('replicas').notNull().default(1),
+    failureReason: text('failure_reason'),
     createdAt: createdAt(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },

@@ -10,14 +10,17 @@ import { dbError } from '../support/db-errors.js';
 /** SECURITY DEFINER functions that exist on purpose (see the comment above each in db/migrations). */
 const definerAllowList = [
   'public.audit_log_chain',
+  'public.deployment_health',
   'public.usage_events_add_partition',
   'public.usage_ingest',
 ];
 /**
- * The one the app calls itself: the trusted usage ingest path (0014_usage_ingest.sql), which inserts
- * events across orgs and answers a count, never a row (test/integration/metering/usage-ingest-path.test.ts).
+ * The ones the app calls itself: the trusted usage ingest path (0014_usage_ingest.sql), which inserts
+ * events across orgs and answers a count, never a row (test/integration/metering/usage-ingest-path.test.ts),
+ * and the rollout's gates (0015_model_versions.sql), which answer one row of aggregates over the given
+ * deployments' events, never an event.
  */
-const callableByApp = ['public.usage_ingest'];
+const callableByApp = ['public.deployment_health', 'public.usage_ingest'];
 
 let admin: pg.Pool;
 let app: pg.Client;
@@ -99,7 +102,7 @@ describe('SECURITY DEFINER functions', () => {
     expect(await definerFunctions(admin)).toEqual(definerAllowList);
   });
 
-  it('each allowed one pins its search_path; PUBLIC may call none, the app only the ingest path', async () => {
+  it('each allowed one pins its search_path; PUBLIC may call none, the app only the ingest path and the rollout gates', async () => {
     const { rows } = await admin.query<{
       name: string;
       config: string[] | null;

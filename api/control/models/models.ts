@@ -2,13 +2,16 @@
 // audited as a platform row in the same transaction. Replicas pick changes up by polling the
 // registry revision that a trigger bumps (api/gateway/registry.ts).
 import { asc, eq, inArray, and, sql } from 'drizzle-orm';
+import type { ServeApplication } from '../../../core/serving.js';
 import { checkUpstreamUrl } from '../../../core/upstream-url.js';
 import type { Db, Tx } from '../../../db/client.js';
 import {
   modelDeployments,
   models,
+  servingClusters,
   type DeploymentState,
   type ModelStatus,
+  type VersionStage,
 } from '../../../db/schema/index.js';
 import { AppError } from '../../errors.js';
 import { recordAudit, type Actor, type UserActor } from '../../audit.js';
@@ -21,8 +24,23 @@ export interface DeploymentView {
   urls: string[];
   weight: number;
   state: DeploymentState;
+  /** The version's lifecycle; deployments added with URLs by hand are 'serving'. */
+  stage: VersionStage;
+  /** The serving cluster's name and the Serve application, for versions registered on one. */
+  cluster: string | null;
+  application: ServeApplication | null;
+  needs: VersionNeeds;
+  failureReason: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** What a version needs per replica (GPUs of a type, memory) and how many replicas it starts with. */
+export interface VersionNeeds {
+  gpuType: string | null;
+  gpuCount: number;
+  memoryMib: number | null;
+  replicas: number;
 }
 
 export interface ModelView {
@@ -58,7 +76,7 @@ export interface DeploymentInput {
 export type DeploymentChanges = Partial<Omit<DeploymentInput, 'version'>>;
 
 type ModelRow = typeof models.$inferSelect;
-type DeploymentRow = typeof modelDeployments.$inferSelect;
+type DeploymentRow = typeof modelDeployments.$inferSelect & { clusterName: string | null };
 
 function deploymentView(row: DeploymentRow): DeploymentView {
   return {
@@ -68,6 +86,11 @@ function deploymentView(row: DeploymentRow): DeploymentView {
     urls: row.urls,
     weight: row.weight,
     state: row.state,
+    stage: row.stage,
+    cluster: row.clusterName,
+    application: row.serveApplication,
+    needs: { gpuType: row.gpuType, gpuCount: row.gpuCount, memoryMib: row.memoryMib, replicas: row.replicas },
+    failureReason: row.failureReason,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -126,6 +149,13 @@ async function change<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
       throw new AppError('CONFLICT', 'A model with this name exists.');
     if (isUniqueViolation(err, 'model_deployments_model_version_key'))
       throw new AppError('CONFLICT', 'The model has a deployment of this version.');
+    if (isUniqueViolation(err, 'model_deployments_application_name_key'))
+      throw new AppError(
+        'CONFLICT',
+        'Another version runs as a Serve application of this name on the cluster.',
+      );
+    if (isUniqueViolation(err, 'model_deployments_route_prefix_key'))
+      throw new AppError('CONFLICT', 'Another version uses this route prefix on the cluster.');
     // Only under a race the checks above could not see: a fallback or a model deleted meanwhile,
     // or a model that became another's fallback while being deleted.
     if (isForeignKeyViolation(err))
@@ -140,13 +170,42 @@ async function findModel(tx: Tx | Db, modelId: string): Promise<ModelRow> {
   return row;
 }
 
-async function deploymentsOf(tx: Tx | Db, modelIds: string[]): Promise<DeploymentRow[]> {
+async function deploymentsOf(
+  tx: Tx | Db,
+  modelIds: string[],
+  deploymentId?: string,
+): Promise<DeploymentRow[]> {
   if (modelIds.length === 0) return [];
-  return tx
-    .select()
+  const rows = await tx
+    .select({ deployment: modelDeployments, clusterName: servingClusters.name })
     .from(modelDeployments)
-    .where(inArray(modelDeployments.modelId, modelIds))
+    .leftJoin(servingClusters, eq(servingClusters.id, modelDeployments.clusterId))
+    .where(
+      and(
+        inArray(modelDeployments.modelId, modelIds),
+        deploymentId === undefined ? undefined : eq(modelDeployments.id, deploymentId),
+      ),
+    )
     .orderBy(asc(modelDeployments.createdAt), asc(modelDeployments.version));
+  return rows.map((r) => ({ ...r.deployment, clusterName: r.clusterName }));
+}
+
+/** One deployment of the model with its cluster's name, or 404. */
+async function findDeployment(tx: Tx | Db, modelId: string, deploymentId: string): Promise<DeploymentRow> {
+  const [row] = await deploymentsOf(tx, [modelId], deploymentId);
+  if (!row) throw deploymentNotFound();
+  return row;
+}
+
+/** Stages in which the version's rollout owns its weight and state. */
+const rolloutOwned: readonly VersionStage[] = ['deploying', 'canary'];
+
+function refuseWhileRollingOut(row: DeploymentRow): void {
+  if (rolloutOwned.includes(row.stage))
+    throw new AppError(
+      'CONFLICT',
+      `Version ${row.version} is being rolled out (${row.stage}): control it through its rollout.`,
+    );
 }
 
 export async function listModels(db: Db): Promise<ModelView[]> {
@@ -274,7 +333,7 @@ export function createDeployment(
       targetId: row.id,
       details: { model: model.name, ...input, urls },
     });
-    return deploymentView(row);
+    return deploymentView({ ...row, clusterName: null });
   });
 }
 
@@ -287,20 +346,28 @@ export function updateDeployment(
   const normalised = changes.urls ? { ...changes, urls: checkedUrls(changes.urls) } : changes;
   return change(db, async (tx) => {
     const model = await findModel(tx, ids.modelId);
-    const [row] = await tx
+    const current = await findDeployment(tx, ids.modelId, ids.deploymentId);
+    refuseWhileRollingOut(current);
+    const routes =
+      (normalised.state ?? current.state) === 'active' && (normalised.weight ?? current.weight) > 0;
+    if (routes && !['canary', 'serving', 'draining'].includes(current.stage))
+      throw new AppError(
+        'VALIDATION',
+        `Version ${current.version} is ${current.stage}: it takes no traffic until a rollout deploys it.`,
+        { field: 'weight' },
+      );
+    await tx
       .update(modelDeployments)
       .set({ ...normalised, updatedAt: sql`now()` })
-      .where(and(eq(modelDeployments.id, ids.deploymentId), eq(modelDeployments.modelId, ids.modelId)))
-      .returning();
-    if (!row) throw deploymentNotFound();
+      .where(and(eq(modelDeployments.id, ids.deploymentId), eq(modelDeployments.modelId, ids.modelId)));
     await recordAudit(tx, actor, {
       orgId: null,
       action: 'model.deployment.update',
       targetType: 'model_deployment',
-      targetId: row.id,
-      details: { model: model.name, version: row.version, changes: normalised },
+      targetId: current.id,
+      details: { model: model.name, version: current.version, changes: normalised },
     });
-    return deploymentView(row);
+    return deploymentView(await findDeployment(tx, ids.modelId, ids.deploymentId));
   });
 }
 
@@ -311,6 +378,7 @@ export function deleteDeployment(
 ): Promise<void> {
   return change(db, async (tx) => {
     const model = await findModel(tx, ids.modelId);
+    refuseWhileRollingOut(await findDeployment(tx, ids.modelId, ids.deploymentId));
     const [row] = await tx
       .delete(modelDeployments)
       .where(and(eq(modelDeployments.id, ids.deploymentId), eq(modelDeployments.modelId, ids.modelId)))
@@ -323,5 +391,78 @@ export function deleteDeployment(
       targetId: row.id,
       details: { model: model.name, version: row.version },
     });
+  });
+}
+
+export interface VersionInput {
+  version: string;
+  upstreamModel: string;
+  /** The serving cluster's name. */
+  cluster: string;
+  application: ServeApplication;
+  gpuType?: string | undefined;
+  gpuCount?: number | undefined;
+  memoryMib?: number | undefined;
+  replicas?: number | undefined;
+}
+
+/**
+ * Registers a version that runs as its own Serve application on a cluster: it takes no traffic
+ * (weight 0, disabled) until its rollout deploys it. Its URL is the cluster's proxy plus the
+ * application's route prefix, so the gateway reaches it through the same registry as any deployment.
+ */
+export function registerVersion(
+  db: Db,
+  actor: UserActor,
+  modelId: string,
+  input: VersionInput,
+): Promise<DeploymentView> {
+  if ((input.gpuCount ?? 0) > 0 && !input.gpuType)
+    throw new AppError('VALIDATION', 'gpuType is required when gpuCount is above 0.', { field: 'gpuType' });
+  return change(db, async (tx) => {
+    const model = await findModel(tx, modelId);
+    const [cluster] = await tx.select().from(servingClusters).where(eq(servingClusters.name, input.cluster));
+    if (!cluster)
+      throw new AppError('VALIDATION', `The serving cluster "${input.cluster}" does not exist.`, {
+        field: 'cluster',
+      });
+    const url = checkedUrls([`${cluster.proxyUrl}${input.application.route_prefix}`]);
+    const [row] = await tx
+      .insert(modelDeployments)
+      .values({
+        modelId,
+        version: input.version,
+        upstreamModel: input.upstreamModel,
+        urls: url,
+        weight: 0,
+        state: 'disabled',
+        stage: 'registered',
+        clusterId: cluster.id,
+        serveApplication: input.application,
+        gpuType: input.gpuType ?? null,
+        gpuCount: input.gpuCount ?? 0,
+        memoryMib: input.memoryMib ?? null,
+        replicas: input.replicas ?? 1,
+      })
+      .returning();
+    if (!row) throw new Error('insert returned no row');
+    await recordAudit(tx, actor, {
+      orgId: null,
+      action: 'model.version.register',
+      targetType: 'model_deployment',
+      targetId: row.id,
+      details: {
+        model: model.name,
+        version: input.version,
+        cluster: cluster.name,
+        application: input.application.name,
+        routePrefix: input.application.route_prefix,
+        gpuType: input.gpuType ?? null,
+        gpuCount: input.gpuCount ?? 0,
+        memoryMib: input.memoryMib ?? null,
+        replicas: input.replicas ?? 1,
+      },
+    });
+    return deploymentView({ ...row, clusterName: cluster.name });
   });
 }

@@ -13,6 +13,7 @@ import {
   Model,
   ModelList,
   ModelParams,
+  RegisterVersionBody,
   UpdateDeploymentBody,
   UpdateModelBody,
 } from './schemas.js';
@@ -23,6 +24,7 @@ import {
   deleteModel,
   getModel,
   listModels,
+  registerVersion,
   updateDeployment,
   updateModel,
 } from './models.js';
@@ -130,6 +132,25 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .send(await createDeployment(app.db, actorOf(request), request.params.modelId, request.body)),
   );
 
+  app.post(
+    '/admin/models/:modelId/versions',
+    {
+      config: { access: 'model-registry.manage' },
+      schema: {
+        tags,
+        security,
+        summary: 'Register a version that runs as its own Serve application on a cluster (rolled out later)',
+        params: ModelParams,
+        body: RegisterVersionBody,
+        response: { 201: Deployment, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await registerVersion(app.db, actorOf(request), request.params.modelId, request.body)),
+  );
+
   app.patch(
     '/admin/models/:modelId/deployments/:deploymentId',
     {
@@ -137,10 +158,11 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         security,
-        summary: 'Change a deployment: URLs, weight, state or upstream model (its version is fixed)',
+        summary:
+          'Change a deployment: URLs, weight, state or upstream model (its version is fixed; 409 while rolled out)',
         params: DeploymentParams,
         body: UpdateDeploymentBody,
-        response: { 200: Deployment, ...errors(400, 401, 403, 404) },
+        response: { 200: Deployment, ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (request) => updateDeployment(app.db, actorOf(request), request.params, request.body),
@@ -153,9 +175,9 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         security,
-        summary: 'Remove a deployment',
+        summary: 'Remove a deployment (409 while rolled out)',
         params: DeploymentParams,
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {

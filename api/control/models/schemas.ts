@@ -40,6 +40,78 @@ const DeploymentState = Type.Union([
   Type.Literal('disabled'),
 ]);
 
+const VersionStage = Type.Union(
+  [
+    Type.Literal('registered'),
+    Type.Literal('deploying'),
+    Type.Literal('canary'),
+    Type.Literal('serving'),
+    Type.Literal('draining'),
+    Type.Literal('retired'),
+    Type.Literal('failed'),
+  ],
+  {
+    description:
+      "the version's lifecycle: registered → deploying → canary → serving → draining → retired, or failed",
+  },
+);
+
+const AnyObject = Type.Record(Type.String(), Type.Unknown());
+
+/** A Ray Serve application: one model version under its own route prefix (deploy/ray/*.yaml). */
+export const ServeApplication = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+    route_prefix: Type.String({
+      pattern: '^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$',
+      maxLength: 256,
+      description:
+        'where Serve routes the application; the version answers at <cluster proxy><route_prefix>/v1',
+    }),
+    import_path: Type.String({
+      pattern: '^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$',
+      maxLength: 256,
+      description: 'for vLLM through Ray Serve LLM: ray.serve.llm:build_openai_app',
+    }),
+    runtime_env: Type.Optional(AnyObject),
+    args: Type.Optional(AnyObject),
+    deployments: Type.Optional(Type.Array(AnyObject, { maxItems: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+const VersionNeeds = Type.Object({
+  gpuType: Type.Union([Type.String(), Type.Null()]),
+  gpuCount: Type.Integer(),
+  memoryMib: Type.Union([Type.Integer(), Type.Null()]),
+  replicas: Type.Integer(),
+});
+
+export const RegisterVersionBody = Type.Object(
+  {
+    version: Version,
+    upstreamModel: UpstreamModel,
+    cluster: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: "the serving cluster's name" }),
+    application: ServeApplication,
+    gpuType: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+        description: 'e.g. H100',
+      }),
+    ),
+    gpuCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, description: 'GPUs per replica' })),
+    memoryMib: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 16_777_216, description: 'memory per replica' }),
+    ),
+    replicas: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000, description: 'replicas it starts with' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ModelParams = Type.Object({ modelId: Uuid }, { additionalProperties: false });
 export const DeploymentParams = Type.Object(
   { modelId: Uuid, deploymentId: Uuid },
@@ -97,6 +169,11 @@ export const Deployment = Type.Object({
   urls: Type.Array(Type.String()),
   weight: Type.Integer(),
   state: DeploymentState,
+  stage: VersionStage,
+  cluster: Type.Union([Type.String(), Type.Null()]),
+  application: Type.Union([ServeApplication, Type.Null()]),
+  needs: VersionNeeds,
+  failureReason: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

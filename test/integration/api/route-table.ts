@@ -23,6 +23,9 @@ export interface Ids {
    */
   modelId: string;
   deploymentId: string;
+  /** A serving cluster and a model version (operator routes; as with models, no row is needed). */
+  clusterId: string;
+  version: string;
 }
 
 export function idsOf(tenant: Tenant): Ids {
@@ -36,6 +39,8 @@ export function idsOf(tenant: Tenant): Ids {
     oauthClientId: tenant.oauthClientId,
     modelId: '00000000-0000-4000-8000-0000000000a1',
     deploymentId: '00000000-0000-4000-8000-0000000000a2',
+    clusterId: '00000000-0000-4000-8000-0000000000a3',
+    version: 'v2',
   };
 }
 
@@ -351,6 +356,101 @@ export const routeTable: RouteRow[] = [
   { method: 'DELETE', url: (i) => `${model(i)}/deployments/${i.deploymentId}`, scope: 'operator' },
   {
     method: 'POST',
+    url: (i) => `${model(i)}/versions`,
+    body: () => ({
+      version: 'v2',
+      upstreamModel: 'llama-8b',
+      cluster: 'gpu-a',
+      application: {
+        name: 'llama-8b-v2',
+        route_prefix: '/llama-8b-v2',
+        import_path: 'ray.serve.llm:build_openai_app',
+        runtime_env: {},
+        args: { llm_configs: [] },
+        deployments: [],
+      },
+      gpuType: 'H100',
+      gpuCount: 1,
+      memoryMib: 65536,
+      replicas: 2,
+    }),
+    optional: ['gpuType', 'gpuCount', 'memoryMib', 'replicas'],
+    scope: 'operator',
+  },
+  {
+    method: 'POST',
+    url: (i) => `${model(i)}/rollouts`,
+    body: () => ({
+      version: 'v2',
+      steps: [{ percent: 10, holdSeconds: 60, requireApproval: true }, { percent: 100 }],
+      gates: { minRequests: 50, maxErrorRatioIncrease: 0.01, maxTtftP95Ratio: 1.2, ttftP95SlackMs: 50 },
+      checkIntervalSeconds: 10,
+      maxHoldSeconds: 1800,
+      readyTimeoutSeconds: 900,
+      drainQuietSeconds: 30,
+      drainTimeoutSeconds: 600,
+    }),
+    optional: [
+      'steps',
+      'gates',
+      'checkIntervalSeconds',
+      'maxHoldSeconds',
+      'readyTimeoutSeconds',
+      'drainQuietSeconds',
+      'drainTimeoutSeconds',
+    ],
+    scope: 'operator',
+  },
+  { method: 'GET', url: (i) => `${model(i)}/rollouts/${i.version}`, scope: 'operator' },
+  {
+    method: 'POST',
+    url: (i) => `${model(i)}/rollouts/${i.version}/pause`,
+    body: () => ({ reason: 'looking at a dashboard' }),
+    optional: ['reason'],
+    scope: 'operator',
+  },
+  {
+    method: 'POST',
+    url: (i) => `${model(i)}/rollouts/${i.version}/resume`,
+    body: () => ({ reason: 'all clear' }),
+    optional: ['reason'],
+    scope: 'operator',
+  },
+  {
+    method: 'POST',
+    url: (i) => `${model(i)}/rollouts/${i.version}/approve`,
+    body: () => ({ step: 1 }),
+    optional: ['step'],
+    scope: 'operator',
+  },
+  {
+    method: 'POST',
+    url: (i) => `${model(i)}/rollouts/${i.version}/abort`,
+    body: () => ({ reason: 'change freeze' }),
+    optional: ['reason'],
+    scope: 'operator',
+  },
+  { method: 'GET', url: () => '/api/admin/serving-clusters', scope: 'operator' },
+  {
+    method: 'POST',
+    url: () => '/api/admin/serving-clusters',
+    body: () => ({
+      name: `gpu-${Math.random().toString(36).slice(2, 10)}`,
+      proxyUrl: 'http://ray-serve:8000',
+      dashboardUrl: 'http://ray-head:8265',
+    }),
+    scope: 'operator',
+  },
+  {
+    method: 'PATCH',
+    url: (i) => `/api/admin/serving-clusters/${i.clusterId}`,
+    body: () => ({ proxyUrl: 'http://ray-serve-2:8000', dashboardUrl: 'http://ray-head-2:8265' }),
+    optional: ['proxyUrl', 'dashboardUrl'],
+    scope: 'operator',
+  },
+  { method: 'DELETE', url: (i) => `/api/admin/serving-clusters/${i.clusterId}`, scope: 'operator' },
+  {
+    method: 'POST',
     url: (i) => `${org(i)}/oauth-clients`,
     body: () => ({ name: 'batch job', grantTypes: ['client_credentials'], scopes: ['inference'] }),
     scope: 'org',
@@ -385,6 +485,8 @@ export function routeName(row: RouteRow): string {
     oauthClientId: ':clientId',
     modelId: ':modelId',
     deploymentId: ':deploymentId',
+    clusterId: ':clusterId',
+    version: ':version',
   };
   // A row's URL may carry the query a route requires; the route is its path.
   return `${row.method} ${row.url(pattern).split('?')[0]}`;

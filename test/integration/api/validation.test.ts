@@ -41,6 +41,8 @@ const placeholder: Ids = {
   oauthClientId: 'vlc_00000000000040008000000000000001_000000000000000000000000',
   modelId: '00000000-0000-4000-8000-000000000006',
   deploymentId: '00000000-0000-4000-8000-000000000007',
+  clusterId: '00000000-0000-4000-8000-000000000008',
+  version: 'v2',
 };
 
 function wrongTypeFor(value: unknown): unknown {
@@ -93,6 +95,7 @@ function badRequests(row: RouteRow): BadRequest[] {
     'oauthClientId',
     'modelId',
     'deploymentId',
+    'clusterId',
   ] as const) {
     const url = (ids: Ids) => row.url({ ...ids, [key]: 'not-a-uuid' });
     if (url(placeholder) !== row.url(placeholder))

@@ -25,7 +25,7 @@ import {
   untilRegistered,
   type GatewayWorld,
 } from '../integration/gateway/world.js';
-import { rayWith } from './ray.js';
+import { rayWith, takeSuiteCluster } from './ray.js';
 
 const admin = useAdminPool();
 const suffix = randomUUID().slice(0, 6);
@@ -140,8 +140,12 @@ async function version(id: string) {
 
 const startWorker = () => startProcess('workers/serving.ts', workerEnv);
 
+let releaseCluster: (() => void) | undefined;
+
 beforeAll(async () => {
   ray = await rayWith('tiny-chat-v1');
+  // A writer of its own on the suite's cluster, versions in and out: one such test at a time.
+  releaseCluster = await takeSuiteCluster(ray);
   // Without Redis the gateway writes its usage events to the ledger itself (within 200 ms), where
   // the rollout's gates read them.
   t = await buildTestApp({ REDIS_URL: '' });
@@ -195,6 +199,7 @@ afterAll(async () => {
   await worker?.exited;
   await closeClients();
   await t?.close();
+  releaseCluster?.();
 }, 120_000);
 
 const canaryOptions = {

@@ -88,7 +88,7 @@ async function startHead(logFile: string): Promise<RayCluster> {
       '--block',
       '--node-ip-address=127.0.0.1',
       // Bookkeeping Ray Serve LLM needs (a replica and its engine each ask for a CPU), even on 2 cores.
-      '--num-cpus=8',
+      '--num-cpus=16',
       '--num-gpus=0',
       `--port=${gcs}`,
       `--ray-client-server-port=${client}`,

@@ -10,6 +10,10 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 240_000,
     pool: 'forks',
+    // Three files at a time on two cores: the serving tests mostly wait (for Ray to load a model,
+    // for the capacity loop's cooldown, for their turn on the suite's cluster), and one file each
+    // would leave the cores idle behind them.
+    maxWorkers: 3,
     // An unhandled error fails the run (vitest's default, kept); it is also written down so that
     // scripts/test.sh can repeat it at the very end, where a CI log's tail shows it.
     onUnhandledError(error) {

@@ -193,7 +193,7 @@ beforeAll(async () => {
     () => writer.query(serveClusterQueries.state),
     (s) => s.applications.some((a) => a.name === application),
   );
-}, 900_000);
+}, 2_400_000);
 
 afterAll(async () => {
   await loop?.terminate('test finished').catch(() => {});

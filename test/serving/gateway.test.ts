@@ -82,7 +82,7 @@ beforeAll(async () => {
     connection.disconnect();
     await pool.end();
   };
-}, 600_000);
+}, 2_400_000);
 afterAll(async () => {
   await closeClients();
   await closeIngester?.();

@@ -19,7 +19,8 @@ export async function rayWith(...applications: string[]) {
 /**
  * Exclusive use of the run's Ray cluster, for the test files that change it (a writer of their own
  * on it, replicas up and down, versions in and out) or that need it steady while they measure: they
- * take turns, so no file's change breaks another's traffic. Answers the release.
+ * take turns, so no file's change breaks another's traffic. Answers the release. A file's
+ * beforeAll may wait here for the others (20 minutes and more): their hook timeouts allow 40.
  */
 export function takeSuiteCluster(ray: { dashboardUrl: string }): Promise<() => void> {
   const port = new URL(ray.dashboardUrl).port;

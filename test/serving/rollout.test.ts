@@ -182,7 +182,7 @@ beforeAll(async () => {
     }),
   ));
   await untilRegistered(t, modelName);
-}, 900_000);
+}, 2_400_000);
 
 afterAll(async () => {
   // The writer this test started on the suite's cluster: take v2 off it and stop it.

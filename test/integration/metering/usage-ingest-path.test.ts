@@ -139,19 +139,35 @@ describe('the trusted usage ingest path', () => {
       `SELECT rolcanlogin AS login, rolbypassrls AS bypass, rolsuper AS super,
          (SELECT count(*)::int FROM pg_auth_members WHERE roleid = r.oid) AS members,
          (SELECT count(*)::int FROM pg_class WHERE relowner = r.oid) AS tables,
-         (SELECT array_agg(proname::text) FROM pg_proc WHERE proowner = r.oid) AS functions
+         (SELECT array_agg(proname::text ORDER BY proname) FROM pg_proc WHERE proowner = r.oid) AS functions
        FROM pg_roles r WHERE rolname = 'vlinders_ingest'`,
     );
     expect(role).toEqual([
-      { login: false, bypass: false, super: false, members: 0, tables: 0, functions: ['usage_ingest'] },
+      // usage_ingest() writes the ledger; deployment_health() (0015) reads aggregates for rollouts.
+      {
+        login: false,
+        bypass: false,
+        super: false,
+        members: 0,
+        tables: 0,
+        functions: ['deployment_health', 'usage_ingest'],
+      },
     ]);
     const { rows: fn } = await admin.query(
-      `SELECT prosecdef AS definer, prorettype::regtype::text AS returns, proconfig AS config,
+      `SELECT proname AS name, prosecdef AS definer, prorettype::regtype::text AS returns, proconfig AS config,
          has_function_privilege('public', oid, 'EXECUTE') AS public_may_call
-       FROM pg_proc WHERE proname = 'usage_ingest'`,
+       FROM pg_proc WHERE proname IN ('usage_ingest', 'deployment_health') ORDER BY proname`,
     );
     expect(fn).toEqual([
       {
+        name: 'deployment_health',
+        definer: true,
+        returns: 'record',
+        config: ['search_path=pg_catalog, pg_temp'],
+        public_may_call: false,
+      },
+      {
+        name: 'usage_ingest',
         definer: true,
         returns: 'integer',
         config: ['search_path=pg_catalog, pg_temp'],

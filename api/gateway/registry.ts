@@ -64,9 +64,20 @@ export class ModelRegistry {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
   }
 
-  /** Loads the registry (a failure here fails the start) and begins polling. */
+  /**
+   * Loads the registry and begins polling. A database slower than its deadline for a moment (a busy
+   * machine) gets two more tries; a database that keeps failing fails the start.
+   */
   async start(): Promise<void> {
-    this.snapshot = await this.load(this.snapshot);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.snapshot = await this.load(this.snapshot);
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
     this.schedule();
   }
 

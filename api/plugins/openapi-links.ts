@@ -107,6 +107,26 @@ export const links: Link[] = [
     ],
     { modelId: '$request.path.modelId', deploymentId: createdId },
   ),
+  // A model version is a deployment row: the routes on deployments take its id.
+  ...fanOut(
+    'POST /api/admin/models/{modelId}/versions',
+    201,
+    [
+      ['UpdateVersion', 'PATCH /api/admin/models/{modelId}/deployments/{deploymentId}'],
+      ['DeleteVersion', 'DELETE /api/admin/models/{modelId}/deployments/{deploymentId}'],
+      ['SetUpstreamKey', 'PUT /api/admin/models/{modelId}/deployments/{deploymentId}/upstream-key'],
+    ],
+    { modelId: '$request.path.modelId', deploymentId: createdId },
+  ),
+  ...fanOut(
+    'POST /api/admin/serving-clusters',
+    201,
+    [
+      ['UpdateServingCluster', 'PATCH /api/admin/serving-clusters/{clusterId}'],
+      ['DeleteServingCluster', 'DELETE /api/admin/serving-clusters/{clusterId}'],
+    ],
+    { clusterId: createdId },
+  ),
 ];
 
 interface Document {

@@ -58,6 +58,12 @@ include-name = "PUT /api/orgs/{orgId}/sso"
 checks.positive_data_acceptance.expected-statuses = ${acceptedAlso(400)}
 
 [[operations]]
+include-name = "POST /api/admin/models/{modelId}/versions"
+# 400: no string inside the Serve application's free-form parts (args, runtime_env, deployments)
+# may hold the NUL character; the schema states the rule for typed strings and keys only.
+checks.positive_data_acceptance.expected-statuses = ${acceptedAlso(400)}
+
+[[operations]]
 include-path = "/webhooks/stripe"
 # 400: the signature is an HMAC of the body with the endpoint's secret.
 checks.positive_data_acceptance.expected-statuses = ${acceptedAlso(400)}

@@ -49,7 +49,8 @@ describe('prefix affinity with bounded load', () => {
     const answers = Promise.all([chat(prefix), chat(prefix), chat(prefix)]);
     // With 2 replicas, a replica holding ceil(1.25 × (2 + 1) / 2) = 2 is full.
     await vi.waitFor(() => expect(upstreams[0]!.held + upstreams[1]!.held).toBe(3), {
-      timeout: 20_000,
+      // A hang guard: on a machine busy with Ray loading models, three requests took over 20 s to arrive.
+      timeout: 60_000,
       interval: 50,
     });
     expect(upstreams.map((u) => u.held).sort()).toEqual([1, 2]);

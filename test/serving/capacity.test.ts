@@ -27,7 +27,7 @@ import type { capacity, serveCluster } from '../../workflows/index.js';
 import { envFromConfig, startProcess, type RunningProcess } from '../support/child-process.js';
 import { testConfig } from '../support/config.js';
 import { createNamespace, freePort } from '../support/services.js';
-import { rayWith, takeSuiteCluster } from './ray.js';
+import { takeSuiteCluster, type SuiteCluster } from './ray.js';
 
 const application = 'tiny-chat-v1';
 const llmDeployment = `LLMServer:${application}`;
@@ -54,7 +54,7 @@ const settings: CapacitySettings = {
   dryRun: false,
 };
 
-let ray: Awaited<ReturnType<typeof rayWith>>;
+let ray: SuiteCluster;
 let config: Config;
 let pool: pg.Pool;
 let client: Client;
@@ -166,8 +166,7 @@ const view = (): Promise<CapacityView> => loop.query(capacityQueries.state);
 let releaseCluster: (() => void) | undefined;
 
 beforeAll(async () => {
-  ray = await rayWith(application);
-  releaseCluster = await takeSuiteCluster(ray);
+  ({ ray, release: releaseCluster } = await takeSuiteCluster(application));
   const namespace = 'serving-capacity';
   await createNamespace(inject('temporalAddress'), namespace);
   config = testConfig({ TEMPORAL_NAMESPACE: namespace });

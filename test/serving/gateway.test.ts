@@ -25,7 +25,7 @@ import {
   untilRegistered,
   type GatewayWorld,
 } from '../integration/gateway/world.js';
-import { rayWith, takeSuiteCluster } from './ray.js';
+import { takeSuiteCluster } from './ray.js';
 import { direct, directStreamUsage, metric, type Usage } from './support.js';
 
 // A usage stream of this file's own, moved into the ledger by an ingester of its own.
@@ -43,15 +43,22 @@ let chat: string;
 let embed: string;
 
 const messages = [{ role: 'user' as const, content: 'Tell me about butterflies.' }];
+// vLLM on two cores beside the rest of the suite: an answer may take far longer than a simulator's.
+const patient = (client: OpenAI) => client.withOptions({ timeout: 120_000 });
 
 let releaseCluster: (() => void) | undefined;
 
 beforeAll(async () => {
-  const ray = await rayWith('tiny-chat-v1', 'minilm');
   // Steady while it counts tokens and watches vLLM's counters: no replica or version changing.
-  releaseCluster = await takeSuiteCluster(ray);
+  const { ray, release } = await takeSuiteCluster('tiny-chat-v1', 'minilm');
+  releaseCluster = release;
   ({ serveUrl, metricsUrl } = ray);
-  world = await gatewayWorld(t, admin);
+  // A first answer after the cluster changed hands (or on a cold engine) may take a minute: had once
+  // before the tests count, so none of them waits on it.
+  await direct(serveUrl, 'tiny-chat-v1', 'chat/completions', { messages, max_tokens: 1 });
+  await direct(serveUrl, 'minilm', 'embeddings', { input: 'butterflies' });
+  const built = await gatewayWorld(t, admin);
+  world = { ...built, client: patient(built.client) };
   await admin.query(`UPDATE organizations SET plan = 'enterprise' WHERE id = $1`, [world.orgId]);
   chat = await addModel(admin, {
     name: `chat-${randomUUID().slice(0, 8)}`,
@@ -280,7 +287,7 @@ describe('a client that leaves mid-stream', { timeout: 240_000 }, () => {
 describe('limits on real token counts', { timeout: 180_000 }, () => {
   it('refuses the request over a key’s rate limit with a 429, and meters only the answered one', async () => {
     const key = await createKey(t, world.owner, world.orgId, { requestsPerMinute: 1 });
-    const client = clientFor(world.baseURL, key);
+    const client = patient(clientFor(world.baseURL, key));
     const { response } = await client.chat.completions
       .create({ model: chat, messages, max_tokens: 2 })
       .withResponse();
@@ -301,7 +308,7 @@ describe('limits on real token counts', { timeout: 180_000 }, () => {
     const owner = await signUp(t.app, 'quota', '10.9.0.1');
     const orgId = await seedActiveOrg(admin, owner, 'Quota org');
     await admin.query(`UPDATE organizations SET plan = 'free' WHERE id = $1`, [orgId]);
-    const client = clientFor(world.baseURL, await createKey(t, owner, orgId));
+    const client = patient(clientFor(world.baseURL, await createKey(t, owner, orgId)));
     const monthly = limitKeys(orgId, 'any', monthOf(Date.now()).month).monthly;
     await redis.set(monthly, 1000, 'EX', 3600);
 

@@ -1,10 +1,22 @@
 // The Ray cluster that the suite's global setup started (test/support/ray-serve.ts), for the tests
 // that go through real Ray Serve and vLLM.
-import { inject } from 'vitest';
+import { inject, type ProvidedContext } from 'vitest';
 import { takeLock, untilRunning } from '../support/ray-serve.js';
 
-/** The run's Ray cluster, once the named applications are RUNNING (loading models takes minutes on CPU). */
-export async function rayWith(...applications: string[]) {
+/** The suite's cluster: its dashboard, its Serve proxy, its metrics and the test models' folder. */
+export type SuiteCluster = NonNullable<ProvidedContext['ray']>;
+
+/**
+ * Exclusive use of the run's Ray cluster, once the named applications are RUNNING (loading models
+ * takes minutes on CPU). The test files that change it (a writer of their own on it, replicas up and
+ * down, versions in and out) or that need it steady while they measure take turns, so no file's
+ * change breaks another's traffic; the applications are checked after the turn comes, since the
+ * previous holder may have left them redeploying. A file's beforeAll may wait here for the others
+ * (20 minutes and more): their hook timeouts allow 40.
+ */
+export async function takeSuiteCluster(
+  ...applications: string[]
+): Promise<{ ray: SuiteCluster; release: () => void }> {
   const ray = inject('ray');
   if (!ray) {
     throw new Error(
@@ -12,17 +24,13 @@ export async function rayWith(...applications: string[]) {
         'with the suite, or name test/serving in the filter, or set VLINDERS_RAY=1',
     );
   }
-  await untilRunning(ray.dashboardUrl, applications);
-  return ray;
-}
-
-/**
- * Exclusive use of the run's Ray cluster, for the test files that change it (a writer of their own
- * on it, replicas up and down, versions in and out) or that need it steady while they measure: they
- * take turns, so no file's change breaks another's traffic. Answers the release. A file's
- * beforeAll may wait here for the others (20 minutes and more): their hook timeouts allow 40.
- */
-export function takeSuiteCluster(ray: { dashboardUrl: string }): Promise<() => void> {
   const port = new URL(ray.dashboardUrl).port;
-  return takeLock(`/tmp/vlinders-suite-cluster-${port}.lock`, "a test changing the suite's Ray cluster");
+  const release = await takeLock(`/tmp/vlinders-suite-cluster-${port}.lock`, "a test changing the suite's Ray cluster");
+  try {
+    await untilRunning(ray.dashboardUrl, applications);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { ray, release };
 }

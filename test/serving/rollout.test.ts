@@ -25,14 +25,14 @@ import {
   untilRegistered,
   type GatewayWorld,
 } from '../integration/gateway/world.js';
-import { rayWith, takeSuiteCluster } from './ray.js';
+import { takeSuiteCluster, type SuiteCluster } from './ray.js';
 
 const admin = useAdminPool();
 const suffix = randomUUID().slice(0, 6);
 const clusterName = `rollout-${suffix}`;
 const modelName = `tiny-chat-${suffix}`;
 
-let ray: Awaited<ReturnType<typeof rayWith>>;
+let ray: SuiteCluster;
 let t: TestApp;
 let world: GatewayWorld;
 let operator: TestUser;
@@ -143,9 +143,8 @@ const startWorker = () => startProcess('workers/serving.ts', workerEnv);
 let releaseCluster: (() => void) | undefined;
 
 beforeAll(async () => {
-  ray = await rayWith('tiny-chat-v1');
   // A writer of its own on the suite's cluster, versions in and out: one such test at a time.
-  releaseCluster = await takeSuiteCluster(ray);
+  ({ ray, release: releaseCluster } = await takeSuiteCluster('tiny-chat-v1'));
   // Without Redis the gateway writes its usage events to the ledger itself (within 200 ms), where
   // the rollout's gates read them.
   t = await buildTestApp({ REDIS_URL: '' });

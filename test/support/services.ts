@@ -1,7 +1,7 @@
 // Starts the real services the suite needs — PostgreSQL 15, Redis 7, the Temporal dev server,
-// stripe-mock —
-// on free loopback ports with data under .data/test, so no server the machine runs is touched.
+// stripe-mock, an S3 server (rclone serve s3) — on free loopback ports with data under .data/test, so no server the machine runs is touched.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   chownSync,
   closeSync,
@@ -231,6 +231,31 @@ export async function startStripeMock(): Promise<Service> {
     return res.ok;
   });
   return { url, stop: () => stopChild(child) };
+}
+
+export interface S3Server extends Service {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** rclone's S3 server over a folder of the run, with credentials of its own (SigV4 checked). */
+export async function startS3Server(dataRoot: string): Promise<S3Server> {
+  const binary = join(toolsBin, 'rclone');
+  if (!existsSync(binary)) throw new Error(`${binary} missing: run scripts/install-tools.sh s3`);
+  const folder = join(dataRoot, 's3');
+  mkdirSync(folder, { recursive: true });
+  const port = await freePort();
+  const accessKeyId = `vlinders-${randomBytes(6).toString('hex')}`;
+  const secretAccessKey = randomBytes(24).toString('hex');
+  const child = spawn(
+    binary,
+    ['serve', 's3', '--addr', `127.0.0.1:${port}`, '--auth-key', `${accessKeyId},${secretAccessKey}`, folder],
+    { stdio: 'ignore', env: { ...process.env, RCLONE_CONFIG: '/dev/null' } },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  // An unsigned request is refused: any answer says it is listening.
+  await waitFor('rclone serve s3', async () => (await fetch(url)).status >= 400);
+  return { url, accessKeyId, secretAccessKey, stop: () => stopChild(child) };
 }
 
 /** The Stripe key tests and `up` use against stripe-mock (it accepts any well-formed test key). */

@@ -4,7 +4,7 @@
 import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 
 export const taskQueues = {
-  /** Tenant lifecycle: onboarding, the subscription; GDPR later. */
+  /** Tenant lifecycle: onboarding, the subscription, GDPR exports. */
   tenants: 'vlinders-tenants',
   /** Scheduled billing runs (their own worker process, so a long run never delays a tenant's workflow). */
   billing: 'vlinders-billing',
@@ -21,6 +21,7 @@ export const workflowIds = {
   serveCluster: (cluster: string) => `serve-cluster/${cluster}`,
   rollout: (model: string, version: string) => `rollout/${model}/${version}`,
   capacity: (pool: string) => `capacity/${pool}`,
+  gdprExport: (requestId: string) => `gdpr-export/${requestId}`,
 } as const;
 
 /** Temporal Schedules, created idempotently by `npm run schedules:ensure`. */
@@ -70,6 +71,16 @@ export const activityPresets = {
     startToCloseTimeout: '15 seconds',
     scheduleToCloseTimeout: '45 seconds',
     retry: { ...standardRetry, maximumAttempts: 3 },
+  },
+  /**
+   * A GDPR export's read of one store: heartbeats let a killed worker's attempt be retried within
+   * seconds; a store that keeps failing (Stripe down) is retried without a deadline, backing off to
+   * six hours, while the workflow's own timer flags the request once its legal deadline passes.
+   */
+  dataExport: {
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { ...standardRetry, maximumInterval: '6 hours' },
   },
   /** Compensation must finish: retried without a deadline. */
   compensation: {

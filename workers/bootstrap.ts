@@ -8,6 +8,8 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } fro
 import type { Logger } from 'pino';
 import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
+import { createGdprActivities } from '../activities/gdpr/index.js';
+import { ObjectStorage, objectStoreFromConfig } from '../activities/storage/index.js';
 import { createServeActivities } from '../activities/ray/index.js';
 import { createCapacityActivities } from '../activities/capacity/index.js';
 import { createRolloutActivities, createServeCluster } from '../activities/rollout/index.js';
@@ -16,6 +18,8 @@ import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
 import { setAuditSink } from '../runtime/audit-log.js';
+import { DataKeyStore } from '../runtime/data-keys.js';
+import { masterKeyFromConfig } from '../runtime/envelope.js';
 import type { Config } from '../runtime/config.js';
 import { createStripe, type Stripe } from '../runtime/stripe.js';
 import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
@@ -42,20 +46,28 @@ export interface TenantsWorkerOptions {
   taskQueue?: string;
 }
 
+/** The tenants' objects (GDPR export archives), sealed with their data keys. */
+export function objectStorageFromConfig(config: Config, db: Db): ObjectStorage {
+  return new ObjectStorage(
+    objectStoreFromConfig(config),
+    new DataKeyStore(db, masterKeyFromConfig(config)),
+    config.OBJECT_MAX_BYTES,
+  );
+}
+
 export async function createTenantsWorker(options: TenantsWorkerOptions): Promise<Worker> {
   const { config, connection, db, mailer, workflowBundle } = options;
+  // Without a key billing is off: onboarding opens no Stripe customer or subscription.
+  const stripe = config.STRIPE_SECRET_KEY ? createStripe(config) : undefined;
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? taskQueues.tenants,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities({
-      db,
-      mailer,
-      mailFrom: config.MAIL_FROM,
-      // Without a key billing is off: onboarding opens no Stripe customer or subscription.
-      stripe: config.STRIPE_SECRET_KEY ? createStripe(config) : undefined,
-    }),
+    activities: {
+      ...createActivities({ db, mailer, mailFrom: config.MAIL_FROM, stripe }),
+      ...createGdprActivities({ db, storage: objectStorageFromConfig(config, db), stripe }),
+    },
     dataConverter: createDataConverter(config, db),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // Traces continue from the API's span through workflows and activities.

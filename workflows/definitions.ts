@@ -15,6 +15,7 @@ import type {
   CapacitySettings,
 } from '../core/capacity.js';
 import type { GateResult, RolloutPhase, RolloutPlan } from '../core/rollout.js';
+import type { ArchiveFile, DataRequestScope, ExportStore } from '../core/data-requests.js';
 //
 // Payload convention: every workflow and activity input and output is ONE object carrying the
 // tenant's `orgId` (a UUID string). The PayloadCodec (runtime/codec.ts) has no workflow context,
@@ -42,6 +43,7 @@ export const workflowTypes = {
   scheduledBillingRun: 'scheduledBillingRun',
   serveCluster: 'serveCluster',
   rollout: 'rollout',
+  gdprExport: 'gdprExport',
 } as const;
 
 // --- The subscription lifecycle (`subscription/<orgId>`, workflows/subscription.ts) ---
@@ -277,3 +279,31 @@ export const rolloutUpdates = {
 export const rolloutQueries = {
   progress: defineQuery<RolloutProgress>('progress'),
 } as const;
+
+// --- GDPR export (`gdpr-export/<requestId>`, workflows/gdpr-export.ts) ---
+
+export interface GdprExportInput {
+  orgId: string;
+  requestId: string;
+  scope: DataRequestScope;
+  /** The person whose data it is; null for the whole organization. */
+  subjectUserId: string | null;
+  /** The law's deadline (ISO 8601): past it, the request is flagged overdue. */
+  dueAt: string;
+}
+
+export interface GdprExportProgress {
+  orgId: string;
+  phase: 'gathering' | 'archived' | 'expired';
+  /** The stores written so far, with their files. */
+  stores: { store: ExportStore; files: ArchiveFile[] }[];
+  dueAt: string;
+  overdue: boolean;
+  finishedAt: string | null;
+  manifestSha256: string | null;
+  archiveExpiresAt: string | null;
+}
+
+export const gdprExportQueries = {
+  progress: defineQuery<GdprExportProgress>('progress'),
+};

@@ -5,3 +5,4 @@ export { subscription } from './subscription.js';
 export { serveCluster } from './serve-cluster.js';
 export { capacity } from './capacity.js';
 export { rollout } from './rollout.js';
+export { gdprExport } from './gdpr-export.js';

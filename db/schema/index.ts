@@ -10,3 +10,4 @@ export * from './models.js';
 export * from './usage.js';
 export * from './billing.js';
 export * from './deployment-credentials.js';
+export * from './data-requests.js';

@@ -30,7 +30,8 @@ export async function takeSuiteCluster(
     "a test changing the suite's Ray cluster",
   );
   try {
-    await untilRunning(ray.dashboardUrl, applications);
+    // The previous holder's last change may rebuild an application (many minutes on a busy machine).
+    await untilRunning(ray.dashboardUrl, applications, 1_200_000);
   } catch (err) {
     release();
     throw err;

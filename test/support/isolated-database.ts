@@ -45,3 +45,13 @@ export async function createIsolatedDatabase(label: string): Promise<IsolatedDat
     },
   };
 }
+
+/**
+ * A superuser pool on an isolated database. The drop's FORCE ends whatever connection is still
+ * open there; without a listener, an idle one ending would crash the test process.
+ */
+export function adminPool(adminUrl: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: adminUrl, max: 2 });
+  pool.on('error', () => undefined);
+  return pool;
+}

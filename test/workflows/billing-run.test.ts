@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBillingActivities } from '../../activities/billing/index.js';
 import { FileMailer, type MailMessage } from '../../activities/mail/mailer.js';
@@ -19,7 +19,7 @@ import { bundleWorkflows } from '../../workers/bootstrap.js';
 import { billingRun, scheduledBillingRun } from '../../workflows/billing-run.js';
 import { windowBilledAt } from '../../core/billing-window.js';
 import { addUsage, seedBillingTenants, type BillingTenant } from '../support/billing-fixture.js';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../support/isolated-database.js';
+import { adminPool, createIsolatedDatabase, type IsolatedDatabase } from '../support/isolated-database.js';
 import { repoRoot, stripeTestKey } from '../support/services.js';
 import { StripeRecorder } from '../../simulator/stripe-recorder.js';
 import { saveHistory } from './histories.js';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   database = await createIsolatedDatabase('billing_workflow');
   pool = createPool({ url: database.appUrl, size: 4, applicationName: 'test-billing-workflow' });
   db = createDb(pool);
-  admin = new pg.Pool({ connectionString: database.adminUrl, max: 2 });
+  admin = adminPool(database.adminUrl);
   recorder = await new StripeRecorder(inject('stripeUrl')).start();
   mailDir = mkdtempSync(join(tmpdir(), 'vlinders-billing-workflow-'));
   [env, bundle] = await Promise.all([

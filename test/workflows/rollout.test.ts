@@ -6,7 +6,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRolloutActivities } from '../../activities/rollout/index.js';
 import { rolloutPlan, type RolloutOptions } from '../../core/rollout.js';
@@ -16,7 +16,7 @@ import { taskQueues, workflowIds } from '../../temporal.config.js';
 import { bundleWorkflows } from '../../workers/bootstrap.js';
 import { rolloutQueries, rolloutUpdates, type RolloutProgress } from '../../workflows/definitions.js';
 import { rollout } from '../../workflows/rollout.js';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../support/isolated-database.js';
+import { adminPool, createIsolatedDatabase, type IsolatedDatabase } from '../support/isolated-database.js';
 import { saveHistory } from './histories.js';
 import {
   RecordingServeCluster,
@@ -41,7 +41,7 @@ beforeAll(async () => {
   database = await createIsolatedDatabase('rollout_workflow');
   pool = createPool({ url: database.appUrl, size: 4, applicationName: 'test-rollout-workflow' });
   db = createDb(pool);
-  admin = new pg.Pool({ connectionString: database.adminUrl, max: 2 });
+  admin = adminPool(database.adminUrl);
   // Dropping the database at the end ends connections that are still closing: not a failure.
   for (const p of [pool, admin]) p.on('error', () => undefined);
   models = await startModelsEndpoint();

@@ -6,13 +6,13 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { decodeProtectedHeader } from 'jose';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, createPool } from '../../../db/client.js';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { privateSigningJwks } from '../../../api/identity/signing-keys/signing-keys.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
+import { adminPool, createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
 import { bearer, errorCode, password, seedActiveOrg, signUp, type TestUser } from './helpers.js';
 
 // Long enough for the first test's steps to run before the new key activates, on a busy machine too.
@@ -65,7 +65,7 @@ const rotate = (headers: Record<string, string>) =>
 
 beforeAll(async () => {
   iso = await createIsolatedDatabase('signing_rotation');
-  admin = new pg.Pool({ connectionString: iso.adminUrl, max: 2 });
+  admin = adminPool(iso.adminUrl);
   t = await appOnIsolatedDb();
   [operator, customer] = [await signUp(t.app, 'operator'), await signUp(t.app, 'customer')];
   await admin.query(`UPDATE users SET platform_role = 'operator' WHERE id = $1`, [operator.id]);

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import { TenantPayloadCodec } from '../../../runtime/codec.js';
@@ -14,7 +14,7 @@ import { DataKeyStore } from '../../../runtime/data-keys.js';
 import { masterKeyFromConfig, type MasterKey } from '../../../runtime/envelope.js';
 import { rewrapSecrets, RewrapRoleError, type ColumnCounts } from '../../../runtime/rewrap.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
+import { adminPool, createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
 import { bearer, password, seedActiveOrg, signUp, type TestUser } from '../api/helpers.js';
 
 const run = promisify(execFile);
@@ -68,7 +68,7 @@ const total = (counts: ColumnCounts[], field: keyof Omit<ColumnCounts, 'table' |
 
 beforeAll(async () => {
   iso = await createIsolatedDatabase('master_rotation');
-  admin = new pg.Pool({ connectionString: iso.adminUrl, max: 2 });
+  admin = adminPool(iso.adminUrl);
   ownerPool = createPool({ url: iso.adminUrl, size: 2, applicationName: 'test-rewrap' });
   ownerDb = createDb(ownerPool);
 });

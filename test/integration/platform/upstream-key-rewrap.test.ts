@@ -3,14 +3,14 @@
 // gone from the config. In a database of its own: the re-wrap changes what every app of the shared
 // database could open.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { wrapUpstreamKey, loadUpstreamKeys } from '../../../api/gateway/upstream-keys.js';
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { rewrapSecrets } from '../../../runtime/rewrap.js';
 import { wrappedColumns } from '../../../runtime/wrapped-columns.js';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
+import { adminPool, createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
 
 const m1 = randomBytes(32).toString('base64');
 const m2 = randomBytes(32).toString('base64');
@@ -25,7 +25,7 @@ let ownerDb: Db;
 
 beforeAll(async () => {
   iso = await createIsolatedDatabase('upstream_key_rewrap');
-  admin = new pg.Pool({ connectionString: iso.adminUrl, max: 2 });
+  admin = adminPool(iso.adminUrl);
   ownerPool = createPool({ url: iso.adminUrl, size: 2, applicationName: 'test-rewrap' });
   ownerDb = createDb(ownerPool);
 });

@@ -3,7 +3,6 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FilesystemObjectStore } from '../../../activities/storage/filesystem-store.js';
@@ -13,18 +12,8 @@ import {
   type ObjectStore,
 } from '../../../activities/storage/object-store.js';
 import { S3ObjectStore } from '../../../activities/storage/s3-store.js';
+import { suiteS3Options } from '../../support/s3.js';
 
-const s3Options = () => {
-  const s3 = inject('s3');
-  return {
-    bucket: `vlinders-${randomUUID().slice(0, 8)}`,
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    forcePathStyle: true,
-    maxBytes: 1024 * 1024,
-  };
-};
 const s3Stores: S3ObjectStore[] = [];
 afterAll(() => s3Stores.forEach((s) => s.close()));
 
@@ -33,7 +22,7 @@ const adapters: [string, () => ObjectStore][] = [
   [
     'S3',
     () => {
-      const store = new S3ObjectStore(s3Options());
+      const store = new S3ObjectStore(suiteS3Options());
       s3Stores.push(store);
       return store;
     },
@@ -111,7 +100,7 @@ describe('the embedded folder', () => {
 
 describe('S3', () => {
   it('creates its bucket on first use, once, even when two stores start together', async () => {
-    const options = s3Options();
+    const options = suiteS3Options();
     const [one, two] = [new S3ObjectStore(options), new S3ObjectStore(options)];
     s3Stores.push(one, two);
     await Promise.all([one.put('a', Buffer.from('1')), two.put('b', Buffer.from('2'))]);
@@ -119,7 +108,7 @@ describe('S3', () => {
   });
 
   it('refuses to read an object larger than the limit, which someone else wrote into the bucket', async () => {
-    const options = { ...s3Options(), maxBytes: 2048 };
+    const options = { ...suiteS3Options(), maxBytes: 2048 };
     const writer = new S3ObjectStore({ ...options, maxBytes: 1024 * 1024 });
     const reader = new S3ObjectStore(options);
     s3Stores.push(writer, reader);
@@ -129,7 +118,7 @@ describe('S3', () => {
 
   it('is refused by the server when the credentials are wrong', async () => {
     const store = new S3ObjectStore({
-      ...s3Options(),
+      ...suiteS3Options(),
       credentials: { accessKeyId: inject('s3').accessKeyId, secretAccessKey: 'wrong' },
     });
     s3Stores.push(store);

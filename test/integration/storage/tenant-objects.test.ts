@@ -1,7 +1,6 @@
 // A tenant's objects on S3 (rclone's server, checking signatures) with the tenant's real data key
 // from the database: sealed so that no plaintext reaches the store, reachable only under the
 // tenant's prefix, unreadable once the key is destroyed (GDPR erasure), expiring when asked.
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { S3ObjectStore } from '../../../activities/storage/s3-store.js';
@@ -15,6 +14,7 @@ import { createDb, createPool, type Db } from '../../../db/client.js';
 import { DataKeyStore, DataKeyUnavailableError } from '../../../runtime/data-keys.js';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { testConfig } from '../../support/config.js';
+import { suiteS3Options } from '../../support/s3.js';
 import { createPendingTenant } from '../../workflows/tenant-fixture.js';
 
 let pool: pg.Pool;
@@ -28,15 +28,8 @@ const maxBytes = 64 * 1024;
 beforeAll(async () => {
   pool = createPool({ url: inject('databaseUrl'), size: 2, applicationName: 'test-tenant-objects' });
   db = createDb(pool);
-  const s3 = inject('s3');
-  store = new S3ObjectStore({
-    bucket: `vlinders-${randomUUID().slice(0, 8)}`,
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    forcePathStyle: true,
-    maxBytes: 2 * maxBytes,
-  });
+  store = new S3ObjectStore(suiteS3Options(2 * maxBytes));
+
   storage = new ObjectStorage(store, new DataKeyStore(db, masterKeyFromConfig(testConfig())), maxBytes);
   const tenant = async () => {
     const { orgId, ownerEmail } = await createPendingTenant(db);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
 import { FileMailer } from '../../../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../../../db/client.js';
@@ -22,7 +22,7 @@ import {
   type BillingRunResult,
 } from '../../../workflows/definitions.js';
 import { testConfig } from '../../support/config.js';
-import { createIsolatedDatabase } from '../../support/isolated-database.js';
+import { adminPool, createIsolatedDatabase } from '../../support/isolated-database.js';
 import { createNamespace } from '../../support/services.js';
 import { StripeRecorder } from '../../../simulator/stripe-recorder.js';
 
@@ -53,7 +53,7 @@ export async function startBillingSuite(label: string, overrides: Record<string,
   const pool = createPool({ url: config.DATABASE_URL, size: 10, applicationName: 'vlinders-test-billing' });
   const db = createDb(pool);
   const client = await createTemporalClient(config, db);
-  const admin = new pg.Pool({ connectionString: database.adminUrl, max: 2 });
+  const admin = adminPool(database.adminUrl);
   const suite: BillingSuite = {
     config,
     db,

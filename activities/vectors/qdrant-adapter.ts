@@ -152,7 +152,7 @@ class QdrantTenantVectors implements TenantVectors {
     const next = result.next_page_offset;
     return {
       points: result.points.map((p) => ({ id: String(p.id), ...this.content(p.payload) })),
-      cursor: next === null || next === undefined ? null : String(next),
+      cursor: typeof next === 'string' || typeof next === 'number' ? String(next) : null,
     };
   }
 }

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from openapi_core import Config, OpenAPI
+from openapi_core.exceptions import OpenAPIError
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from werkzeug.wrappers import Request, Response
 
@@ -23,29 +24,31 @@ def load_document(path: Path = DOCUMENT) -> OpenAPI:
     return OpenAPI.from_dict(json.loads(path.read_text()), config=Config(spec_validator_cls=None))
 
 
-def _describe(errors: list[Exception]) -> str:
+def _describe(error: BaseException) -> str:
     """Every reason openapi-core gives, down to the JSON Schema messages with their paths."""
     lines = []
-    for error in errors:
-        cause: BaseException | None = error
-        while cause is not None:
-            lines.append(f"{type(cause).__name__}: {cause}")
-            for schema_error in getattr(cause, "schema_errors", []) or []:
-                where = "/".join(str(p) for p in schema_error.absolute_path)
-                lines.append(f"  at /{where}: {schema_error.message}")
-            cause = cause.__cause__
+    cause: BaseException | None = error
+    while cause is not None:
+        lines.append(f"{type(cause).__name__}: {cause}")
+        for schema_error in getattr(cause, "schema_errors", []) or []:
+            where = "/".join(str(p) for p in schema_error.absolute_path)
+            lines.append(f"  at /{where}: {schema_error.message}")
+        cause = cause.__cause__
     return "\n".join(lines)
 
 
 def check_request(document: OpenAPI, request: Request) -> None:
-    result = document.unmarshal_request(WerkzeugOpenAPIRequest(request))
-    if result.errors:
+    # validate_*, not unmarshal_*: the same checks without building Python values (several times faster).
+    try:
+        document.validate_request(WerkzeugOpenAPIRequest(request))
+    except OpenAPIError as error:
         raise Violation(f"request {request.method} {request.path} violates Qdrant's OpenAPI document:\n"
-                        + _describe(result.errors))
+                        + _describe(error)) from error
 
 
 def check_answer(document: OpenAPI, request: Request, answer: Response) -> None:
-    result = document.unmarshal_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(answer))
-    if result.errors:
+    try:
+        document.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(answer))
+    except OpenAPIError as error:
         raise Violation(f"answer {answer.status_code} to {request.method} {request.path} violates Qdrant's "
-                        "OpenAPI document:\n" + _describe(result.errors))
+                        "OpenAPI document:\n" + _describe(error)) from error

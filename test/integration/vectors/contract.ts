@@ -233,10 +233,10 @@ export function describeVectorStoreContract(adapter: string, open: () => Promise
         { storeId: 'vs_shared', or: true },
       ])
         for (const attempt of [
-          () => a.search(collection, { vector: [1, 0, 0, 0], limit: 100, filter: crafted as never }),
-          () => a.count(collection, crafted as never),
-          () => a.scroll(collection, { limit: 100, filter: crafted as never }),
-          () => a.delete(collection, crafted as never),
+          () => a.search(collection, { vector: [1, 0, 0, 0], limit: 100, filter: crafted }),
+          () => a.count(collection, crafted),
+          () => a.scroll(collection, { limit: 100, filter: crafted }),
+          () => a.delete(collection, crafted),
         ])
           await expect(attempt()).rejects.toThrow(/filter key .* is not one of storeId, fileId/);
       expect(await b.count(collection)).toBe(2);

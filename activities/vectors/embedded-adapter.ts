@@ -5,26 +5,18 @@
 // handle runs starts from `tenantScope`, whose org id is a bound parameter.
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { checkedTenant, type CheckedTenantVectors } from './checked-tenant.js';
 import type {
   Collection,
   PointFilter,
   ScrollPage,
   SearchHit,
-  SearchQuery,
   StoredPoint,
   TenantVectors,
   VectorPoint,
   VectorStore,
 } from './port.js';
-import {
-  checkCollection,
-  checkFilter,
-  checkPoints,
-  checkScroll,
-  checkSearch,
-  checkUuid,
-  VectorInputError,
-} from './validation.js';
+import { checkCollection, VectorInputError, type CheckedScroll, type CheckedSearch } from './validation.js';
 
 const schema = `
   CREATE EXTENSION IF NOT EXISTS vector;
@@ -58,25 +50,8 @@ function scopeParams(collection: Collection, orgId: string, filter: PointFilter)
   return [collection.model, collection.dimensions, orgId, filter.storeId ?? null, filter.fileId ?? null];
 }
 
-interface PointRow {
-  id: string;
-  store_id: string;
-  file_id: string;
-  text: string;
-  attributes: StoredPoint['attributes'];
-}
-
-const pointColumns = 'id, store_id, file_id, text, attributes';
-
-function toPoint(row: PointRow): StoredPoint {
-  return {
-    id: row.id,
-    storeId: row.store_id,
-    fileId: row.file_id,
-    text: row.text,
-    attributes: row.attributes,
-  };
-}
+/** A point as the port answers it, named in SQL so that rows need no mapping. */
+const pointColumns = 'id, store_id AS "storeId", file_id AS "fileId", text, attributes';
 
 type Queryable = PGlite | Transaction;
 
@@ -91,17 +66,16 @@ async function requireCollection(db: Queryable, collection: Collection): Promise
     );
 }
 
-class EmbeddedTenantVectors implements TenantVectors {
+class EmbeddedTenantVectors implements CheckedTenantVectors {
   constructor(
     private readonly db: PGlite,
-    readonly orgId: string,
+    private readonly orgId: string,
   ) {}
 
   async upsert(collection: Collection, points: VectorPoint[]): Promise<void> {
-    const checked = checkPoints(checkCollection(collection), points);
     await this.db.transaction(async (tx) => {
       await requireCollection(tx, collection);
-      for (const p of checked)
+      for (const p of points)
         await tx.query(
           `INSERT INTO points (model, dimensions, id, org_id, store_id, file_id, text, attributes, embedding)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::vector)
@@ -125,52 +99,47 @@ class EmbeddedTenantVectors implements TenantVectors {
     });
   }
 
-  async search(collection: Collection, query: SearchQuery): Promise<SearchHit[]> {
-    const { vector, limit, filter, minScore } = checkSearch(checkCollection(collection), query);
+  async search(
+    collection: Collection,
+    { vector, limit, filter, minScore }: CheckedSearch,
+  ): Promise<SearchHit[]> {
     await requireCollection(this.db, collection);
-    const { rows } = await this.db.query<PointRow & { score: number }>(
+    const { rows } = await this.db.query<SearchHit>(
       `SELECT ${pointColumns}, 1 - (embedding <=> $6::vector) AS score FROM points
        WHERE ${tenantScope} AND ($7::float8 IS NULL OR 1 - (embedding <=> $6::vector) >= $7)
        ORDER BY embedding <=> $6::vector, id LIMIT $8`,
       [...scopeParams(collection, this.orgId, filter), JSON.stringify(vector), minScore ?? null, limit],
     );
-    return rows.map((row) => ({ ...toPoint(row), score: row.score }));
+    return rows;
   }
 
-  async count(collection: Collection, filter?: PointFilter): Promise<number> {
-    const checked = checkFilter(filter);
-    await requireCollection(this.db, checkCollection(collection));
+  async count(collection: Collection, filter: PointFilter): Promise<number> {
+    await requireCollection(this.db, collection);
     const { rows } = await this.db.query<{ count: number }>(
       `SELECT count(*)::integer AS count FROM points WHERE ${tenantScope}`,
-      scopeParams(collection, this.orgId, checked),
+      scopeParams(collection, this.orgId, filter),
     );
     return rows[0]!.count;
   }
 
-  async delete(collection: Collection, filter?: PointFilter): Promise<void> {
-    const checked = checkFilter(filter);
-    await requireCollection(this.db, checkCollection(collection));
+  async delete(collection: Collection, filter: PointFilter): Promise<void> {
+    await requireCollection(this.db, collection);
     await this.db.query(
       `DELETE FROM points WHERE ${tenantScope}`,
-      scopeParams(collection, this.orgId, checked),
+      scopeParams(collection, this.orgId, filter),
     );
   }
 
-  async scroll(
-    collection: Collection,
-    page: { limit: number; cursor?: string | null; filter?: PointFilter },
-  ): Promise<ScrollPage> {
-    const { limit, cursor } = checkScroll(page);
-    const filter = checkFilter(page.filter);
-    await requireCollection(this.db, checkCollection(collection));
+  async scroll(collection: Collection, { limit, cursor, filter }: CheckedScroll): Promise<ScrollPage> {
+    await requireCollection(this.db, collection);
     // One row more than the page: its id is where the next page starts (as Qdrant's offset).
-    const { rows } = await this.db.query<PointRow>(
+    const { rows } = await this.db.query<StoredPoint>(
       `SELECT ${pointColumns} FROM points WHERE ${tenantScope} AND ($6::uuid IS NULL OR id >= $6)
        ORDER BY id LIMIT $7`,
       [...scopeParams(collection, this.orgId, filter), cursor, limit + 1],
     );
     const next = rows.length > limit ? rows.pop()! : null;
-    return { points: rows.map(toPoint), cursor: next?.id ?? null };
+    return { points: rows, cursor: next?.id ?? null };
   }
 }
 
@@ -200,7 +169,7 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   forTenant(orgId: string): TenantVectors {
-    return new EmbeddedTenantVectors(this.db, checkUuid('orgId', orgId));
+    return checkedTenant(orgId, (org) => new EmbeddedTenantVectors(this.db, org));
   }
 
   async close(): Promise<void> {

@@ -51,6 +51,14 @@ export interface StoredPoint extends PointContent {
   id: string;
 }
 
+export interface ScrollRequest {
+  /** 1 to 1000 points. */
+  limit: number;
+  /** The previous page's cursor; none for the first page. */
+  cursor?: string | null;
+  filter?: PointFilter;
+}
+
 export interface ScrollPage {
   points: StoredPoint[];
   /** Pass as `cursor` for the next page; null after the last one. */
@@ -69,11 +77,8 @@ export interface TenantVectors {
   count(collection: Collection, filter?: PointFilter): Promise<number>;
   /** Deletes the matching points; without a filter, every point of the tenant in the collection. */
   delete(collection: Collection, filter?: PointFilter): Promise<void>;
-  /** The tenant's points without their vectors, a page (1 to 1000) at a time, in id order. */
-  scroll(
-    collection: Collection,
-    page: { limit: number; cursor?: string | null; filter?: PointFilter },
-  ): Promise<ScrollPage>;
+  /** The tenant's points without their vectors, a page at a time, in id order. */
+  scroll(collection: Collection, page: ScrollRequest): Promise<ScrollPage>;
 }
 
 export interface VectorStore {

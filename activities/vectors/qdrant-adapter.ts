@@ -3,26 +3,18 @@
 // `org_id`, indexed as Qdrant's tenant key, and every call a tenant handle makes carries a filter
 // whose first condition is that org (writes too: an upsert may only replace the tenant's points).
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
+import { checkedTenant, type CheckedTenantVectors } from './checked-tenant.js';
 import type {
   Collection,
   PointContent,
   PointFilter,
   ScrollPage,
   SearchHit,
-  SearchQuery,
   TenantVectors,
   VectorPoint,
   VectorStore,
 } from './port.js';
-import {
-  checkCollection,
-  checkFilter,
-  checkPoints,
-  checkScroll,
-  checkSearch,
-  checkUuid,
-  VectorInputError,
-} from './validation.js';
+import { checkCollection, VectorInputError, type CheckedScroll, type CheckedSearch } from './validation.js';
 
 const namePrefix = 'vlinders_';
 
@@ -57,10 +49,10 @@ function status(err: unknown): unknown {
   return (err as { status?: unknown } | null)?.status;
 }
 
-class QdrantTenantVectors implements TenantVectors {
+class QdrantTenantVectors implements CheckedTenantVectors {
   constructor(
     private readonly client: QdrantClient,
-    readonly orgId: string,
+    private readonly orgId: string,
   ) {}
 
   /** Qdrant's 404 (no such collection) as an input error that names the fix. */
@@ -83,12 +75,11 @@ class QdrantTenantVectors implements TenantVectors {
   }
 
   async upsert(collection: Collection, points: VectorPoint[]): Promise<void> {
-    const checked = checkPoints(checkCollection(collection), points);
-    if (checked.length === 0) return;
+    if (points.length === 0) return;
     await this.call(collection, (name) =>
       this.client.upsert(name, {
         wait: true,
-        points: checked.map((p) => ({
+        points: points.map((p) => ({
           id: p.id,
           vector: p.vector,
           payload: {
@@ -105,8 +96,10 @@ class QdrantTenantVectors implements TenantVectors {
     );
   }
 
-  async search(collection: Collection, query: SearchQuery): Promise<SearchHit[]> {
-    const { vector, limit, filter, minScore } = checkSearch(checkCollection(collection), query);
+  async search(
+    collection: Collection,
+    { vector, limit, filter, minScore }: CheckedSearch,
+  ): Promise<SearchHit[]> {
     const result = await this.call(collection, (name) =>
       this.client.query(name, {
         query: vector,
@@ -119,27 +112,20 @@ class QdrantTenantVectors implements TenantVectors {
     return result.points.map((p) => ({ id: String(p.id), score: p.score, ...this.content(p.payload) }));
   }
 
-  async count(collection: Collection, filter?: PointFilter): Promise<number> {
-    const checked = checkFilter(filter);
+  async count(collection: Collection, filter: PointFilter): Promise<number> {
     const result = await this.call(collection, (name) =>
-      this.client.count(name, { filter: tenantFilter(this.orgId, checked), exact: true }),
+      this.client.count(name, { filter: tenantFilter(this.orgId, filter), exact: true }),
     );
     return result.count;
   }
 
-  async delete(collection: Collection, filter?: PointFilter): Promise<void> {
-    const checked = checkFilter(filter);
+  async delete(collection: Collection, filter: PointFilter): Promise<void> {
     await this.call(collection, (name) =>
-      this.client.delete(name, { wait: true, filter: tenantFilter(this.orgId, checked) }),
+      this.client.delete(name, { wait: true, filter: tenantFilter(this.orgId, filter) }),
     );
   }
 
-  async scroll(
-    collection: Collection,
-    page: { limit: number; cursor?: string | null; filter?: PointFilter },
-  ): Promise<ScrollPage> {
-    const { limit, cursor } = checkScroll(page);
-    const filter = checkFilter(page.filter);
+  async scroll(collection: Collection, { limit, cursor, filter }: CheckedScroll): Promise<ScrollPage> {
     const result = await this.call(collection, (name) =>
       this.client.scroll(name, {
         filter: tenantFilter(this.orgId, filter),
@@ -194,7 +180,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   forTenant(orgId: string): TenantVectors {
-    return new QdrantTenantVectors(this.client, checkUuid('orgId', orgId));
+    return checkedTenant(orgId, (org) => new QdrantTenantVectors(this.client, org));
   }
 
   async close(): Promise<void> {

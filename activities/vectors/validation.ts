@@ -1,6 +1,6 @@
 // Input checks both adapters run before they touch the store, so bad input gets the same clear
 // error from either and changes nothing.
-import type { Collection, PointFilter, SearchQuery, VectorPoint } from './port.js';
+import type { Collection, PointFilter, ScrollRequest, SearchQuery, VectorPoint } from './port.js';
 
 /** Input the vector store refuses; retrying it cannot succeed. */
 export class VectorInputError extends Error {
@@ -98,12 +98,14 @@ export function checkFilter(filter: PointFilter | undefined): PointFilter {
   return checked;
 }
 
-export function checkSearch(
-  collection: Collection,
-  query: SearchQuery,
-): Required<Omit<SearchQuery, 'minScore'>> & {
+export interface CheckedSearch {
+  vector: number[];
+  limit: number;
+  filter: PointFilter;
   minScore: number | undefined;
-} {
+}
+
+export function checkSearch(collection: Collection, query: SearchQuery): CheckedSearch {
   checkVector('query vector', query?.vector, collection);
   checkInteger('search limit', query.limit, 1, maxSearchLimit);
   const { minScore } = query;
@@ -112,12 +114,15 @@ export function checkSearch(
   return { vector: query.vector, limit: query.limit, filter: checkFilter(query.filter), minScore };
 }
 
-export function checkScroll(page: { limit: number; cursor?: string | null }): {
+export interface CheckedScroll {
   limit: number;
   cursor: string | null;
-} {
+  filter: PointFilter;
+}
+
+export function checkScroll(page: ScrollRequest): CheckedScroll {
   const limit = checkInteger('scroll limit', page?.limit, 1, maxScrollLimit);
   const cursor =
     page.cursor === undefined || page.cursor === null ? null : checkUuid('scroll cursor', page.cursor);
-  return { limit, cursor };
+  return { limit, cursor, filter: checkFilter(page.filter) };
 }

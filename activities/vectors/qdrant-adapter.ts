@@ -18,7 +18,7 @@ import { checkCollection, VectorInputError, type CheckedScroll, type CheckedSear
 
 const namePrefix = 'vlinders_';
 
-export function collectionName(collection: Collection): string {
+function collectionName(collection: Collection): string {
   const { model, dimensions } = checkCollection(collection);
   return `${namePrefix}${model}_${dimensions}`;
 }

@@ -10,9 +10,9 @@ export class VectorInputError extends Error {
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const modelPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** pgvector's largest `vector` (Qdrant allows more): one limit, so both adapters take the same input. */
-export const maxDimensions = 16_000;
-export const maxSearchLimit = 100;
-export const maxScrollLimit = 1000;
+const maxDimensions = 16_000;
+const maxSearchLimit = 100;
+const maxScrollLimit = 1000;
 const maxIdLength = 256;
 
 const filterKeys: readonly (keyof PointFilter)[] = ['storeId', 'fileId'];

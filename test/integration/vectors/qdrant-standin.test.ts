@@ -52,7 +52,8 @@ describe("the Qdrant stand-in's OpenAPI check", () => {
       expect(request.error).toMatch(/Qdrant stand-in: .*violates Qdrant's OpenAPI document/);
       expect(request.error).toMatch(names);
     }
-    expect(standin.violations()).toHaveLength(planted.length);
+    // Its stderr may arrive after the answers.
+    await expect.poll(() => standin.violations()).toHaveLength(planted.length);
   });
 
   it('refuses, as a violation, an answer that does not conform', () => {

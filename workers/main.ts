@@ -1,4 +1,4 @@
-// The tenants worker process (onboarding now; subscriptions and GDPR later): telemetry first, so
+// The tenants worker process (onboarding, subscriptions, GDPR exports): telemetry first, so
 // the modules it instruments load after it, then config, clients and the run loop.
 import { loadConfigOrExit } from '../runtime/config.js';
 import { startTelemetry } from '../runtime/telemetry.js';

@@ -45,7 +45,12 @@ function wantsRay(): boolean {
  * Namespaces of their own for the files that run a worker, so that worker never picks up the
  * workflows other files start in 'default' (and no other file's worker takes theirs).
  */
-export const workerNamespaces = { e2e: 'e2e', crash: 'worker-crash', billingApi: 'billing-api' } as const;
+export const workerNamespaces = {
+  e2e: 'e2e',
+  crash: 'worker-crash',
+  billingApi: 'billing-api',
+  gdprExport: 'gdpr-export',
+} as const;
 
 export const appLogin = { user: 'vlinders_api', password: 'vlinders-test' };
 

@@ -153,6 +153,18 @@ export class Forwarder {
       );
       return 'unavailable';
     }
+    if (status === 404) {
+      // The gateway chose this server's path and model name, so a 404 is never the client's: the
+      // deployment is not there (a Serve application mid-rebuild drops its route for a while, a
+      // model not loaded). Another deployment may answer.
+      await response.body.dump().catch(() => undefined);
+      this.health.failed(target.url);
+      exchange.request.log.warn(
+        { deploymentId: target.deploymentId, upstream: target.url },
+        'upstream has no such route or model (404)',
+      );
+      return 'unavailable';
+    }
     if (status >= 500 || status === 429) {
       await response.body.dump().catch(() => undefined);
       // An overloaded upstream (429) is healthy; it just has no room for this request.

@@ -51,9 +51,15 @@ async function created<T>(res: Promise<LightMyRequestResponse>, status = 201): P
   return answer.json<T>();
 }
 
+/** What a stretch of traffic got: how many answers of each status, and the first few failures. */
+interface TrafficReport {
+  statuses: Record<number, number>;
+  failures: string[];
+}
+
 /** Tenants' steady traffic through the gateway: streamed chat completions, two at a time. */
 class Traffic {
-  statuses: number[] = [];
+  private report: TrafficReport = { statuses: {}, failures: [] };
   private running = false;
   private loops: Promise<void>[] = [];
 
@@ -62,21 +68,34 @@ class Traffic {
     this.loops = Array.from({ length: concurrency }, () => this.loop());
   }
 
-  async stop(): Promise<number[]> {
+  async stop(): Promise<TrafficReport> {
     this.running = false;
     await Promise.all(this.loops);
-    const statuses = this.statuses;
-    this.statuses = [];
-    return statuses;
+    const report = this.report;
+    this.report = { statuses: {}, failures: [] };
+    return report;
   }
 
   private async loop(): Promise<void> {
-    while (this.running) this.statuses.push(await chat());
+    while (this.running) record(this.report, await chat());
   }
 }
 
-/** One streamed chat completion; its status, or 0 when the stream broke off or carried an error. */
-async function chat(): Promise<number> {
+function record(report: TrafficReport, answer: ChatAnswer): void {
+  report.statuses[answer.status] = (report.statuses[answer.status] ?? 0) + 1;
+  // A few are enough to say why; a failing upstream answers hundreds in seconds.
+  if (answer.status !== 200 && report.failures.length < 5)
+    report.failures.push(`${new Date().toISOString()} ${answer.status} ${answer.body.slice(0, 300)}`);
+}
+
+interface ChatAnswer {
+  /** The HTTP status, or 0 when the stream broke off or carried an error. */
+  status: number;
+  body: string;
+}
+
+/** One streamed chat completion. */
+async function chat(): Promise<ChatAnswer> {
   try {
     const res = await fetch(`${world.baseURL}/chat/completions`, {
       method: 'POST',
@@ -90,10 +109,11 @@ async function chat(): Promise<number> {
       }),
     });
     const body = await res.text();
-    if (res.status === 200 && (!body.includes('data: [DONE]') || body.includes('"error"'))) return 0;
-    return res.status;
-  } catch {
-    return 0;
+    if (res.status === 200 && (!body.includes('data: [DONE]') || body.includes('"error"')))
+      return { status: 0, body };
+    return { status: res.status, body };
+  } catch (err) {
+    return { status: 0, body: String(err) };
   }
 }
 
@@ -262,8 +282,9 @@ describe('rollout on Ray Serve + vLLM through the gateway', () => {
 
       // v1 serves everything: every request answers, and every one was v1's.
       const since = new Date();
-      const statuses = await Promise.all(Array.from({ length: 8 }, () => chat()));
-      expect(statuses).toEqual(Array(8).fill(200));
+      const report: TrafficReport = { statuses: {}, failures: [] };
+      for (const answer of await Promise.all(Array.from({ length: 8 }, () => chat()))) record(report, answer);
+      expect(report).toEqual({ statuses: { 200: 8 }, failures: [] });
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect([...(await servedBy(since)).entries()]).toEqual([[v1Id, 8]]);
     },
@@ -309,7 +330,7 @@ describe('rollout on Ray Serve + vLLM through the gateway', () => {
       const since = new Date();
       const traffic = new Traffic();
       traffic.start();
-      let statuses: number[];
+      let report: TrafficReport;
       try {
         await created(
           api('POST', `/api/admin/models/${modelId}/rollouts`, {
@@ -336,11 +357,11 @@ describe('rollout on Ray Serve + vLLM through the gateway', () => {
           ]),
         );
       } finally {
-        statuses = await traffic.stop();
+        report = await traffic.stop();
       }
 
-      expect(statuses.length).toBeGreaterThan(20);
-      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(report.statuses[200]).toBeGreaterThan(20);
+      expect(report).toEqual({ statuses: { 200: report.statuses[200] }, failures: [] });
       const served = await servedBy(since);
       expect(served.get(v1Id)).toBeGreaterThan(0);
       expect(served.get(v2Id)).toBeGreaterThan(0);

@@ -26,8 +26,13 @@ import {
 
 // A usage stream of this file's own: no other file's ingester takes its events away.
 const usageStream = `vlinders:usage:inference-${randomUUID().slice(0, 8)}`;
-// A first-token timeout far above the fast servers' and far below the slow one's, load or not.
-const t = useTestApp({ GATEWAY_FIRST_TOKEN_TIMEOUT_MS: '2000', USAGE_STREAM: usageStream });
+// A first-token timeout far above the fast servers' and far below the slow one's, load or not; as
+// many tries as the retried model has servers, so its healthy one is always reached.
+const t = useTestApp({
+  GATEWAY_FIRST_TOKEN_TIMEOUT_MS: '2000',
+  GATEWAY_MAX_ATTEMPTS: '4',
+  USAGE_STREAM: usageStream,
+});
 const admin = useAdminPool();
 const fast = new Simulator({
   models: ['upstream-chat', 'upstream-embed'],
@@ -42,6 +47,8 @@ const slowFirstToken = new Simulator({ ...fast.options, timeToFirstTokenMs: 20_0
 // 20 s of generation: a cancellation that arrives late under load still stops it before the end.
 const long = new Simulator({ ...fast.options, completionTokens: 400, interTokenMs: 50 });
 const broken = new Simulator({ ...fast.options, errorRate: 1 });
+// Serves another model: a 404 for the model the gateway names, like a Serve route gone mid-rebuild.
+const elsewhere = new Simulator({ ...fast.options, models: ['another-model'] });
 const withoutUsage = new Simulator({ ...fast.options, usage: false });
 const recording = new RecordingUpstream();
 let world: GatewayWorld;
@@ -53,13 +60,14 @@ let recordingUrl: string;
 const messages = [{ role: 'user' as const, content: 'Tell me about butterflies.' }];
 
 beforeAll(async () => {
-  const [fastUrl, slowUrl, longUrl, brokenUrl, withoutUsageUrl] = (
+  const [fastUrl, slowUrl, longUrl, brokenUrl, withoutUsageUrl, elsewhereUrl] = (
     await Promise.all([
       fast.listen(),
       slowFirstToken.listen(),
       long.listen(),
       broken.listen(),
       withoutUsage.listen(),
+      elsewhere.listen(),
     ])
   ).map(serverUrl);
   recordingUrl = await recording.listen();
@@ -69,7 +77,9 @@ beforeAll(async () => {
   echo = await addModel(admin, { deployments: [{ urls: [recordingUrl], upstreamModel: 'recorded-model' }] });
   Object.assign(names, {
     retried: await addModel(admin, {
-      deployments: [{ urls: [await deadUrl(), brokenUrl!, fastUrl!], upstreamModel: 'upstream-chat' }],
+      deployments: [
+        { urls: [await deadUrl(), brokenUrl!, elsewhereUrl!, fastUrl!], upstreamModel: 'upstream-chat' },
+      ],
     }),
     slow: await addModel(admin, {
       deployments: [{ urls: [slowUrl!, fastUrl!], upstreamModel: 'upstream-chat' }],
@@ -91,7 +101,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeClients();
   await Promise.all(
-    [fast, slowFirstToken, long, broken, withoutUsage, recording].map((upstream) => upstream.close()),
+    [fast, slowFirstToken, long, broken, withoutUsage, elsewhere, recording].map((upstream) =>
+      upstream.close(),
+    ),
   );
 });
 const names = { retried: '', slow: '', long: '', fallsBack: '', withoutUsage: '', dead: '' };
@@ -252,12 +264,18 @@ describe('errors in OpenAI shape', () => {
 });
 
 describe('routing', () => {
-  it('retries before the first byte: a refused connection and a 500 are skipped', async () => {
-    // The servers are tried in affinity order: go on until one prompt reached the failing server.
-    // It answers only 500s and the dead one refuses, so every answer is the healthy server's.
-    const before = { failed: broken.stats.failed, completed: fast.stats.completed };
+  it('retries before the first byte: a refused connection, a 500 and a 404 are skipped', async () => {
+    // The servers are tried in affinity order: go on until a prompt reached each failing server.
+    // One answers only 500s, one 404s (it serves another model), the dead one refuses: every answer
+    // is the healthy server's.
+    const before = {
+      failed: broken.stats.failed,
+      missed: elsewhere.stats.requests,
+      completed: fast.stats.completed,
+    };
+    const reachedBoth = () => broken.stats.failed > before.failed && elsewhere.stats.requests > before.missed;
     let answers = 0;
-    for (let i = 0; broken.stats.failed === before.failed && i < 20; i += 1) {
+    for (let i = 0; !reachedBoth() && i < 40; i += 1) {
       const answer = await world.client.chat.completions.create({
         model: names.retried,
         messages: [{ role: 'user', content: `retry ${i}` }],
@@ -265,7 +283,7 @@ describe('routing', () => {
       expect(answer.choices[0]?.message.content).toContain('sim');
       answers += 1;
     }
-    expect(broken.stats.failed).toBeGreaterThan(before.failed);
+    expect(reachedBoth()).toBe(true);
     expect(fast.stats.completed - before.completed).toBe(answers);
   });
 

@@ -43,6 +43,8 @@ const what: Readonly<Record<Action, string>> = {
   'oauth-clients.manage': 'register, change, delete OAuth clients',
   'sso.read': 'see the SSO configuration',
   'sso.manage': 'configure SSO',
+  'data-requests.read': 'see GDPR data requests',
+  'data-requests.create': 'ask for a GDPR export',
   'signing-keys.rotate': 'rotate the token signing keys',
   'codec.use': 'decode workflow payloads (Temporal UI)',
   'model-registry.read': 'list and show models and their deployments',
@@ -74,6 +76,7 @@ const othersResources: { [K in SubjectType]: SubjectAttributes[K] } = {
   Codec: {},
   ModelRegistry: {},
   BillingRun: {},
+  DataRequest: { orgId, subjectUserId: other, scope: 'person' },
 };
 
 function onOthers<K extends SubjectType>(ability: AppAbility, verb: PolicyAction, type: K): boolean {

@@ -39,7 +39,8 @@ export type SubjectType =
   | 'SigningKey'
   | 'Codec'
   | 'ModelRegistry'
-  | 'BillingRun';
+  | 'BillingRun'
+  | 'DataRequest';
 
 export type PolicyAction =
   | 'read'
@@ -79,6 +80,8 @@ export interface SubjectAttributes {
   Codec: object;
   ModelRegistry: object;
   BillingRun: object;
+  /** A GDPR request: of one person's data (`person`, `subjectUserId` set) or the whole org's. */
+  DataRequest: { orgId: string; subjectUserId: string | null; scope: 'person' | 'organization' };
 }
 type Resource = { [K in SubjectType]: SubjectAttributes[K] & ForcedSubject<K> }[SubjectType];
 
@@ -111,6 +114,8 @@ export const orgActions = [
   'oauth-clients.manage',
   'sso.read',
   'sso.manage',
+  'data-requests.read',
+  'data-requests.create',
 ] as const;
 export type OrgAction = (typeof orgActions)[number];
 
@@ -153,6 +158,8 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'oauth-clients.manage': ['configure', 'OAuthClient'],
   'sso.read': ['read', 'SsoConnection'],
   'sso.manage': ['configure', 'SsoConnection'],
+  'data-requests.read': ['read', 'DataRequest'],
+  'data-requests.create': ['create', 'DataRequest'],
   'signing-keys.rotate': ['rotate', 'SigningKey'],
   'codec.use': ['use', 'Codec'],
   'model-registry.read': ['read', 'ModelRegistry'],
@@ -274,6 +281,9 @@ function defineMemberRules(builder: Builder, p: MemberPrincipal): void {
 
   can('read', 'Organization', { id: p.orgId });
   can('read', ['Member', 'Team', 'TeamMember'], inOrg);
+  // Everyone may have their own data (GDPR Art. 15, 20); the organization's is its owners'.
+  can(['read', 'create'], 'DataRequest', { ...inOrg, scope: 'person', subjectUserId: p.userId });
+  if (is('owner')) can(['read', 'create'], 'DataRequest', inOrg);
   if (is('owner', 'admin')) {
     can('update', 'Member', ['role'], inOrg);
     can('delete', 'Member', inOrg);

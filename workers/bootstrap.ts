@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
 import { createGdprActivities } from '../activities/gdpr/index.js';
-import { ObjectStorage, objectStoreFromConfig } from '../activities/storage/index.js';
+import { objectStorageFromConfig } from '../activities/storage/index.js';
 import { createServeActivities } from '../activities/ray/index.js';
 import { createCapacityActivities } from '../activities/capacity/index.js';
 import { createRolloutActivities, createServeCluster } from '../activities/rollout/index.js';
@@ -18,8 +18,6 @@ import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
 import { setAuditSink } from '../runtime/audit-log.js';
-import { DataKeyStore } from '../runtime/data-keys.js';
-import { masterKeyFromConfig } from '../runtime/envelope.js';
 import type { Config } from '../runtime/config.js';
 import { createStripe, type Stripe } from '../runtime/stripe.js';
 import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
@@ -44,15 +42,6 @@ export interface TenantsWorkerOptions {
   /** A prebuilt bundle; without one the worker bundles workflows/index.ts itself. */
   workflowBundle?: WorkflowBundle | undefined;
   taskQueue?: string;
-}
-
-/** The tenants' objects (GDPR export archives), sealed with their data keys. */
-export function objectStorageFromConfig(config: Config, db: Db): ObjectStorage {
-  return new ObjectStorage(
-    objectStoreFromConfig(config),
-    new DataKeyStore(db, masterKeyFromConfig(config)),
-    config.OBJECT_MAX_BYTES,
-  );
 }
 
 export async function createTenantsWorker(options: TenantsWorkerOptions): Promise<Worker> {

@@ -21,6 +21,8 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Deletes the objects; keys with no object are ignored. */
   delete(keys: string[]): Promise<void>;
+  /** Releases the store's connections, if it holds any. */
+  close?(): void;
 }
 
 export class ObjectKeyError extends Error {}

@@ -49,6 +49,10 @@ export class ObjectStorage {
     if (!isOrgId(orgId)) throw new ObjectKeyError(`not an organization id: ${JSON.stringify(orgId)}`);
     return new TenantObjects(this.store, this.keys, this.maxBytes, orgId);
   }
+
+  close(): void {
+    this.store.close?.();
+  }
 }
 
 export class TenantObjects {

@@ -1,8 +1,9 @@
 // The management API, registered by app.ts under /api: organizations (and their onboarding),
 // invitations, members, teams, the audit log, the model registry (and deployments' upstream keys),
-// serving clusters and rollouts (operators) and usage reads.
+// serving clusters and rollouts (operators), usage reads and GDPR data requests.
 import type { FastifyInstance } from 'fastify';
 import auditLogRoutes from './audit-log/routes.js';
+import dataRequestRoutes from './data-requests/routes.js';
 import invitationRoutes from './invitations/routes.js';
 import memberRoutes from './members/routes.js';
 import modelRoutes from './models/routes.js';
@@ -24,4 +25,5 @@ export default async function control(app: FastifyInstance) {
   await app.register(rolloutRoutes);
   await app.register(upstreamKeyRoutes);
   await app.register(usageRoutes);
+  await app.register(dataRequestRoutes);
 }

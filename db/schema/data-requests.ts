@@ -1,4 +1,4 @@
-// Data-subject requests (db/migrations/0017_data_requests.sql): a GDPR export of a person's data
+// Data-subject requests (db/migrations/0017_data_requests.sql, 0018): a GDPR export of a person's data
 // in an org or of the whole org, with its deadline and, once done, its archive.
 import { index, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import type { DataRequestScope } from '../../core/data-requests.js';
@@ -6,7 +6,7 @@ import { id, orgId, timestamptz } from './columns.js';
 import { users } from './identity.js';
 import { organizations } from './tenancy.js';
 
-export type DataRequestStatus = 'pending' | 'running' | 'completed' | 'expired';
+export type DataRequestStatus = 'pending' | 'running' | 'completed' | 'expired' | 'failed';
 
 export const dataRequests = pgTable(
   'data_requests',

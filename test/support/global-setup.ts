@@ -50,6 +50,7 @@ export const workerNamespaces = {
   crash: 'worker-crash',
   billingApi: 'billing-api',
   gdprExport: 'gdpr-export',
+  dataRequests: 'data-requests',
 } as const;
 
 export const appLogin = { user: 'vlinders_api', password: 'vlinders-test' };

@@ -26,6 +26,9 @@ export interface Ids {
   /** A serving cluster and a model version (operator routes; as with models, no row is needed). */
   clusterId: string;
   version: string;
+  /** A GDPR data request and a file of its archive (as with models, no row is needed). */
+  requestId: string;
+  archiveFile: string;
 }
 
 export function idsOf(tenant: Tenant): Ids {
@@ -41,6 +44,8 @@ export function idsOf(tenant: Tenant): Ids {
     deploymentId: '00000000-0000-4000-8000-0000000000a2',
     clusterId: '00000000-0000-4000-8000-0000000000a3',
     version: 'v2',
+    requestId: '00000000-0000-4000-8000-0000000000a4',
+    archiveFile: 'manifest.json',
   };
 }
 
@@ -232,6 +237,20 @@ export const routeTable: RouteRow[] = [
   { method: 'GET', url: (i) => `${org(i)}/audit-log/verify`, scope: 'org', denied: nonManagers },
   { method: 'GET', url: (i) => `${org(i)}/usage`, scope: 'org', denied: ['member', 'viewer'] },
   { method: 'GET', url: (i) => `${org(i)}/usage.csv`, scope: 'org', denied: ['member', 'viewer'] },
+  // Every member may ask for their own data; whose requests each sees is the service's check.
+  {
+    method: 'POST',
+    url: (i) => `${org(i)}/data-requests`,
+    body: () => ({ kind: 'export', scope: 'person' }),
+    scope: 'org',
+  },
+  { method: 'GET', url: (i) => `${org(i)}/data-requests`, scope: 'org' },
+  { method: 'GET', url: (i) => `${org(i)}/data-requests/${i.requestId}`, scope: 'org' },
+  {
+    method: 'GET',
+    url: (i) => `${org(i)}/data-requests/${i.requestId}/archive/${i.archiveFile}`,
+    scope: 'org',
+  },
 
   { method: 'GET', url: (i) => `${org(i)}/billing`, scope: 'org', denied: billingReaders },
   {
@@ -487,6 +506,8 @@ export function routeName(row: RouteRow): string {
     deploymentId: ':deploymentId',
     clusterId: ':clusterId',
     version: ':version',
+    requestId: ':requestId',
+    archiveFile: ':file',
   };
   // A row's URL may carry the query a route requires; the route is its path.
   return `${row.method} ${row.url(pattern).split('?')[0]}`;

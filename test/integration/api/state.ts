@@ -15,6 +15,7 @@ export async function orgFingerprint(admin: pg.Pool, orgId: string): Promise<str
        (SELECT md5(coalesce(string_agg(c::text, ',' ORDER BY id), '')) FROM sso_connections c WHERE org_id = $1),
        (SELECT md5(coalesce(string_agg(s::text, ',' ORDER BY connection_id, subject), '')) FROM sso_identities s WHERE org_id = $1),
        (SELECT md5(coalesce(string_agg(c::text, ',' ORDER BY id), '')) FROM oauth_clients c WHERE org_id = $1),
+       (SELECT md5(coalesce(string_agg(r::text, ',' ORDER BY id), '')) FROM data_requests r WHERE org_id = $1),
        (SELECT count(*) FROM outbox WHERE org_id = $1),
        (SELECT count(*) FROM audit_log WHERE org_id = $1 AND action <> 'policy.deny')) AS fingerprint`,
     [orgId],

@@ -43,6 +43,8 @@ const placeholder: Ids = {
   deploymentId: '00000000-0000-4000-8000-000000000007',
   clusterId: '00000000-0000-4000-8000-000000000008',
   version: 'v2',
+  requestId: '00000000-0000-4000-8000-000000000009',
+  archiveFile: 'manifest.json',
 };
 
 function wrongTypeFor(value: unknown): unknown {
@@ -96,6 +98,7 @@ function badRequests(row: RouteRow): BadRequest[] {
     'modelId',
     'deploymentId',
     'clusterId',
+    'requestId',
   ] as const) {
     const url = (ids: Ids) => row.url({ ...ids, [key]: 'not-a-uuid' });
     if (url(placeholder) !== row.url(placeholder))

@@ -101,6 +101,27 @@ describe('policy: API keys of members and teams', () => {
   });
 });
 
+describe('policy: GDPR data requests', () => {
+  const own = { orgId, subjectUserId: me, scope: 'person' as const };
+  const someoneElses = { orgId, subjectUserId: someone, scope: 'person' as const };
+  const wholeOrg = { orgId, subjectUserId: null, scope: 'organization' as const };
+
+  it('every role asks for and reads its own export; only an owner the organization’s or another’s', () => {
+    for (const role of roles) {
+      for (const verb of ['create', 'read'] as const) {
+        expect(permits(member(role), verb, 'DataRequest', own)).toBe(true);
+        expect(permits(member(role), verb, 'DataRequest', wholeOrg)).toBe(role === 'owner');
+        expect(permits(member(role), verb, 'DataRequest', someoneElses)).toBe(role === 'owner');
+      }
+    }
+  });
+
+  it('no role reaches another org’s requests', () => {
+    expect(permits(member('owner'), 'read', 'DataRequest', { ...wholeOrg, orgId: otherOrg })).toBe(false);
+    expect(permits(member('member'), 'read', 'DataRequest', { ...own, orgId: otherOrg })).toBe(false);
+  });
+});
+
 describe('policy: property-level rules', () => {
   const target = (userId: string, role: Role) => ({ orgId, userId, role });
 

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -20,9 +20,10 @@ import { billingRun, scheduledBillingRun } from '../../workflows/billing-run.js'
 import { windowBilledAt } from '../../core/billing-window.js';
 import { addUsage, seedBillingTenants, type BillingTenant } from '../support/billing-fixture.js';
 import { adminPool, createIsolatedDatabase, type IsolatedDatabase } from '../support/isolated-database.js';
-import { repoRoot, stripeTestKey } from '../support/services.js';
+import { stripeTestKey } from '../support/services.js';
 import { StripeRecorder } from '../../simulator/stripe-recorder.js';
 import { saveHistory } from './histories.js';
+import { createTimeSkippingEnv } from './time-skipping-env.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -44,14 +45,7 @@ beforeAll(async () => {
   admin = adminPool(database.adminUrl);
   recorder = await new StripeRecorder(inject('stripeUrl')).start();
   mailDir = mkdtempSync(join(tmpdir(), 'vlinders-billing-workflow-'));
-  [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({
-      server: {
-        executable: { type: 'existing-path', path: join(repoRoot, '.tools/bin/temporal-test-server') },
-      },
-    }),
-    bundleWorkflows(),
-  ]);
+  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,17 +1,37 @@
 // The time-skipping test server, with the namespace's custom search attributes registered as the
 // dev server and production have them (it silently never starts a workflow that sets an unknown one).
 import { join } from 'node:path';
+import type { ConnectionPlugin } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 // CommonJS package: Node's ESM loader sees only its default export.
 import proto from '@temporalio/proto';
 import { searchAttributes } from '../../temporal.config.js';
 import { repoRoot } from '../support/services.js';
 
+/**
+ * The test server (gRPC Java) allows a keepalive ping at most every 5 minutes, and none between
+ * calls; the client's default pings every 30 s, calls or not. A file that keeps its environment for
+ * more than a minute and a half (any, on a busy machine) had its connection closed for "excess pings"
+ * mid-test, and the test hung. The client pings within the server's terms instead.
+ */
+const pingsTheServerAllows: ConnectionPlugin = {
+  name: 'vlinders-test-server-keepalive',
+  configureConnection: (options) => ({
+    ...options,
+    channelArgs: {
+      ...options.channelArgs,
+      'grpc.keepalive_time_ms': 300_000,
+      'grpc.keepalive_permit_without_calls': 0,
+    },
+  }),
+};
+
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: {
       executable: { type: 'existing-path', path: join(repoRoot, '.tools/bin/temporal-test-server') },
     },
+    plugins: [pingsTheServerAllows],
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',

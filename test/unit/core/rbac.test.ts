@@ -14,13 +14,23 @@ const ability = (role: Role) => abilityFor({ kind: 'member', userId: 'actor', or
 const assignable = (actor: Role, target: Role) =>
   denial(ability(actor), 'update', 'Member', { orgId, userId: 'someone', role: target }, 'role') === null;
 
+// Everyone may ask for and follow their own GDPR data requests (the service narrows them to their own).
+const ownData: OrgAction[] = ['data-requests.read', 'data-requests.create'];
 // The expected matrix written out in full, so a change to the policy is a visible, reviewed change here.
 const expected: Record<Role, OrgAction[]> = {
   owner: [...orgActions],
   admin: orgActions.filter((a) => a !== 'billing.manage'),
-  member: ['org.read', 'members.read', 'teams.read', 'api-keys.read', 'api-keys.create'],
-  billing: ['org.read', 'members.read', 'teams.read', 'billing.read', 'billing.manage', 'usage.read'],
-  viewer: ['org.read', 'members.read', 'teams.read'],
+  member: ['org.read', 'members.read', 'teams.read', 'api-keys.read', 'api-keys.create', ...ownData],
+  billing: [
+    'org.read',
+    'members.read',
+    'teams.read',
+    'billing.read',
+    'billing.manage',
+    'usage.read',
+    ...ownData,
+  ],
+  viewer: ['org.read', 'members.read', 'teams.read', ...ownData],
 };
 
 describe('rbac (roles as the policy grants them)', () => {

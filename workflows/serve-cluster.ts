@@ -99,8 +99,18 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
     return exclusive(next);
   }
 
-  function changeApplications(applications: ServeApplication[], removing = state.removing) {
-    return change(() => apply({ ...state, applications, removing }));
+  /**
+   * An update's new applications, worked out from the state when its turn comes: an update accepted
+   * while a new writer adopts would otherwise start from the state before the adoption, and its PUT
+   * would delete every application the adoption found.
+   */
+  function changeApplications(
+    next: () => Pick<ServeClusterState, 'applications' | 'removing'> | null,
+  ): Promise<ServeClusterState> {
+    return change(async () => {
+      const changed = next();
+      return changed ? apply({ ...state, ...changed }) : state;
+    });
   }
 
   setHandler(serveClusterQueries.state, () => state);
@@ -108,10 +118,10 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
   setHandler(
     serveClusterUpdates.putApplication,
     (app) =>
-      changeApplications(
-        [...state.applications.filter((a) => a.name !== app.name), app],
-        state.removing.filter((name) => name !== app.name),
-      ),
+      changeApplications(() => ({
+        applications: [...state.applications.filter((a) => a.name !== app.name), app],
+        removing: state.removing.filter((name) => name !== app.name),
+      })),
     {
       validator: (app: ServeApplication) => {
         const reason = serveApplicationRejection(app, state.applications);
@@ -121,12 +131,14 @@ export async function serveCluster(input: ServeClusterInput): Promise<void> {
   );
 
   setHandler(serveClusterUpdates.removeApplication, ({ application }) =>
-    state.applications.some((a) => a.name === application)
-      ? changeApplications(
-          state.applications.filter((a) => a.name !== application),
-          [...state.removing.filter((name) => name !== application), application],
-        )
-      : Promise.resolve(state),
+    changeApplications(() =>
+      state.applications.some((a) => a.name === application)
+        ? {
+            applications: state.applications.filter((a) => a.name !== application),
+            removing: [...state.removing.filter((name) => name !== application), application],
+          }
+        : null,
+    ),
   );
 
   setHandler(

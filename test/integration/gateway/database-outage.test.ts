@@ -68,6 +68,20 @@ async function chat(key: string): Promise<{ status: number; code: string | null 
   return { status: res.status, code: body.error?.code ?? null };
 }
 
+/**
+ * Waits for the key's first 200: before the outage, on a machine busy enough that a query misses the
+ * API's 1 s database deadline, a first request can answer 503 (docs/known-gaps.md).
+ */
+async function answers(key: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const answer = await chat(key);
+    if (answer.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`the key never answered 200: ${JSON.stringify(answer)}`);
+    await sleep(500);
+  }
+}
+
 async function listKeys(): Promise<{ status: number; code: string | null; ms: number }> {
   const started = performance.now();
   const res = await t.app.inject({
@@ -121,8 +135,8 @@ describe.each(Object.keys(outages) as (keyof typeof outages)[])('a %s database',
       // Verified before the outage: the load key and one revoked by another replica just before it.
       const revoked = await createKey(t, world.owner, world.orgId);
       const neverUsed = await createKey(t, world.owner, world.orgId);
-      expect((await chat(world.key)).status).toBe(200);
-      expect((await chat(revoked)).status).toBe(200);
+      await answers(world.key);
+      await answers(revoked);
       const revokedPrefix = parseKey(revoked)!.prefix;
       await admin.query(`UPDATE api_keys SET revoked_at = now() WHERE prefix = $1`, [revokedPrefix]);
 

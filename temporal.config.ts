@@ -22,6 +22,7 @@ export const workflowIds = {
   rollout: (model: string, version: string) => `rollout/${model}/${version}`,
   capacity: (pool: string) => `capacity/${pool}`,
   gdprExport: (requestId: string) => `gdpr-export/${requestId}`,
+  gdprErasure: (requestId: string) => `gdpr-erasure/${requestId}`,
 } as const;
 
 /** Temporal Schedules, created idempotently by `npm run schedules:ensure`. */

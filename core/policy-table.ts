@@ -44,12 +44,14 @@ const what: Readonly<Record<Action, string>> = {
   'sso.read': 'see the SSO configuration',
   'sso.manage': 'configure SSO',
   'data-requests.read': 'see GDPR data requests',
-  'data-requests.create': 'ask for a GDPR export',
+  'data-requests.create': 'ask for (or cancel) a GDPR export or erasure',
   'signing-keys.rotate': 'rotate the token signing keys',
   'codec.use': 'decode workflow payloads (Temporal UI)',
   'model-registry.read': 'list and show models and their deployments',
   'model-registry.manage': 'add, change, remove models and deployments',
   'billing-runs.read': 'read the billing reconciliation (all tenants)',
+  'legal-holds.read': "read an organization's legal holds",
+  'legal-holds.manage': 'place and release legal holds (they block erasures)',
 };
 
 // A sample principal per role in one org, judged on someone else's resources of that org.
@@ -77,6 +79,7 @@ const othersResources: { [K in SubjectType]: SubjectAttributes[K] } = {
   ModelRegistry: {},
   BillingRun: {},
   DataRequest: { orgId, subjectUserId: other, scope: 'person' },
+  LegalHold: {},
 };
 
 function onOthers<K extends SubjectType>(ability: AppAbility, verb: PolicyAction, type: K): boolean {

@@ -40,7 +40,8 @@ export type SubjectType =
   | 'Codec'
   | 'ModelRegistry'
   | 'BillingRun'
-  | 'DataRequest';
+  | 'DataRequest'
+  | 'LegalHold';
 
 export type PolicyAction =
   | 'read'
@@ -82,6 +83,7 @@ export interface SubjectAttributes {
   BillingRun: object;
   /** A GDPR request: of one person's data (`person`, `subjectUserId` set) or the whole org's. */
   DataRequest: { orgId: string; subjectUserId: string | null; scope: 'person' | 'organization' };
+  LegalHold: object;
 }
 type Resource = { [K in SubjectType]: SubjectAttributes[K] & ForcedSubject<K> }[SubjectType];
 
@@ -126,6 +128,8 @@ export const platformActions = [
   'model-registry.read',
   'model-registry.manage',
   'billing-runs.read',
+  'legal-holds.read',
+  'legal-holds.manage',
 ] as const;
 export type PlatformAction = (typeof platformActions)[number];
 
@@ -165,6 +169,8 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'model-registry.read': ['read', 'ModelRegistry'],
   'model-registry.manage': ['configure', 'ModelRegistry'],
   'billing-runs.read': ['read', 'BillingRun'],
+  'legal-holds.read': ['read', 'LegalHold'],
+  'legal-holds.manage': ['configure', 'LegalHold'],
 };
 
 /**
@@ -271,6 +277,8 @@ function defineUserRules({ can }: Builder, p: { userId: string; platformRole: Pl
     can('use', 'Codec');
     can(['read', 'configure'], 'ModelRegistry');
     can('read', 'BillingRun');
+    // Legal holds stop erasures: operators place and release them, for legal reasons tenants may not see.
+    can(['read', 'configure'], 'LegalHold');
   }
 }
 

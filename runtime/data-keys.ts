@@ -9,7 +9,7 @@
 // convention (workflows/definitions.ts). It is created with the value earlier releases derived from
 // the master key (HKDF), so histories written before it was stored still decode.
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { tenantDataKeys } from '../db/schema/index.js';
 import { withTenant } from '../db/tenant.js';
@@ -104,14 +104,20 @@ export class DataKeyStore {
     });
   }
 
-  /** Shreds the tenant's payloads: erases the key material for good, keeping a tombstone row. */
+  /**
+   * Shreds the tenant's payloads: erases the key material for good, keeping a tombstone row. A
+   * tenant without a key gets the tombstone too, so no key is ever created for it after.
+   */
   async destroy(orgId: string): Promise<void> {
     this.cache.delete(orgId);
     await withTenant(this.db, orgId, (tx) =>
       tx
-        .update(tenantDataKeys)
-        .set({ wrappedKey: '', destroyedAt: new Date() })
-        .where(eq(tenantDataKeys.orgId, orgId)),
+        .insert(tenantDataKeys)
+        .values({ orgId, wrappedKey: '', destroyedAt: new Date() })
+        .onConflictDoUpdate({
+          target: tenantDataKeys.orgId,
+          set: { wrappedKey: '', destroyedAt: sql`coalesce(${tenantDataKeys.destroyedAt}, now())` },
+        }),
     );
   }
 

@@ -5,18 +5,24 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
 import { createGdprActivities } from '../activities/gdpr/index.js';
+import { createGdprErasureActivities } from '../activities/gdpr/erasure.js';
 import { objectStorageFromConfig } from '../activities/storage/index.js';
+import { openVectorStore } from '../activities/vectors/index.js';
 import { createServeActivities } from '../activities/ray/index.js';
 import { createCapacityActivities } from '../activities/capacity/index.js';
 import { createRolloutActivities, createServeCluster } from '../activities/rollout/index.js';
 import { serveClusterClient } from './serve-cluster-client.js';
+import { tenantWorkflowsClient } from './tenant-workflows.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
+import { DataKeyStore } from '../runtime/data-keys.js';
+import { masterKeyFromConfig } from '../runtime/envelope.js';
 import { setAuditSink } from '../runtime/audit-log.js';
 import type { Config } from '../runtime/config.js';
 import { createStripe, type Stripe } from '../runtime/stripe.js';
@@ -42,12 +48,18 @@ export interface TenantsWorkerOptions {
   /** A prebuilt bundle; without one the worker bundles workflows/index.ts itself. */
   workflowBundle?: WorkflowBundle | undefined;
   taskQueue?: string;
+  /** Where an erasure finds the tenant's counters; none without REDIS_URL. */
+  redis?: Redis | undefined;
 }
 
 export async function createTenantsWorker(options: TenantsWorkerOptions): Promise<Worker> {
   const { config, connection, db, mailer, workflowBundle } = options;
   // Without a key billing is off: onboarding opens no Stripe customer or subscription.
   const stripe = config.STRIPE_SECRET_KEY ? createStripe(config) : undefined;
+  const storage = objectStorageFromConfig(config, db);
+  const dataConverter = createDataConverter(config, db);
+  // An erasure cancels the subscription and ends the tenant's workflows through the client.
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -55,9 +67,18 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: {
       ...createActivities({ db, mailer, mailFrom: config.MAIL_FROM, stripe }),
-      ...createGdprActivities({ db, storage: objectStorageFromConfig(config, db), stripe }),
+      ...createGdprActivities({ db, storage, stripe }),
+      ...createGdprErasureActivities({
+        db,
+        storage,
+        stripe,
+        redis: options.redis,
+        vectors: () => openVectorStore(config),
+        dataKeys: new DataKeyStore(db, masterKeyFromConfig(config)),
+        workflows: tenantWorkflowsClient(temporal),
+      }),
     },
-    dataConverter: createDataConverter(config, db),
+    dataConverter,
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // Traces continue from the API's span through workflows and activities.
     ...temporalWorkerTracing(),
@@ -104,10 +125,17 @@ async function runWorker(
 }
 
 /** Runs the tenants worker until SIGINT/SIGTERM, then closes its clients. */
-export function runTenantsWorker(config: Config, logger: Logger): Promise<void> {
-  return runWorker(config, logger, 'vlinders-worker-tenants', taskQueues.tenants, (clients) =>
-    createTenantsWorker({ config, ...clients }),
-  );
+export async function runTenantsWorker(config: Config, logger: Logger): Promise<void> {
+  const redis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 })
+    : undefined;
+  try {
+    await runWorker(config, logger, 'vlinders-worker-tenants', taskQueues.tenants, (clients) =>
+      createTenantsWorker({ config, ...clients, redis }),
+    );
+  } finally {
+    redis?.disconnect();
+  }
 }
 
 export interface BillingWorkerOptions extends Omit<TenantsWorkerOptions, 'taskQueue'> {

@@ -15,7 +15,7 @@ import type {
   CapacitySettings,
 } from '../core/capacity.js';
 import type { GateResult, RolloutPhase, RolloutPlan } from '../core/rollout.js';
-import type { ArchiveFile, DataRequestScope, ExportStore } from '../core/data-requests.js';
+import type { ArchiveFile, DataRequestScope, ErasureOutcome, ExportStore } from '../core/data-requests.js';
 //
 // Payload convention: every workflow and activity input and output is ONE object carrying the
 // tenant's `orgId` (a UUID string). The PayloadCodec (runtime/codec.ts) has no workflow context,
@@ -44,6 +44,7 @@ export const workflowTypes = {
   serveCluster: 'serveCluster',
   rollout: 'rollout',
   gdprExport: 'gdprExport',
+  gdprErasure: 'gdprErasure',
 } as const;
 
 // --- The subscription lifecycle (`subscription/<orgId>`, workflows/subscription.ts) ---
@@ -306,4 +307,44 @@ export interface GdprExportProgress {
 
 export const gdprExportQueries = {
   progress: defineQuery<GdprExportProgress>('progress'),
+};
+
+// --- GDPR erasure (`gdpr-erasure/<requestId>`, workflows/gdpr-erasure.ts) ---
+// The one exception to the payload convention: an organization's erasure destroys the tenant's data
+// key, and its own history must stay readable after that. So its payloads name the tenant
+// `erasedOrgId`, never `orgId`, and are sealed with the platform key; they carry ids and counts,
+// no personal data.
+
+export interface GdprErasureInput {
+  erasedOrgId: string;
+  requestId: string;
+  scope: DataRequestScope;
+  /** The person to erase; null for the whole organization. */
+  subjectUserId: string | null;
+  /** The end of the grace period (ISO 8601): until then the erasure can be cancelled. */
+  graceEndsAt: string;
+  /** The law's deadline (ISO 8601): past it, the request is flagged overdue. */
+  dueAt: string;
+}
+
+export interface GdprErasureProgress {
+  erasedOrgId: string;
+  phase: 'grace' | 'cancelled' | 'blocked' | 'freezing' | 'erasing' | 'erased';
+  graceEndsAt: string;
+  dueAt: string;
+  overdue: boolean;
+  /** Why a legal hold blocks the erasure. */
+  blockedReason: string | null;
+  /** The stores erased so far, with what was done. */
+  stores: ErasureOutcome[];
+  finishedAt: string | null;
+}
+
+export const gdprErasureUpdates = {
+  /** Cancels the erasure during its grace period; refused once it has begun. */
+  cancel: defineUpdate<GdprErasureProgress, []>('cancel'),
+};
+
+export const gdprErasureQueries = {
+  progress: defineQuery<GdprErasureProgress>('progress'),
 };

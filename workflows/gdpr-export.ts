@@ -3,10 +3,11 @@
 // stays until it expires, then this workflow deletes it. A timer set on the law's deadline flags
 // the request overdue if the export has not finished by then (a store that keeps failing), and
 // the export goes on. Its progress is a query, shown in the Temporal UI.
-import { condition, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { GdprActivities } from '../activities/gdpr/index.js';
 import { archiveExpiresAt, exportStores } from '../core/data-requests.js';
 import { activityPresets } from '../temporal.config.js';
+import { watchDeadline } from './deadline.js';
 import { gdprExportQueries, type GdprExportInput, type GdprExportProgress } from './definitions.js';
 
 const database = proxyActivities<GdprActivities>(activityPresets.durable);
@@ -26,12 +27,14 @@ export async function gdprExport(input: GdprExportInput): Promise<GdprExportProg
   };
   setHandler(gdprExportQueries.progress, () => progress);
 
-  const deadline = (async () => {
-    const untilDue = Math.max(0, new Date(input.dueAt).getTime() - Date.now());
-    if (await condition(() => progress.finishedAt !== null, untilDue)) return;
-    progress.overdue = true;
-    await database.markExportOverdue({ orgId, requestId, at: new Date().toISOString() });
-  })();
+  const deadline = watchDeadline(
+    input.dueAt,
+    () => progress.finishedAt !== null,
+    async (at) => {
+      progress.overdue = true;
+      await database.markExportOverdue({ orgId, requestId, at });
+    },
+  );
 
   await database.startExport({ orgId, requestId });
   for (const store of exportStores[input.scope]) {

@@ -6,3 +6,4 @@ export { serveCluster } from './serve-cluster.js';
 export { capacity } from './capacity.js';
 export { rollout } from './rollout.js';
 export { gdprExport } from './gdpr-export.js';
+export { gdprErasure } from './gdpr-erasure.js';

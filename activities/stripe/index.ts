@@ -134,7 +134,7 @@ export function createStripeActivities({ stripe }: { stripe: Stripe | undefined 
       return { orgId: input.orgId };
     },
 
-    /** At period end: Stripe keeps serving the paid period, then deletes it; now: deleted at once. */
+    /** At period end: Stripe keeps serving the paid period, then deletes it; now: deleted at once, with its final invoice. */
     async cancelSubscription(input: CancelSubscriptionInput): Promise<{ orgId: string }> {
       const stripe = client();
       if (input.atPeriodEnd) {
@@ -144,7 +144,12 @@ export function createStripeActivities({ stripe }: { stripe: Stripe | undefined 
           { idempotencyKey: input.idempotencyKey },
         );
       } else {
-        await stripe.subscriptions.cancel(input.subscriptionId, {}, { idempotencyKey: input.idempotencyKey });
+        // The usage metered since the last invoice is invoiced now, not dropped.
+        await stripe.subscriptions.cancel(
+          input.subscriptionId,
+          { invoice_now: true, prorate: true },
+          { idempotencyKey: input.idempotencyKey },
+        );
       }
       return { orgId: input.orgId };
     },

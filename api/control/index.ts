@@ -1,10 +1,11 @@
 // The management API, registered by app.ts under /api: organizations (and their onboarding),
 // invitations, members, teams, the audit log, the model registry (and deployments' upstream keys),
-// serving clusters and rollouts (operators), usage reads and GDPR data requests.
+// serving clusters and rollouts (operators), usage reads, GDPR data requests and legal holds (operators).
 import type { FastifyInstance } from 'fastify';
 import auditLogRoutes from './audit-log/routes.js';
 import dataRequestRoutes from './data-requests/routes.js';
 import invitationRoutes from './invitations/routes.js';
+import legalHoldRoutes from './legal-holds/routes.js';
 import memberRoutes from './members/routes.js';
 import modelRoutes from './models/routes.js';
 import orgRoutes from './orgs/routes.js';
@@ -26,4 +27,5 @@ export default async function control(app: FastifyInstance) {
   await app.register(upstreamKeyRoutes);
   await app.register(usageRoutes);
   await app.register(dataRequestRoutes);
+  await app.register(legalHoldRoutes);
 }

@@ -12,7 +12,7 @@ export const organizations = pgTable(
     id: id(),
     name: text('name').notNull(),
     slug: text('slug').notNull(),
-    status: text('status', { enum: ['onboarding', 'active', 'failed'] })
+    status: text('status', { enum: ['onboarding', 'active', 'failed', 'erased'] })
       .notNull()
       .default('onboarding'),
     failureReason: text('failure_reason'),

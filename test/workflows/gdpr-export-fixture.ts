@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { TenantObjects } from '../../activities/storage/index.js';
-import { exportDueAt, type DataRequestScope } from '../../core/data-requests.js';
+import { requestDueAt, type DataRequestScope } from '../../core/data-requests.js';
 import type { Db } from '../../db/client.js';
 import { dataRequests, users } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
@@ -66,7 +66,7 @@ export async function exportRequest(
   subjectUserId: string | null,
   requestedAt = new Date(),
 ): Promise<GdprExportInput> {
-  const dueAt = exportDueAt(requestedAt);
+  const dueAt = requestDueAt(requestedAt);
   const [row] = await withTenant(db, orgId, (tx) =>
     tx
       .insert(dataRequests)

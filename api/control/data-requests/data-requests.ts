@@ -1,22 +1,32 @@
-// GDPR data-subject requests: a member asks for their own data, an owner for the organization's.
-// The request's row and its audit entry are written together, then `gdpr-export/<requestId>` is
-// started on the tenants queue; it records its progress in the row. The archive is read back
-// through here, decrypted, by whoever may read the request, until it expires.
-import type { Client } from '@temporalio/client';
-import { and, desc, eq } from 'drizzle-orm';
+// GDPR data-subject requests: a member asks for an export or erasure of their own data, an owner
+// for the organization's. The request's row and its audit entry are written together, then its
+// workflow (`gdpr-export/<requestId>` or `gdpr-erasure/<requestId>`) is started on the tenants
+// queue; it records its progress in the row. An export's archive is read back through here,
+// decrypted, by whoever may read the request, until it expires; an erasure can be cancelled through
+// here during its grace period.
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Static } from 'typebox';
 import {
   archivePrefix,
-  exportDueAt,
+  erasureGraceEndsAt,
+  requestDueAt,
+  type DataRequestKind,
   type DataRequestScope,
   type ExportManifest,
 } from '../../../core/data-requests.js';
 import { denial, permits } from '../../../core/policy.js';
 import type { Db, Tx } from '../../../db/client.js';
-import { dataRequests } from '../../../db/schema/index.js';
+import { dataRequests, erasureTombstones } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
 import { taskQueues, workflowIds } from '../../../temporal.config.js';
-import { workflowTypes, type GdprExportInput } from '../../../workflows/definitions.js';
+import {
+  gdprErasureUpdates,
+  workflowTypes,
+  type GdprErasureInput,
+  type GdprExportInput,
+} from '../../../workflows/definitions.js';
 import type { ObjectStorage, TenantObject } from '../../../activities/storage/index.js';
 import { recordAudit, type UserActor } from '../../audit.js';
 import type { OrgAccess } from '../../identity/caller.js';
@@ -35,9 +45,10 @@ type DataRequest = Static<typeof DataRequestBody>;
 
 const manifestName = 'manifest.json';
 
-/** The request as its reader sees it: the archive's files while it can be downloaded. */
-async function view(storage: ObjectStorage, row: Row, now = new Date()): Promise<DataRequest> {
-  const downloadable = row.status === 'completed' && (row.archiveExpiresAt ?? now) > now;
+/** The request as its reader sees it: an export's files while they can be downloaded, an erasure's tombstone. */
+async function view(deps: DataRequestDeps, row: Row, now = new Date()): Promise<DataRequest> {
+  const downloadable =
+    row.kind === 'export' && row.status === 'completed' && (row.archiveExpiresAt ?? now) > now;
   return {
     id: row.id,
     kind: row.kind,
@@ -51,8 +62,21 @@ async function view(storage: ObjectStorage, row: Row, now = new Date()): Promise
     finishedAt: row.finishedAt?.toISOString() ?? null,
     archiveExpiresAt: row.archiveExpiresAt?.toISOString() ?? null,
     manifestSha256: row.manifestSha256,
-    files: downloadable ? await archiveFiles(storage, row) : [],
+    files: downloadable ? await archiveFiles(deps.storage, row) : [],
+    graceEndsAt: row.graceEndsAt?.toISOString() ?? null,
+    blockedReason: row.blockedReason,
+    erasure: row.kind === 'erasure' && row.status === 'completed' ? await tombstone(deps.db, row) : null,
   };
+}
+
+async function tombstone(db: Db, row: Row): Promise<DataRequest['erasure']> {
+  const [found] = await withTenant(db, row.orgId, (tx) =>
+    tx
+      .select({ subjectSha256: erasureTombstones.subjectSha256, stores: erasureTombstones.stores })
+      .from(erasureTombstones)
+      .where(eq(erasureTombstones.requestId, row.id)),
+  );
+  return found ?? null;
 }
 
 /** The manifest, then every part it lists, by their names in the archive's folder. */
@@ -69,11 +93,16 @@ async function archiveFiles(storage: ObjectStorage, row: Row): Promise<DataReque
 
 const subjectOf = (scope: DataRequestScope, actor: UserActor) => (scope === 'person' ? actor.userId : null);
 
-/** Records the request (and its audit entry), then starts its export; 202 with the request. */
-export async function requestExport(
+/**
+ * Records the request (and its audit entry), then starts its workflow; 202 with the request. An
+ * erasure asked for while one of the same subject is still open answers that one: asking twice
+ * erases once.
+ */
+export async function createDataRequest(
   deps: DataRequestDeps,
   actor: UserActor,
   access: OrgAccess,
+  kind: DataRequestKind,
   scope: DataRequestScope,
 ): Promise<DataRequest> {
   const { orgId } = access;
@@ -82,50 +111,88 @@ export async function requestExport(
   if (refusal) throw new AppError('FORBIDDEN', refusal);
 
   const requestedAt = new Date();
-  const row = await withTenant(deps.db, orgId, async (tx) => {
-    const [created] = await tx
+  const { row, created } = await withTenant(deps.db, orgId, async (tx) => {
+    if (kind === 'erasure') {
+      const [open] = await tx
+        .select()
+        .from(dataRequests)
+        .where(
+          and(
+            eq(dataRequests.kind, 'erasure'),
+            eq(dataRequests.scope, scope),
+            subjectUserId === null ? undefined : eq(dataRequests.subjectUserId, subjectUserId),
+            inArray(dataRequests.status, ['pending', 'running']),
+          ),
+        )
+        .limit(1);
+      if (open) return { row: open, created: false };
+    }
+    const [inserted] = await tx
       .insert(dataRequests)
       .values({
         orgId,
-        kind: 'export',
+        kind,
         scope,
         subjectUserId,
         requestedBy: actor.userId,
         requestedAt,
-        dueAt: exportDueAt(requestedAt),
+        dueAt: requestDueAt(requestedAt),
+        graceEndsAt: kind === 'erasure' ? erasureGraceEndsAt(requestedAt) : null,
       })
       .returning();
     await recordAudit(tx, actor, {
       orgId,
       action: 'data_request.created',
       targetType: 'data_request',
-      targetId: created!.id,
-      details: { kind: 'export', scope },
+      targetId: inserted!.id,
+      details: { kind, scope },
     });
-    return created!;
+    return { row: inserted!, created: true };
   });
+  if (created) await startWorkflow(deps, row);
+  return view(deps, row);
+}
 
-  const input: GdprExportInput = {
-    orgId,
+/** Starts the request's workflow; one that cannot be started leaves the request failed (503). */
+async function startWorkflow(deps: DataRequestDeps, row: Row): Promise<void> {
+  const common = {
     requestId: row.id,
-    scope,
-    subjectUserId,
+    scope: row.scope,
+    subjectUserId: row.subjectUserId,
     dueAt: row.dueAt.toISOString(),
   };
+  const exportInput: GdprExportInput = { orgId: row.orgId, ...common };
+  const erasureInput: GdprErasureInput = {
+    erasedOrgId: row.orgId,
+    graceEndsAt: row.graceEndsAt?.toISOString() ?? row.requestedAt.toISOString(),
+    ...common,
+  };
   try {
-    await deps.temporal.workflow.start(workflowTypes.gdprExport, {
-      taskQueue: taskQueues.tenants,
-      workflowId: workflowIds.gdprExport(row.id),
-      args: [input],
-      typedSearchAttributes: tenantSearchAttributes(orgId),
-    });
+    if (row.kind === 'export') {
+      await deps.temporal.workflow.start(workflowTypes.gdprExport, {
+        taskQueue: taskQueues.tenants,
+        workflowId: workflowIds.gdprExport(row.id),
+        args: [exportInput],
+        typedSearchAttributes: tenantSearchAttributes(row.orgId),
+      });
+    } else {
+      await deps.temporal.workflow.start(workflowTypes.gdprErasure, {
+        taskQueue: taskQueues.tenants,
+        workflowId: workflowIds.gdprErasure(row.id),
+        args: [erasureInput],
+        typedSearchAttributes: tenantSearchAttributes(row.orgId),
+      });
+    }
   } catch (err) {
-    await withTenant(deps.db, orgId, (tx) => markFailed(tx, row.id));
-    throw new AppError('UNAVAILABLE', 'The export could not be started; it is marked failed. Ask again.', {
-      reason: err instanceof Error ? err.message : String(err),
-    });
+    await withTenant(deps.db, row.orgId, (tx) => markFailed(tx, row.id));
+    throw new AppError(
+      'UNAVAILABLE',
+      `The ${row.kind} could not be started; it is marked failed. Ask again.`,
+      {
+        reason: err instanceof Error ? err.message : String(err),
+      },
+    );
   }
-  return view(deps.storage, row);
 }
 
 function markFailed(tx: Tx, requestId: string) {
@@ -159,7 +226,7 @@ export async function listDataRequests(
       )
       .orderBy(desc(dataRequests.requestedAt), desc(dataRequests.id)),
   );
-  return Promise.all(rows.map((row) => view(deps.storage, row)));
+  return Promise.all(rows.map((row) => view(deps, row)));
 }
 
 function mayRead(access: OrgAccess, row: Row): boolean {
@@ -184,7 +251,7 @@ export async function getDataRequest(
   access: OrgAccess,
   requestId: string,
 ): Promise<DataRequest> {
-  return view(deps.storage, await readable(deps.db, access, requestId));
+  return view(deps, await readable(deps.db, access, requestId));
 }
 
 /** One file of a completed export's archive, decrypted; each download is audited. */
@@ -196,6 +263,7 @@ export async function downloadArchiveFile(
   file: string,
 ): Promise<TenantObject> {
   const row = await readable(deps.db, access, requestId);
+  if (row.kind !== 'export') throw new AppError('NOT_FOUND', 'An erasure has no archive.');
   const now = new Date();
   if (row.status === 'expired' || (row.archiveExpiresAt !== null && row.archiveExpiresAt <= now))
     throw new AppError('GONE', 'The archive has expired and was deleted; ask for a new export.');
@@ -213,4 +281,56 @@ export async function downloadArchiveFile(
     }),
   );
   return object;
+}
+
+/**
+ * Cancels an erasure in its grace period, as whoever may ask for it (the person, or an owner for
+ * the organization's); audited. Once the erasure has begun, or for an export, 409.
+ */
+export async function cancelDataRequest(
+  deps: DataRequestDeps,
+  actor: UserActor,
+  access: OrgAccess,
+  requestId: string,
+): Promise<DataRequest> {
+  const row = await readable(deps.db, access, requestId);
+  const refusal = denial(access.ability, 'create', 'DataRequest', {
+    orgId: row.orgId,
+    subjectUserId: row.subjectUserId,
+    scope: row.scope,
+  });
+  if (refusal) throw new AppError('FORBIDDEN', refusal);
+  if (row.kind !== 'erasure')
+    throw new AppError('CONFLICT', 'Only an erasure can be cancelled; an export finishes on its own.');
+  if (row.status !== 'pending')
+    throw new AppError(
+      'CONFLICT',
+      `The erasure is ${row.status}; it can be cancelled only during its grace period.`,
+    );
+  try {
+    await deps.temporal.workflow
+      .getHandle(workflowIds.gdprErasure(row.id))
+      .executeUpdate(gdprErasureUpdates.cancel, { args: [] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new AppError('CONFLICT', err.cause?.message ?? 'The erasure can no longer be cancelled.');
+    if (err instanceof WorkflowNotFoundError)
+      throw new AppError('CONFLICT', 'The erasure is no longer running; it cannot be cancelled.');
+    throw err;
+  }
+  // The workflow accepted it and records it too; recorded here as well, the answer shows it at once.
+  await withTenant(deps.db, access.orgId, async (tx) => {
+    await tx
+      .update(dataRequests)
+      .set({ status: 'cancelled', finishedAt: new Date() })
+      .where(and(eq(dataRequests.id, row.id), isNull(dataRequests.finishedAt)));
+    await recordAudit(tx, actor, {
+      orgId: access.orgId,
+      action: 'data_request.cancelled',
+      targetType: 'data_request',
+      targetId: row.id,
+      details: { kind: row.kind, scope: row.scope },
+    });
+  });
+  return view(deps, await readable(deps.db, access, requestId));
 }

@@ -1,15 +1,17 @@
-// GDPR data-subject requests of an org: ask for an export (your own data, or the organization's as
-// an owner), follow it, download its archive's files until the archive expires.
+// GDPR data-subject requests of an org: ask for an export or an erasure (of your own data, or the
+// organization's as an owner), follow it, download an export's files until the archive expires,
+// cancel an erasure during its grace period.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { objectStorageFromConfig } from '../../../activities/storage/index.js';
 import { actorOf, orgAccess, requireSignedIn } from '../../identity/auth-plugin.js';
 import { errors, OrgParams } from '../../common-schemas.js';
 import {
+  cancelDataRequest,
+  createDataRequest,
   downloadArchiveFile,
   getDataRequest,
   listDataRequests,
-  requestExport,
   type DataRequestDeps,
 } from './data-requests.js';
 import {
@@ -38,7 +40,9 @@ const dataRequests: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'data-requests.create' },
       schema: {
         tags,
-        summary: 'Ask for a GDPR export: of your own data, or of the whole organization (owners)',
+        summary: 'Ask for a GDPR export or erasure: of your own data, or of the whole organization (owners)',
+        description:
+          'An erasure waits a grace period (graceEndsAt) in which it can be cancelled, then erases or anonymises the data in every store. Asking again while one is open answers the open one.',
         security,
         params: OrgParams,
         body: CreateDataRequestBody,
@@ -46,7 +50,8 @@ const dataRequests: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await requestExport(deps, actorOf(request), orgAccess(request), request.body.scope);
+      const { kind, scope } = request.body;
+      const created = await createDataRequest(deps, actorOf(request), orgAccess(request), kind, scope);
       return reply.code(202).send(created);
     },
   );
@@ -79,6 +84,22 @@ const dataRequests: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => getDataRequest(deps, orgAccess(request), request.params.requestId),
+  );
+
+  app.post(
+    '/orgs/:orgId/data-requests/:requestId/cancel',
+    {
+      config: { access: 'data-requests.create' },
+      schema: {
+        tags,
+        summary: 'Cancel an erasure during its grace period; nothing is erased',
+        security,
+        params: DataRequestParams,
+        response: { 200: DataRequest, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) =>
+      cancelDataRequest(deps, actorOf(request), orgAccess(request), request.params.requestId),
   );
 
   app.get(

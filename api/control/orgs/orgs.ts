@@ -19,7 +19,7 @@ export interface OrgView {
   id: string;
   name: string;
   slug: string;
-  status: 'onboarding' | 'active' | 'failed';
+  status: OrgRow['status'];
   failureReason: string | null;
   role: Role | null;
   createdAt: string;

@@ -22,7 +22,12 @@ export const Organization = Type.Object({
   id: Uuid,
   name: Type.String(),
   slug: Type.String(),
-  status: Type.Union([Type.Literal('onboarding'), Type.Literal('active'), Type.Literal('failed')]),
+  status: Type.Union([
+    Type.Literal('onboarding'),
+    Type.Literal('active'),
+    Type.Literal('failed'),
+    Type.Literal('erased'),
+  ]),
   failureReason: Type.Union([Type.String(), Type.Null()]),
   role: Type.Union([Role, Type.Null()], {
     description: "the caller's role; null while onboarding has not made them a member",

@@ -20,11 +20,14 @@ export function preparePasswordVerification(): Promise<string> {
   return dummyHash;
 }
 
-/** Verifies a password; with no stored hash it does the same work and answers false. */
+/**
+ * Verifies a password; with no stored hash it does the same work and answers false. A stored value
+ * that is no hash (an erased account's) answers false too.
+ */
 export async function verifyPassword(stored: string | undefined, password: string): Promise<boolean> {
   if (stored === undefined) {
     await verify(await preparePasswordVerification(), password);
     return false;
   }
-  return verify(stored, password);
+  return verify(stored, password).catch(() => false);
 }

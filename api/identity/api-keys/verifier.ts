@@ -19,6 +19,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import { apiKeyInvalidationChannel } from '../../../core/api-key-cache.js';
 import type { SubscriptionStatus } from '../../../core/billing.js';
 import { planLimits, type PlanName } from '../../../core/plans.js';
 import { abilityFor, grantableScopes, keyUsableFrom, type AppAbility } from '../../../core/policy.js';
@@ -29,7 +30,6 @@ import { withTenant } from '../../../db/tenant.js';
 import { hashesEqual, hashSecret, parseKey } from './secrets.js';
 import { readThroughOutage } from '../outage-read.js';
 
-export const invalidationChannel = 'vlinders:api-keys:invalidate';
 export const maxCacheTtlMs = 5_000;
 const lastUsedIntervalMs = 60_000;
 const maxCacheEntries = 50_000;
@@ -115,7 +115,7 @@ export class ApiKeyVerifier {
     this.subscriber = this.options.redis.duplicate();
     this.subscriber.on('message', (_channel: string, prefix: string) => this.drop(prefix));
     this.subscriber.on('error', (err: Error) => this.options.logger?.warn({ err }, 'api-key invalidation'));
-    await this.subscriber.subscribe(invalidationChannel);
+    await this.subscriber.subscribe(apiKeyInvalidationChannel);
   }
 
   async close(): Promise<void> {
@@ -126,7 +126,7 @@ export class ApiKeyVerifier {
   /** Drops a key (or OAuth client) from this replica's memory and tells the others to. */
   async invalidate(id: string): Promise<void> {
     this.drop(id);
-    if (this.options.redis) await this.options.redis.publish(invalidationChannel, id);
+    if (this.options.redis) await this.options.redis.publish(apiKeyInvalidationChannel, id);
   }
 
   private readonly invalidationListeners: ((id: string) => void)[] = [];

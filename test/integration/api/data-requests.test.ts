@@ -207,3 +207,99 @@ describe('GDPR export through the API', () => {
     expect(res.statusCode).toBe(404);
   });
 });
+
+describe('GDPR erasure through the API', () => {
+  interface ErasureView extends DataRequestView {
+    kind: 'erasure';
+    graceEndsAt: string;
+    blockedReason: string | null;
+  }
+
+  async function askErasure(user: TestUser, scope: 'person' | 'organization'): Promise<ErasureView> {
+    const res = await call(user, 'POST', '', { kind: 'erasure', scope });
+    expect(res.statusCode, res.body).toBe(202);
+    return res.json<ErasureView>();
+  }
+
+  /** The fingerprint's parts before the data requests (organization, members, teams, keys, SSO, clients). */
+  const rowsButRequestsAndAudit = (fingerprint: string) => fingerprint.split('|').slice(0, 9);
+
+  async function auditActions(requestId: string): Promise<string[]> {
+    const { rows } = await admin.query<{ action: string }>(
+      `SELECT action FROM audit_log WHERE target_id = $1 ORDER BY id`,
+      [requestId],
+    );
+    return rows.map((r) => r.action);
+  }
+
+  it('waits out a grace period in which the person cancels it: asked twice, it is one erasure; cancelled, nothing changed', async () => {
+    const before = await orgFingerprint(admin, orgId);
+    const asked = await askErasure(member, 'person');
+    expect(asked).toMatchObject({ kind: 'erasure', status: 'pending', subjectUserId: member.id });
+    const graceDays = (Date.parse(asked.graceEndsAt) - Date.parse(asked.requestedAt)) / 86_400_000;
+    expect(graceDays).toBe(7);
+    expect((await askErasure(member, 'person')).id).toBe(asked.id);
+
+    const cancelled = await call(member, 'POST', `/${asked.id}/cancel`);
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.json<ErasureView>()).toMatchObject({
+      status: 'cancelled',
+      finishedAt: expect.any(String),
+    });
+    const again = await call(member, 'POST', `/${asked.id}/cancel`);
+    expect(again.statusCode).toBe(409);
+    expect(await auditActions(asked.id)).toEqual(['data_request.created', 'data_request.cancelled']);
+    expect(rowsButRequestsAndAudit(await orgFingerprint(admin, orgId))).toEqual(
+      rowsButRequestsAndAudit(before),
+    );
+  });
+
+  it('lets only an owner erase the organization, and nobody else cancel it; an export cannot be cancelled', async () => {
+    const before = await orgFingerprint(admin, orgId);
+    const refused = await call(member, 'POST', '', { kind: 'erasure', scope: 'organization' });
+    expect(refused.statusCode).toBe(403);
+    expect(await orgFingerprint(admin, orgId)).toEqual(before);
+
+    const asked = await askErasure(owner, 'organization');
+    expect((await call(member, 'GET', `/${asked.id}`)).statusCode).toBe(404);
+    expect((await call(member, 'POST', `/${asked.id}/cancel`)).statusCode).toBe(404);
+    expect((await call(otherOwner, 'POST', `/${asked.id}/cancel`)).statusCode).toBe(404);
+    expect((await call(otherOwner, 'POST', `/${asked.id}/cancel`, undefined, otherOrgId)).statusCode).toBe(
+      404,
+    );
+    expect((await call(owner, 'GET', `/${asked.id}`)).json<ErasureView>().status).toBe('pending');
+    expect((await call(owner, 'POST', `/${asked.id}/cancel`)).statusCode).toBe(200);
+
+    const exported = await ask(member, 'person');
+    const notCancellable = await call(member, 'POST', `/${exported.id}/cancel`);
+    expect(notCancellable.statusCode).toBe(409);
+    expect(errorCode(notCancellable)).toBe('CONFLICT');
+  });
+
+  it('lets operators, and nobody else, place, list and release legal holds, each audited', async () => {
+    const operator = await signUp(t.app, 'gdpr-operator');
+    await admin.query(`UPDATE users SET platform_role = 'operator' WHERE id = $1`, [operator.id]);
+    const holds = (user: TestUser, path = '', payload?: object) =>
+      t.app.inject({
+        method: payload || path ? 'POST' : 'GET',
+        url: `/api/admin/orgs/${orgId}/legal-holds${path}`,
+        headers: bearer(user),
+        ...(payload && { payload }),
+      });
+    expect((await holds(owner, '', { reason: 'mine' })).statusCode).toBe(403);
+    const notMember = await holds(operator, '', { reason: 'x', subjectUserId: otherOwner.id });
+    expect(notMember.statusCode).toBe(404);
+
+    const placed = await holds(operator, '', { reason: 'tax audit 2026', subjectUserId: member.id });
+    expect(placed.statusCode, placed.body).toBe(201);
+    const hold = placed.json<{ id: string; releasedAt: string | null }>();
+    expect((await holds(operator)).json<{ items: { id: string }[] }>().items.map((h) => h.id)).toContain(
+      hold.id,
+    );
+    const released = await holds(operator, `/${hold.id}/release`);
+    expect(released.statusCode).toBe(200);
+    expect(released.json<{ releasedAt: string | null }>().releasedAt).not.toBeNull();
+    expect((await holds(operator, `/${hold.id}/release`)).statusCode).toBe(409);
+    expect(await auditActions(hold.id)).toEqual(['legal_hold.placed', 'legal_hold.released']);
+  });
+});

@@ -28,6 +28,8 @@ export interface Ids {
   version: string;
   /** A GDPR data request and a file of its archive (as with models, no row is needed). */
   requestId: string;
+  /** A legal hold (operator routes; as with models, no row is needed). */
+  holdId: string;
   archiveFile: string;
 }
 
@@ -46,6 +48,7 @@ export function idsOf(tenant: Tenant): Ids {
     version: 'v2',
     requestId: '00000000-0000-4000-8000-0000000000a4',
     archiveFile: 'manifest.json',
+    holdId: '00000000-0000-4000-8000-0000000000a5',
   };
 }
 
@@ -246,6 +249,7 @@ export const routeTable: RouteRow[] = [
   },
   { method: 'GET', url: (i) => `${org(i)}/data-requests`, scope: 'org' },
   { method: 'GET', url: (i) => `${org(i)}/data-requests/${i.requestId}`, scope: 'org' },
+  { method: 'POST', url: (i) => `${org(i)}/data-requests/${i.requestId}/cancel`, scope: 'org' },
   {
     method: 'GET',
     url: (i) => `${org(i)}/data-requests/${i.requestId}/archive/${i.archiveFile}`,
@@ -299,6 +303,18 @@ export const routeTable: RouteRow[] = [
   { method: 'GET', url: (i) => `/api/sso/${i.orgId}/login`, scope: 'public' },
   { method: 'GET', url: () => '/api/sso/callback', scope: 'public' },
   { method: 'POST', url: () => '/api/admin/signing-keys/rotate', scope: 'operator' },
+  { method: 'GET', url: (i) => `/api/admin/orgs/${i.orgId}/legal-holds`, scope: 'operator' },
+  {
+    method: 'POST',
+    url: (i) => `/api/admin/orgs/${i.orgId}/legal-holds`,
+    body: () => ({ reason: 'litigation hold' }),
+    scope: 'operator',
+  },
+  {
+    method: 'POST',
+    url: (i) => `/api/admin/orgs/${i.orgId}/legal-holds/${i.holdId}/release`,
+    scope: 'operator',
+  },
   { method: 'GET', url: () => '/api/admin/models', scope: 'operator' },
   {
     method: 'GET',
@@ -508,6 +524,7 @@ export function routeName(row: RouteRow): string {
     version: ':version',
     requestId: ':requestId',
     archiveFile: ':file',
+    holdId: ':holdId',
   };
   // A row's URL may carry the query a route requires; the route is its path.
   return `${row.method} ${row.url(pattern).split('?')[0]}`;

@@ -45,6 +45,7 @@ const placeholder: Ids = {
   version: 'v2',
   requestId: '00000000-0000-4000-8000-000000000009',
   archiveFile: 'manifest.json',
+  holdId: '00000000-0000-4000-8000-00000000000a',
 };
 
 function wrongTypeFor(value: unknown): unknown {

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { parseKey } from '../../../api/identity/api-keys/secrets.js';
-import { invalidationChannel } from '../../../api/identity/api-keys/verifier.js';
+import { apiKeyInvalidationChannel } from '../../../core/api-key-cache.js';
 import { migrateDatabase } from '../../../db/migrate.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { startPostgres, type PostgresServer } from '../../support/services.js';
@@ -156,7 +156,7 @@ describe.each(Object.keys(outages) as (keyof typeof outages)[])('a %s database',
       expect(ready.statusCode).toBe(503);
       expect(ready.json<{ checks: { postgres: { ok: boolean } } }>().checks.postgres.ok).toBe(false);
       // The revocation's message arrives during the outage: the key stops being served at once.
-      await redis.publish(invalidationChannel, revokedPrefix);
+      await redis.publish(apiKeyInvalidationChannel, revokedPrefix);
       await expect.poll(() => chat(revoked), { timeout: 10_000 }).not.toMatchObject({ status: 200 });
       const outageAnswers = traffic.answers.filter((a) => a.at > failedAt);
 

@@ -55,7 +55,7 @@ export function welcomeMail(to: string, orgName: string): MailPayload {
 }
 
 /** Records a message once per idempotency key; a retry returns the row written before. */
-async function enqueue(
+export async function enqueue(
   tx: Tx,
   orgId: string,
   idempotencyKey: string,

@@ -17,11 +17,12 @@ export const erasureGraceDays = 7;
 
 /**
  * The stores an export reads, each written as a part of the archive. A person's export leaves out
- * the organization's billing and files, which are the organization's, not the person's.
+ * the organization's billing, files and documents' vectors, which are the organization's, not the
+ * person's.
  */
 export const exportStores = {
   person: ['account', 'api-keys', 'audit', 'usage'],
-  organization: ['account', 'api-keys', 'audit', 'usage', 'billing', 'files'],
+  organization: ['account', 'api-keys', 'audit', 'usage', 'billing', 'files', 'vectors'],
 } as const satisfies Record<DataRequestScope, readonly string[]>;
 
 export type ExportStore = (typeof exportStores)['organization'][number];
@@ -37,6 +38,11 @@ export function erasureGraceEndsAt(requestedAt: Date, graceDays = erasureGraceDa
 
 export function archiveExpiresAt(finishedAt: Date): Date {
   return new Date(finishedAt.getTime() + archiveLifetimeDays * day);
+}
+
+/** The link a data-subject request's mail carries: the request, its files listed while they last. */
+export function dataRequestLink(publicUrl: string, orgId: string, requestId: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/api/orgs/${orgId}/data-requests/${requestId}`;
 }
 
 /** The folder of a request's archive under the tenant's objects. */

@@ -12,7 +12,8 @@ import { createActivities } from '../activities/index.js';
 import { createGdprActivities } from '../activities/gdpr/index.js';
 import { createGdprErasureActivities } from '../activities/gdpr/erasure.js';
 import { objectStorageFromConfig } from '../activities/storage/index.js';
-import { openVectorStore } from '../activities/vectors/index.js';
+import { sharedVectorStore } from '../activities/vectors/index.js';
+import type { VectorStore } from '../activities/vectors/port.js';
 import { createServeActivities } from '../activities/ray/index.js';
 import { createCapacityActivities } from '../activities/capacity/index.js';
 import { createRolloutActivities, createServeCluster } from '../activities/rollout/index.js';
@@ -50,6 +51,8 @@ export interface TenantsWorkerOptions {
   taskQueue?: string;
   /** Where an erasure finds the tenant's counters; none without REDIS_URL. */
   redis?: Redis | undefined;
+  /** The process's vector store; without one the worker opens its own on first use (never closed). */
+  vectors?: (() => Promise<VectorStore>) | undefined;
 }
 
 export async function createTenantsWorker(options: TenantsWorkerOptions): Promise<Worker> {
@@ -57,6 +60,7 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
   // Without a key billing is off: onboarding opens no Stripe customer or subscription.
   const stripe = config.STRIPE_SECRET_KEY ? createStripe(config) : undefined;
   const storage = objectStorageFromConfig(config, db);
+  const vectors = options.vectors ?? sharedVectorStore(config).open;
   const dataConverter = createDataConverter(config, db);
   // An erasure cancels the subscription and ends the tenant's workflows through the client.
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
@@ -67,13 +71,13 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: {
       ...createActivities({ db, mailer, mailFrom: config.MAIL_FROM, stripe }),
-      ...createGdprActivities({ db, storage, stripe }),
+      ...createGdprActivities({ db, storage, stripe, vectors, publicUrl: config.PUBLIC_URL }),
       ...createGdprErasureActivities({
         db,
         storage,
         stripe,
         redis: options.redis,
-        vectors: () => openVectorStore(config),
+        vectors,
         dataKeys: new DataKeyStore(db, masterKeyFromConfig(config)),
         workflows: tenantWorkflowsClient(temporal),
       }),
@@ -129,12 +133,14 @@ export async function runTenantsWorker(config: Config, logger: Logger): Promise<
   const redis = config.REDIS_URL
     ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 })
     : undefined;
+  const vectors = sharedVectorStore(config);
   try {
     await runWorker(config, logger, 'vlinders-worker-tenants', taskQueues.tenants, (clients) =>
-      createTenantsWorker({ config, ...clients, redis }),
+      createTenantsWorker({ config, ...clients, redis, vectors: vectors.open }),
     );
   } finally {
     redis?.disconnect();
+    await vectors.close();
   }
 }
 

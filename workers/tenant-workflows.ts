@@ -11,10 +11,11 @@ import { subscriptionUpdates } from '../workflows/definitions.js';
 export function tenantWorkflowsClient(client: Client): TenantWorkflows {
   return {
     async cancelSubscription(orgId) {
+      const lifecycle = client.workflow.getHandle(workflowIds.subscription(orgId));
       try {
-        await client.workflow
-          .getHandle(workflowIds.subscription(orgId))
-          .executeUpdate(subscriptionUpdates.cancel, { args: [{ orgId, atPeriodEnd: false }] });
+        // An update is only sent to a running lifecycle (one that ended has nothing to cancel).
+        if ((await lifecycle.describe()).status.name !== 'RUNNING') return false;
+        await lifecycle.executeUpdate(subscriptionUpdates.cancel, { args: [{ orgId, atPeriodEnd: false }] });
         return true;
       } catch (err) {
         // No lifecycle (billing off, or it ended), or one that refuses: already cancelled.

@@ -1,10 +1,11 @@
 // A GDPR export (`gdpr-export/<requestId>`): every store's part written to the tenant's objects,
-// then the manifest with each part's SHA-256, then the request recorded as finished. The archive
-// stays until it expires, then this workflow deletes it. A timer set on the law's deadline flags
+// then the manifest with each part's SHA-256, then the request recorded as finished and the
+// requester mailed the link to it. The archive stays until it expires, then this workflow deletes it. A timer set on the law's deadline flags
 // the request overdue if the export has not finished by then (a store that keeps failing), and
 // the export goes on. Its progress is a query, shown in the Temporal UI.
-import { proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { GdprActivities } from '../activities/gdpr/index.js';
+import type { Activities } from '../activities/index.js';
 import { archiveExpiresAt, exportStores } from '../core/data-requests.js';
 import { activityPresets } from '../temporal.config.js';
 import { watchDeadline } from './deadline.js';
@@ -12,6 +13,10 @@ import { gdprExportQueries, type GdprExportInput, type GdprExportProgress } from
 
 const database = proxyActivities<GdprActivities>(activityPresets.durable);
 const gather = proxyActivities<GdprActivities>(activityPresets.dataExport);
+const mail = proxyActivities<Activities>(activityPresets.durable);
+
+/** Exports recorded before the vectors part and the ready mail replay without them (see `patched`). */
+export const exportVectorsAndMailPatch = 'gdpr-export-vectors-and-mail';
 
 export async function gdprExport(input: GdprExportInput): Promise<GdprExportProgress> {
   const { orgId, requestId } = input;
@@ -36,8 +41,9 @@ export async function gdprExport(input: GdprExportInput): Promise<GdprExportProg
     },
   );
 
+  const current = patched(exportVectorsAndMailPatch);
   await database.startExport({ orgId, requestId });
-  for (const store of exportStores[input.scope]) {
+  for (const store of exportStores[input.scope].filter((s) => current || s !== 'vectors')) {
     const files = await gather.exportStore({ ...input, store });
     progress.stores.push({ store, files });
   }
@@ -62,6 +68,15 @@ export async function gdprExport(input: GdprExportInput): Promise<GdprExportProg
   progress.finishedAt = finishedAt.toISOString();
   progress.archiveExpiresAt = expiresAt;
   progress.phase = 'archived';
+  if (current) {
+    const ready = await database.enqueueExportReadyMail({
+      orgId,
+      requestId,
+      idempotencyKey: `${workflowInfo().workflowId}/ready`,
+      archiveExpiresAt: expiresAt,
+    });
+    if (ready) await mail.deliverMail(ready);
+  }
   await deadline;
 
   await sleep(new Date(expiresAt).getTime() - Date.now());

@@ -50,7 +50,7 @@ export interface GdprErasureDeps {
   stripe: Stripe | undefined;
   /** Undefined without REDIS_URL: there is nothing in Redis to erase then. */
   redis: Redis | undefined;
-  /** Opened for the step and closed after (an embedded store is a folder one process holds at a time). */
+  /** The process's vector store (activities/vectors/index.ts sharedVectorStore). */
   vectors: () => Promise<VectorStore>;
   dataKeys: DataKeyStore;
   workflows: TenantWorkflows;
@@ -194,18 +194,14 @@ export function createGdprErasureActivities(deps: GdprErasureDeps) {
 
     async vectors(input) {
       const store = await deps.vectors();
-      try {
-        const tenant = store.forTenant(input.erasedOrgId);
-        let points = 0;
-        for (const collection of await store.collections()) {
-          points += await tenant.count(collection);
-          await tenant.delete(collection);
-          Context.current().heartbeat(collection);
-        }
-        return { store: 'vectors', action: 'erased', counts: { points } };
-      } finally {
-        await store.close();
+      const tenant = store.forTenant(input.erasedOrgId);
+      let points = 0;
+      for (const collection of await store.collections()) {
+        points += await tenant.count(collection);
+        await tenant.delete(collection);
+        Context.current().heartbeat(collection);
       }
+      return { store: 'vectors', action: 'erased', counts: { points } };
     },
 
     async files(input) {

@@ -8,6 +8,7 @@ import { billingAccounts } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import type { Stripe } from '../../runtime/stripe.js';
 import type { TenantObjects } from '../storage/index.js';
+import type { VectorStore } from '../vectors/port.js';
 
 export type Row = Record<string, unknown>;
 
@@ -29,6 +30,7 @@ export interface StoreReaders {
   db: Db;
   objects: TenantObjects;
   stripe: Stripe | undefined;
+  vectors: () => Promise<VectorStore>;
 }
 
 async function rows(tx: Tx, query: SQL): Promise<Row[]> {
@@ -149,6 +151,31 @@ async function files(readers: StoreReaders): Promise<StorePart> {
   return { store: 'files', tables: { files: found } };
 }
 
+async function vectors(readers: StoreReaders, subject: ExportSubject): Promise<StorePart> {
+  // The documents' chunks as stored for search (the text and attributes), without the vectors.
+  const store = await readers.vectors();
+  const tenant = store.forTenant(subject.orgId);
+  const points: Row[] = [];
+  for (const collection of await store.collections()) {
+    let cursor: string | null = null;
+    do {
+      const page = await tenant.scroll(collection, { limit: 1000, cursor });
+      for (const p of page.points) {
+        points.push({
+          collection: collection.model,
+          id: p.id,
+          vector_store_id: p.storeId,
+          file_id: p.fileId,
+          text: p.text,
+          attributes: p.attributes,
+        });
+      }
+      cursor = page.cursor;
+    } while (cursor !== null);
+  }
+  return { store: 'vectors', tables: { points } };
+}
+
 export function readStore(
   readers: StoreReaders,
   subject: ExportSubject,
@@ -169,5 +196,7 @@ export function readStore(
       return billing(readers, subject);
     case 'files':
       return files(readers);
+    case 'vectors':
+      return vectors(readers, subject);
   }
 }

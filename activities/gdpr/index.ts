@@ -7,16 +7,19 @@ import { Context } from '@temporalio/activity';
 import { and, eq, isNull } from 'drizzle-orm';
 import {
   archivePrefix,
+  dataRequestLink,
   type ArchiveFile,
   type DataRequestScope,
   type ExportManifest,
   type ExportStore,
 } from '../../core/data-requests.js';
 import type { Db } from '../../db/client.js';
-import { dataRequests } from '../../db/schema/index.js';
+import { dataRequests, users } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import type { Stripe } from '../../runtime/stripe.js';
+import { enqueue, type OutboxRef } from '../outbox.js';
 import type { ObjectStorage, TenantObjects } from '../storage/index.js';
+import type { VectorStore } from '../vectors/port.js';
 import { toCsv } from './csv.js';
 import { readStore } from './export-stores.js';
 
@@ -24,6 +27,10 @@ export interface GdprDeps {
   db: Db;
   storage: ObjectStorage;
   stripe: Stripe | undefined;
+  /** The process's vector store (activities/vectors/index.ts sharedVectorStore). */
+  vectors: () => Promise<VectorStore>;
+  /** Where the API is reached: the mail's link to the request. */
+  publicUrl: string;
 }
 
 export interface ExportRequestRef {
@@ -49,7 +56,7 @@ async function writeFile(
   return { name, sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length };
 }
 
-export function createGdprActivities({ db, storage, stripe }: GdprDeps) {
+export function createGdprActivities({ db, storage, stripe, vectors, publicUrl }: GdprDeps) {
   const setRequest = (ref: ExportRequestRef, values: Partial<typeof dataRequests.$inferInsert>) =>
     withTenant(db, ref.orgId, (tx) =>
       tx
@@ -75,7 +82,7 @@ export function createGdprActivities({ db, storage, stripe }: GdprDeps) {
     async exportStore(input: ExportStoreInput): Promise<ArchiveFile[]> {
       const objects = storage.forTenant(input.orgId);
       Context.current().heartbeat(input.store);
-      const part = await readStore({ db, objects, stripe }, input, input.store);
+      const part = await readStore({ db, objects, stripe, vectors }, input, input.store);
       const folder = archivePrefix(input.requestId);
       const written = [
         await writeFile(
@@ -120,6 +127,40 @@ export function createGdprActivities({ db, storage, stripe }: GdprDeps) {
         archivePrefix: archivePrefix(input.requestId),
         manifestSha256: input.manifestSha256,
         archiveExpiresAt: new Date(input.archiveExpiresAt),
+      });
+    },
+
+    /**
+     * Records the mail telling the requester their export is ready, with the link to it and until
+     * when it lasts (delivered by deliverMail); null when the requester's account is gone.
+     */
+    async enqueueExportReadyMail(
+      input: ExportRequestRef & { idempotencyKey: string; archiveExpiresAt: string },
+    ): Promise<OutboxRef | null> {
+      return withTenant(db, input.orgId, async (tx) => {
+        const [requester] = await tx
+          .select({ email: users.email })
+          .from(dataRequests)
+          .innerJoin(users, eq(users.id, dataRequests.requestedBy))
+          .where(eq(dataRequests.id, input.requestId));
+        if (!requester) return null;
+        return enqueue(tx, input.orgId, input.idempotencyKey, {
+          template: 'data-export-ready',
+          to: requester.email,
+          subject: 'Your Vlinders data export is ready',
+          text: [
+            'Hello,',
+            '',
+            'The export of your data you asked for is ready. Its files are listed, with their',
+            'SHA-256 checksums, at (sign in to download):',
+            '',
+            dataRequestLink(publicUrl, input.orgId, input.requestId),
+            '',
+            `They can be downloaded until ${input.archiveExpiresAt}; then they are deleted.`,
+            '',
+            '— Vlinders',
+          ].join('\n'),
+        });
       });
     },
 

@@ -12,3 +12,28 @@ export async function openVectorStore(config: VectorStoreConfig): Promise<Vector
     return new QdrantVectorStore({ url: config.QDRANT_URL, apiKey: config.QDRANT_API_KEY });
   return EmbeddedVectorStore.open(config.VECTOR_DATA_DIR);
 }
+
+/**
+ * The process's one vector store, opened on first use and shared after: an embedded store is a
+ * folder only one opener may hold, so concurrent activities must not each open it.
+ */
+export function sharedVectorStore(config: VectorStoreConfig): {
+  open: () => Promise<VectorStore>;
+  close: () => Promise<void>;
+} {
+  let opened: Promise<VectorStore> | undefined;
+  return {
+    open() {
+      opened ??= openVectorStore(config).catch((err: unknown) => {
+        opened = undefined;
+        throw err;
+      });
+      return opened;
+    },
+    async close() {
+      const store = opened;
+      opened = undefined;
+      if (store) await (await store).close();
+    },
+  };
+}

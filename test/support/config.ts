@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { parseConfig, type Config } from '../../runtime/config.js';
 import { stripeTestKey } from './services.js';
@@ -29,6 +31,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     STRIPE_SECRET_KEY: stripeTestKey,
     STRIPE_API_URL: inject('stripeUrl'),
     STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
+    // The embedded vector store is a folder one process holds: one per test process (and the
+    // workers it starts), never the checkout's .data/vectors.
+    VECTOR_DATA_DIR: join(tmpdir(), `vlinders-test-vectors-${process.pid}`),
     ...overrides,
   });
 }

@@ -69,21 +69,17 @@ export async function seedErasureTenant(
   await redis.set(`${lim}:key:${tenant.owner.keyId}:rpm`, '1', 'EX', 3600);
   await redis.set(`vlinders:auth:account:${tenant.other.email}`, '1', 'EX', 3600);
   const vectors = await openVectors();
-  try {
-    await vectors.ensureCollection(erasureCollection);
-    await vectors.forTenant(tenant.orgId).upsert(erasureCollection, [
-      {
-        id: randomUUID(),
-        vector: [1, 0, 0],
-        storeId: 'vs_handbook',
-        fileId: 'file_handbook',
-        text: names.documentPhrase,
-        attributes: {},
-      },
-    ]);
-  } finally {
-    await vectors.close();
-  }
+  await vectors.ensureCollection(erasureCollection);
+  await vectors.forTenant(tenant.orgId).upsert(erasureCollection, [
+    {
+      id: randomUUID(),
+      vector: [1, 0, 0],
+      storeId: 'vs_handbook',
+      fileId: 'file_handbook',
+      text: names.documentPhrase,
+      attributes: {},
+    },
+  ]);
   return { ...tenant, ...names, keyPrefixes };
 }
 

@@ -1,15 +1,22 @@
 // The GDPR export workflow in the time-skipping environment, with the real activities against the
-// real PostgreSQL, S3 (rclone's server) and stripe-mock: an organization's export and a person's,
-// each part listed in the manifest with a SHA-256 that verifies, the request recorded as finished,
-// the archive deleted when it expires; and a store that keeps failing past the legal deadline
+// real PostgreSQL, S3 (rclone's server), stripe-mock and the embedded vector store: an
+// organization's export and a person's, each part listed in the manifest with a SHA-256 that
+// verifies, the request recorded as finished, the requester mailed the link, the archive deleted
+// when it expires; and a store that keeps failing past the legal deadline
 // flagging the request overdue. Set RECORD_HISTORIES=1 to re-record the replay fixture.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createGdprActivities } from '../../activities/gdpr/index.js';
+import { createGdprActivities, type GdprDeps } from '../../activities/gdpr/index.js';
+import { FileMailer } from '../../activities/mail/mailer.js';
+import { createMailActivities } from '../../activities/outbox.js';
+import { sharedVectorStore } from '../../activities/vectors/index.js';
 import { ObjectStorage } from '../../activities/storage/index.js';
 import { S3ObjectStore } from '../../activities/storage/s3-store.js';
 import { archivePrefix, type ExportManifest } from '../../core/data-requests.js';
@@ -38,8 +45,14 @@ let db: Db;
 let store: S3ObjectStore;
 let storage: ObjectStorage;
 let stripe: Stripe;
+let vectors: ReturnType<typeof sharedVectorStore>;
+let scratch: string;
+const publicUrl = 'https://vlinders.example.test';
+const collection = { model: 'export-test-embedding', dimensions: 3 };
 
 beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'vlinders-gdpr-export-'));
+  vectors = sharedVectorStore({ VECTOR_DATA_DIR: join(scratch, 'vectors') });
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   pool = createPool({ url: inject('databaseUrl'), size: 4, applicationName: 'test-gdpr-export' });
   db = createDb(pool);
@@ -53,13 +66,51 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.teardown();
   store?.close();
+  await vectors?.close();
   await pool?.end();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-const tenant = () => seedExportTenant(db, (orgId) => storage.forTenant(orgId), stripe);
+/** The export fixture's organization, with a document's chunk in the vector store. */
+async function tenant() {
+  const org = await seedExportTenant(db, (orgId) => storage.forTenant(orgId), stripe);
+  const store = await vectors.open();
+  await store.ensureCollection(collection);
+  await store.forTenant(org.orgId).upsert(collection, [
+    {
+      id: randomUUID(),
+      vector: [0, 1, 0],
+      storeId: 'vs_1',
+      fileId: 'file_1',
+      text: 'chapter one',
+      attributes: {},
+    },
+  ]);
+  return org;
+}
 
-function worker(activities = createGdprActivities({ db, storage, stripe })) {
+const mailDir = () => join(scratch, 'mail');
+
+function worker(overrides: Partial<GdprDeps> = {}) {
+  const activities = {
+    ...createGdprActivities({ db, storage, stripe, vectors: vectors.open, publicUrl, ...overrides }),
+    ...createMailActivities({ db, mailer: new FileMailer(mailDir()), from: 'privacy@vlinders.test' }),
+  };
   return Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+}
+
+/** The mails written about a request (the embedded mailer's <id>.json): the ready mail names its link. */
+function mailsAbout(requestId: string): { to: string; text: string }[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(mailDir());
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => JSON.parse(readFileSync(join(mailDir(), name), 'utf8')) as { to: string; text: string })
+    .filter((mail) => mail.text.includes(requestId));
 }
 
 async function start(input: GdprExportInput) {
@@ -133,6 +184,8 @@ describe('gdpr-export (time-skipping)', () => {
           'billing-invoices.csv',
           'files.json',
           'files-files.csv',
+          'vectors.json',
+          'vectors-points.csv',
         ].sort(),
       );
       for (const person of [org.owner, org.other]) {
@@ -141,6 +194,7 @@ describe('gdpr-export (time-skipping)', () => {
         expect(files.get('usage-hourly.csv')).toContain(person.keyId);
       }
       expect(files.get('files-files.csv')).toContain('files/handbook.txt');
+      expect(files.get('vectors-points.csv')).toContain('chapter one');
       expect(JSON.parse(files.get('billing.json')!)).toMatchObject({ customer: { object: 'customer' } });
       expect(files.get('api-keys-keys.csv')).not.toContain('hash');
 
@@ -178,6 +232,15 @@ describe('gdpr-export (time-skipping)', () => {
       expect(everything).toContain(org.other.keyId);
       expect(everything).not.toContain(org.owner.email);
       expect(everything).not.toContain(org.owner.keyId);
+      expect(everything).not.toContain('chapter one');
+
+      // The requester is mailed the link to the request, once.
+      for (let i = 0; i < 600 && mailsAbout(input.requestId).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const mails = mailsAbout(input.requestId);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]!.to).toBe(org.other.email);
+      expect(mails[0]!.text).toContain(`${publicUrl}/api/orgs/${org.orgId}/data-requests/${input.requestId}`);
       await handle.terminate('test finished');
     });
   });
@@ -186,7 +249,7 @@ describe('gdpr-export (time-skipping)', () => {
     const input = await exportRequest(db, org.orgId, 'organization', null);
     // Billing without a Stripe key: the billing store fails on every attempt.
     await (
-      await worker(createGdprActivities({ db, storage, stripe: undefined }))
+      await worker({ stripe: undefined })
     ).runUntil(async () => {
       const handle = await start(input);
       await env.sleep('31 days');
@@ -198,5 +261,5 @@ describe('gdpr-export (time-skipping)', () => {
       expect(row.overdueAt!.getTime()).toBeGreaterThanOrEqual(row.dueAt.getTime());
       await handle.terminate('test finished');
     });
-  });
+  }, 180_000);
 });

@@ -229,6 +229,13 @@ export interface GateShare {
 }
 
 /**
+ * How long a step runs before its split is judged: the gateway replicas pick up new weights within
+ * about a second (one registry poll, more on a busy machine), and requests already in flight finish
+ * under the old split, so a step's first seconds mix both.
+ */
+export const splitSettleSeconds = 10;
+
+/**
  * The gates' verdict on a step. Fails as soon as the new version is worse than the current one
  * beyond the gates' margins; passes once the step has held long enough with enough requests and
  * nothing failing; waits otherwise, and fails for lack of traffic once the longest hold is spent.
@@ -236,7 +243,7 @@ export interface GateShare {
  * The gateway retries a 5xx on another version and routes around an ejected upstream, so a
  * failing new version shows first as requests it did not answer: it fails when it answered far
  * fewer than its weight says (under half of what was expected and three standard deviations
- * short, so chance alone almost never trips it).
+ * short, so chance alone almost never trips it), once the split has settled.
  */
 export function evaluateGates(
   gates: RolloutGates,
@@ -246,7 +253,7 @@ export function evaluateGates(
   share: GateShare = { percent: 100, othersInStep: 0 },
 ): GateResult {
   const result = (verdict: GateVerdict, reason: string): GateResult => ({ verdict, reason, canary, current });
-  if (share.percent < 100) {
+  if (share.percent < 100 && time.heldSeconds >= splitSettleSeconds) {
     const total = canary.requests + share.othersInStep;
     const p = share.percent / 100;
     const expected = total * p;

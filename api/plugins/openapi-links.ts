@@ -119,6 +119,22 @@ export const links: Link[] = [
     { modelId: '$request.path.modelId', deploymentId: createdId },
   ),
   ...fanOut(
+    `POST ${org}/data-requests`,
+    202,
+    [
+      ['GetDataRequest', `GET ${org}/data-requests/{requestId}`],
+      ['CancelDataRequest', `POST ${org}/data-requests/{requestId}/cancel`],
+    ],
+    { orgId, requestId: createdId },
+  ),
+  {
+    from: 'POST /api/admin/orgs/{orgId}/legal-holds',
+    status: 201,
+    name: 'ReleaseLegalHold',
+    to: 'POST /api/admin/orgs/{orgId}/legal-holds/{holdId}/release',
+    parameters: { orgId, holdId: createdId },
+  },
+  ...fanOut(
     'POST /api/admin/serving-clusters',
     201,
     [

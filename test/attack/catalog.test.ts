@@ -11,16 +11,25 @@ import { dbError } from '../support/db-errors.js';
 const definerAllowList = [
   'public.audit_log_chain',
   'public.deployment_health',
+  'public.erase_organization_rows',
+  'public.erase_person_rows',
   'public.usage_events_add_partition',
   'public.usage_ingest',
 ];
 /**
  * The ones the app calls itself: the trusted usage ingest path (0014_usage_ingest.sql), which inserts
- * events across orgs and answers a count, never a row (test/integration/metering/usage-ingest-path.test.ts),
- * and the rollout's gates (0015_model_versions.sql), which answer one row of aggregates over the given
- * deployments' events, never an event.
+ * events across orgs and answers a count, never a row (test/integration/metering/usage-ingest-path.test.ts);
+ * the rollout's gates (0015_model_versions.sql), which answer one row of aggregates over the given
+ * deployments' events, never an event; and the GDPR erasure's two (0019_gdpr_erasure.sql), which
+ * act only on the transaction's org and reach nothing the app's own DELETE on `organizations`
+ * (cascading) does not, while keeping what tax law keeps and never touching the audit log.
  */
-const callableByApp = ['public.deployment_health', 'public.usage_ingest'];
+const callableByApp = [
+  'public.deployment_health',
+  'public.erase_organization_rows',
+  'public.erase_person_rows',
+  'public.usage_ingest',
+];
 
 let admin: pg.Pool;
 let app: pg.Client;
@@ -102,7 +111,7 @@ describe('SECURITY DEFINER functions', () => {
     expect(await definerFunctions(admin)).toEqual(definerAllowList);
   });
 
-  it('each allowed one pins its search_path; PUBLIC may call none, the app only the ingest path and the rollout gates', async () => {
+  it('each allowed one pins its search_path; PUBLIC may call none, the app only the ingest path, the rollout gates and the erasure', async () => {
     const { rows } = await admin.query<{
       name: string;
       config: string[] | null;

@@ -69,17 +69,27 @@ async function chat(key: string): Promise<{ status: number; code: string | null 
 }
 
 /**
- * Waits for the key's first 200: before the outage, on a machine busy enough that a query misses the
- * API's 1 s database deadline, a first request can answer 503 (docs/known-gaps.md).
+ * Runs a step before the outage again until it succeeds, for up to 30 s: on a machine busy enough
+ * that a query misses the API's 1 s database deadline, a request can answer 503 (docs/known-gaps.md).
  */
-async function answers(key: string): Promise<void> {
+async function beforeOutage<T>(what: string, step: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const answer = await chat(key);
-    if (answer.status === 200) return;
-    if (Date.now() > deadline) throw new Error(`the key never answered 200: ${JSON.stringify(answer)}`);
-    await sleep(500);
+    try {
+      return await step();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what} never succeeded`, { cause: err });
+      await sleep(500);
+    }
   }
+}
+
+/** Waits for the key's first 200. */
+function answers(key: string): Promise<void> {
+  return beforeOutage('the key answering 200', async () => {
+    const answer = await chat(key);
+    if (answer.status !== 200) throw new Error(JSON.stringify(answer));
+  });
 }
 
 async function listKeys(): Promise<{ status: number; code: string | null; ms: number }> {
@@ -133,8 +143,9 @@ describe.each(Object.keys(outages) as (keyof typeof outages)[])('a %s database',
     async () => {
       const outage = outages[kind];
       // Verified before the outage: the load key and one revoked by another replica just before it.
-      const revoked = await createKey(t, world.owner, world.orgId);
-      const neverUsed = await createKey(t, world.owner, world.orgId);
+      const newKey = () => beforeOutage('creating a key', () => createKey(t, world.owner, world.orgId));
+      const revoked = await newKey();
+      const neverUsed = await newKey();
       await answers(world.key);
       await answers(revoked);
       const revokedPrefix = parseKey(revoked)!.prefix;

@@ -4,6 +4,7 @@ import {
   evaluateGates,
   rolloutOptionProblems,
   rolloutPlan,
+  splitSettleSeconds,
   stepWeights,
   type HealthSample,
 } from '../../../core/rollout.js';
@@ -144,5 +145,14 @@ describe('gates', () => {
     expect(
       evaluateGates(gates, sample(0), sample(1000), time, { percent: 1, othersInStep: 200 }).verdict,
     ).toBe('wait');
+  });
+
+  it("judge the split only once it has settled: a step's first seconds still carry the old one", () => {
+    // 3 s into a 50 % step, 16 of 78 answered: requests routed and begun at the previous 10 %.
+    const early = { percent: 50, othersInStep: 62 };
+    expect(evaluateGates(gates, sample(16), sample(1000), held(3), early).verdict).toBe('wait');
+    expect(evaluateGates(gates, sample(16), sample(1000), held(splitSettleSeconds), early).verdict).toBe(
+      'fail',
+    );
   });
 });

@@ -340,9 +340,12 @@ export interface GdprErasureProgress {
   finishedAt: string | null;
 }
 
-export const gdprErasureUpdates = {
-  /** Cancels the erasure during its grace period; refused once it has begun. */
-  cancel: defineUpdate<GdprErasureProgress, []>('cancel'),
+export const gdprErasureSignals = {
+  /**
+   * Cancels the erasure during its grace period; ignored once it has begun. The API decides first,
+   * in the request's row (workflows/gdpr-erasure.ts explains the order).
+   */
+  cancel: defineSignal('cancel'),
 };
 
 export const gdprErasureQueries = {

@@ -1,17 +1,17 @@
 // A GDPR erasure (`gdpr-erasure/<requestId>`) of a person in an organization, or of the whole
-// organization. It waits out a grace period in which the `cancel` update stops it with nothing
-// changed; then a legal hold blocks it (recorded with the hold's reason), or it freezes the subject
+// organization. It waits out a grace period in which a cancel stops it with nothing changed (the
+// API records the cancel in the request's row, then sends the `cancel` signal); then a legal hold blocks it (recorded with the hold's reason), or it freezes the subject
 // (keys and tokens revoked, the subscription cancelled with its final invoice), erases or
 // anonymises every store in turn, and writes the tombstone. Every step is idempotent, so a retry
 // or a second run finds nothing left and says so. Its progress is a query, shown in the Temporal UI.
-import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { GdprErasureActivities } from '../activities/gdpr/erasure.js';
 import { erasureStores } from '../core/data-requests.js';
 import { activityPresets } from '../temporal.config.js';
 import { watchDeadline } from './deadline.js';
 import {
   gdprErasureQueries,
-  gdprErasureUpdates,
+  gdprErasureSignals,
   type GdprErasureInput,
   type GdprErasureProgress,
 } from './definitions.js';
@@ -32,23 +32,9 @@ export async function gdprErasure(input: GdprErasureInput): Promise<GdprErasureP
     finishedAt: null,
   };
   setHandler(gdprErasureQueries.progress, () => progress);
-  // Accepted only in the grace period, and decided at once: the main flow records it.
-  setHandler(
-    gdprErasureUpdates.cancel,
-    () => {
-      progress.phase = 'cancelled';
-      return progress;
-    },
-    {
-      validator: () => {
-        if (progress.phase !== 'grace')
-          throw ApplicationFailure.nonRetryable(
-            `The erasure is ${progress.phase}; it can be cancelled only during its grace period.`,
-            'ErasureNotCancellable',
-          );
-      },
-    },
-  );
+  setHandler(gdprErasureSignals.cancel, () => {
+    if (progress.phase === 'grace') progress.phase = 'cancelled';
+  });
 
   const deadline = watchDeadline(
     input.dueAt,
@@ -68,11 +54,18 @@ export async function gdprErasure(input: GdprErasureInput): Promise<GdprErasureP
   }
 
   progress.phase = 'freezing';
-  const hold = await database.startErasure(ref);
-  if (hold !== null) {
-    progress.blockedReason = hold;
+  // The request's row decides: a cancel the API recorded just before the grace period ended wins.
+  const start = await database.startErasure(ref);
+  if (start?.cancelled) {
+    progress.phase = 'cancelled';
+    progress.finishedAt = await database.cancelErasure(ref);
+    await deadline;
+    return progress;
+  }
+  if (start?.blockedBy) {
+    progress.blockedReason = start.blockedBy;
     progress.phase = 'blocked';
-    progress.finishedAt = await database.blockErasure({ ...ref, reason: hold });
+    progress.finishedAt = await database.blockErasure({ ...ref, reason: start.blockedBy });
     await deadline;
     return progress;
   }

@@ -268,14 +268,24 @@ export function createGdprErasureActivities(deps: GdprErasureDeps) {
   }
 
   return {
-    /** The erasure's grace period passed: starts it, unless a legal hold blocks it (its reason). */
-    async startErasure(ref: ErasureRef): Promise<string | null> {
+    /**
+     * The erasure's grace period passed: starts it (null), unless it was cancelled in the row
+     * meanwhile, or a legal hold blocks it (with the hold's reason).
+     */
+    async startErasure(ref: ErasureRef): Promise<{ cancelled?: true; blockedBy?: string } | null> {
       return inTenant(ref, async (tx) => {
         const [request] = await tx
-          .select({ subjectUserId: dataRequests.subjectUserId, scope: dataRequests.scope })
+          .select({
+            subjectUserId: dataRequests.subjectUserId,
+            scope: dataRequests.scope,
+            status: dataRequests.status,
+          })
           .from(dataRequests)
-          .where(eq(dataRequests.id, ref.requestId));
+          .where(eq(dataRequests.id, ref.requestId))
+          // Locked until this decides: a cancel the API writes meanwhile waits, then finds it begun.
+          .for('update');
         if (!request) throw new Error(`data request ${ref.requestId} does not exist`);
+        if (request.status === 'cancelled') return { cancelled: true };
         const [hold] = await tx
           .select({ reason: legalHolds.reason })
           .from(legalHolds)
@@ -289,7 +299,7 @@ export function createGdprErasureActivities(deps: GdprErasureDeps) {
           )
           .orderBy(legalHolds.placedAt)
           .limit(1);
-        if (hold) return hold.reason;
+        if (hold) return { blockedBy: hold.reason };
         await tx
           .update(dataRequests)
           .set({ status: 'running' })

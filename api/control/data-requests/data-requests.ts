@@ -4,9 +4,8 @@
 // queue; it records its progress in the row. An export's archive is read back through here,
 // decrypted, by whoever may read the request, until it expires; an erasure can be cancelled through
 // here during its grace period.
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import type { Client } from '@temporalio/client';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Static } from 'typebox';
 import {
   archivePrefix,
@@ -22,7 +21,7 @@ import { dataRequests, erasureTombstones } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
 import { taskQueues, workflowIds } from '../../../temporal.config.js';
 import {
-  gdprErasureUpdates,
+  gdprErasureSignals,
   workflowTypes,
   type GdprErasureInput,
   type GdprExportInput,
@@ -285,7 +284,10 @@ export async function downloadArchiveFile(
 
 /**
  * Cancels an erasure in its grace period, as whoever may ask for it (the person, or an owner for
- * the organization's); audited. Once the erasure has begun, or for an export, 409.
+ * the organization's); audited. The request's row decides, so a cancel needs no worker to answer:
+ * it is recorded only while the erasure is still pending (the workflow locks the row when it
+ * begins), then the workflow is told by a signal, or finds it when its grace period ends. Once the
+ * erasure has begun, or for an export, 409.
  */
 export async function cancelDataRequest(
   deps: DataRequestDeps,
@@ -302,28 +304,13 @@ export async function cancelDataRequest(
   if (refusal) throw new AppError('FORBIDDEN', refusal);
   if (row.kind !== 'erasure')
     throw new AppError('CONFLICT', 'Only an erasure can be cancelled; an export finishes on its own.');
-  if (row.status !== 'pending')
-    throw new AppError(
-      'CONFLICT',
-      `The erasure is ${row.status}; it can be cancelled only during its grace period.`,
-    );
-  try {
-    await deps.temporal.workflow
-      .getHandle(workflowIds.gdprErasure(row.id))
-      .executeUpdate(gdprErasureUpdates.cancel, { args: [] });
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError)
-      throw new AppError('CONFLICT', err.cause?.message ?? 'The erasure can no longer be cancelled.');
-    if (err instanceof WorkflowNotFoundError)
-      throw new AppError('CONFLICT', 'The erasure is no longer running; it cannot be cancelled.');
-    throw err;
-  }
-  // The workflow accepted it and records it too; recorded here as well, the answer shows it at once.
-  await withTenant(deps.db, access.orgId, async (tx) => {
-    await tx
+  const cancelled = await withTenant(deps.db, access.orgId, async (tx) => {
+    const [updated] = await tx
       .update(dataRequests)
       .set({ status: 'cancelled', finishedAt: new Date() })
-      .where(and(eq(dataRequests.id, row.id), isNull(dataRequests.finishedAt)));
+      .where(and(eq(dataRequests.id, row.id), eq(dataRequests.status, 'pending')))
+      .returning();
+    if (!updated) return null;
     await recordAudit(tx, actor, {
       orgId: access.orgId,
       action: 'data_request.cancelled',
@@ -331,6 +318,19 @@ export async function cancelDataRequest(
       targetId: row.id,
       details: { kind: row.kind, scope: row.scope },
     });
+    return updated;
   });
-  return view(deps, await readable(deps.db, access, requestId));
+  if (!cancelled) {
+    const now = await readable(deps.db, access, requestId);
+    throw new AppError(
+      'CONFLICT',
+      `The erasure is ${now.status}; it can be cancelled only during its grace period.`,
+    );
+  }
+  await deps.temporal.workflow
+    .getHandle(workflowIds.gdprErasure(row.id))
+    .signal(gdprErasureSignals.cancel)
+    // Not told now (no such workflow, Temporal away): it finds the row cancelled when its grace ends.
+    .catch(() => undefined);
+  return view(deps, cancelled);
 }

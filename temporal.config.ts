@@ -4,7 +4,7 @@
 import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 
 export const taskQueues = {
-  /** Tenant lifecycle: onboarding, the subscription, GDPR exports. */
+  /** Tenant lifecycle: onboarding, the subscription, GDPR exports and erasures, file ingestion. */
   tenants: 'vlinders-tenants',
   /** Scheduled billing runs (their own worker process, so a long run never delays a tenant's workflow). */
   billing: 'vlinders-billing',
@@ -23,6 +23,8 @@ export const workflowIds = {
   capacity: (pool: string) => `capacity/${pool}`,
   gdprExport: (requestId: string) => `gdpr-export/${requestId}`,
   gdprErasure: (requestId: string) => `gdpr-erasure/${requestId}`,
+  /** A file's ingestion into one vector store (a file may be in several). */
+  ingest: (fileId: string, vectorStoreId: string) => `ingest/${fileId}/${vectorStoreId}`,
 } as const;
 
 /** Temporal Schedules, created idempotently by `npm run schedules:ensure`. */
@@ -82,6 +84,17 @@ export const activityPresets = {
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '30 seconds',
     retry: { ...standardRetry, maximumInterval: '6 hours' },
+  },
+  /**
+   * A file's ingestion into a vector store: heartbeats carry the chunks done, so a killed worker's
+   * retry resumes there; an embedding model that stays down fails the file after an hour (its row
+   * says why), and an unreadable file fails at once (VALIDATION).
+   */
+  ingestion: {
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '1 minute',
+    scheduleToCloseTimeout: '1 hour',
+    retry: { ...standardRetry, maximumInterval: '5 minutes' },
   },
   /** Compensation must finish: retried without a deadline. */
   compensation: {

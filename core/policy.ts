@@ -426,8 +426,11 @@ export function grantableScopes(ability: AppAbility): ApiKeyScope[] {
   });
 }
 
-/** What a key asks to do: call a model, list a model, read usage (of a team, or org-wide). */
-export type KeyAction = 'invoke' | 'models.read' | 'usage.read';
+/**
+ * What a key asks to do: call a model, list a model, read usage (of a team, or org-wide), keep the
+ * org's files and vector stores (inputs to inference: a key that may call some model may).
+ */
+export type KeyAction = 'invoke' | 'models.read' | 'usage.read' | 'files';
 
 /** What a verified key asks to do; its IP allow-list was checked when it was verified. */
 export interface KeyRequest {
@@ -444,6 +447,7 @@ export function authorizeKey(
   request: KeyRequest,
 ): boolean {
   const context = { orgId: key.orgId };
+  if (action === 'files') return key.ability.can('invoke', 'Model');
   if (action === 'usage.read')
     return permits(key.ability, 'read', 'Usage', { ...context, teamId: request.teamId ?? null });
   if (request.model === undefined) return false;

@@ -17,6 +17,13 @@ export const ConfigSchema = Type.Object({
     default: 'http://localhost:3000',
     description: 'external URL of the API; the token issuer',
   }),
+  INFERENCE_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+[^/\\s]$',
+      description:
+        "where workers call the platform's own /v1 (file ingestion's embeddings), e.g. http://api:3000/v1; unset means PUBLIC_URL/v1",
+    }),
+  ),
   TLS_CERT_PATH: Type.Optional(
     Type.String({ description: 'PEM certificate (chain) to serve HTTPS directly; set with TLS_KEY_PATH' }),
   ),
@@ -314,6 +321,18 @@ export const ConfigSchema = Type.Object({
     description: 'largest object the platform writes or reads (objects are encrypted whole, in memory)',
   }),
 
+  FILE_MAX_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 33_554_432,
+    description: 'largest file a tenant may upload to /v1/files (read whole into memory, then sealed)',
+  }),
+  VECTOR_EMBEDDING_MODEL: Type.String({
+    minLength: 1,
+    default: 'sim-embed',
+    description:
+      "embedding model of a vector store whose creator names none (a model in the platform's registry)",
+  }),
+
   QDRANT_URL: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s]+$',
@@ -324,10 +343,18 @@ export const ConfigSchema = Type.Object({
   QDRANT_API_KEY: Type.Optional(
     Type.String({ minLength: 1, description: 'API key of the Qdrant server (sent as api-key; use https)' }),
   ),
+  VECTOR_DATABASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://[^\\s]+$',
+      description:
+        'PostgreSQL with pgvector holding the vector store, used when QDRANT_URL is unset (`up` serves one)',
+    }),
+  ),
   VECTOR_DATA_DIR: Type.String({
     minLength: 1,
     default: '.data/vectors',
-    description: 'folder of the embedded vector store (pgvector in PGlite), used when QDRANT_URL is unset',
+    description:
+      'folder of an in-process vector store (pgvector in PGlite, one process only), used when neither QDRANT_URL nor VECTOR_DATABASE_URL is set',
   }),
 
   STRIPE_SECRET_KEY: Type.Optional(

@@ -10,6 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import { PgliteWireServer } from './embedded/pglite-wire-server.js';
 
 export interface PgliteServerOptions {
@@ -20,6 +21,8 @@ export interface PgliteServerOptions {
   port: number;
   /** Concurrent client connections; every pool in every process counts against it. */
   maxConnections: number;
+  /** Load pgvector (the vector store's own database under `up`). */
+  pgvector?: boolean;
 }
 
 export interface PgliteServer {
@@ -39,7 +42,10 @@ export class PortInUseError extends Error {
 }
 
 export async function startPgliteServer(options: PgliteServerOptions): Promise<PgliteServer> {
-  const db = await PGlite.create(options.dataDir);
+  const db = await PGlite.create({
+    dataDir: options.dataDir,
+    ...(options.pgvector && { extensions: { vector } }),
+  });
   const server = new PgliteWireServer(db, options);
   let port: number;
   try {
@@ -69,6 +75,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '5432' },
       'max-connections': { type: 'string', default: '32' },
+      pgvector: { type: 'boolean', default: false },
     },
   });
   let server: PgliteServer;
@@ -78,6 +85,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       host: values.host,
       port: Number(values.port),
       maxConnections: Number(values['max-connections']),
+      pgvector: values.pgvector,
     });
   } catch (err) {
     process.stderr.write(`pglite-server: ${err instanceof Error ? err.message : String(err)}\n`);

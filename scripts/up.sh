@@ -43,6 +43,7 @@ api_port="${PORT:-3000}"
 temporal_port="${TEMPORAL_PORT:-7233}"
 temporal_ui_port="${TEMPORAL_UI_PORT:-8233}"
 pglite_port="${PGLITE_PORT:-5433}"
+vectors_pglite_port="${VECTORS_PGLITE_PORT:-5434}"
 worker_metrics_port="${WORKER_METRICS_PORT:-9464}"
 billing_metrics_port="${BILLING_WORKER_METRICS_PORT:-9465}"
 serving_metrics_port="${SERVING_WORKER_METRICS_PORT:-9466}"
@@ -78,6 +79,8 @@ else
   require_free "$simulator_port" "model-server simulator" SIMULATOR_PORT
 fi
 [ -n "${DATABASE_URL:-}" ] || require_free "$pglite_port" "embedded PostgreSQL" PGLITE_PORT
+[ -n "${QDRANT_URL:-}${VECTOR_DATABASE_URL:-}" ] ||
+  require_free "$vectors_pglite_port" "embedded vector store" VECTORS_PGLITE_PORT
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   require_free "$stripe_mock_port" "stripe-mock" STRIPE_MOCK_PORT
   require_free "$((stripe_mock_port + 1))" "stripe-mock (behind its account proxy)" STRIPE_MOCK_PORT
@@ -210,6 +213,22 @@ else
   postgres_desc="$(printf '%s' "$DATABASE_URL" | sed -E 's#//[^@/]*@#//***@#')"
 fi
 
+# --- The vector store: Qdrant or a pgvector database when configured, else pgvector in PGlite -----
+# Served over the wire, so the API (search) and the tenants worker (ingestion, erasure) share it.
+if [ -z "${QDRANT_URL:-}${VECTOR_DATABASE_URL:-}" ]; then
+  start vectors node dist/scripts/pglite-server.js --pgvector \
+    --data "$data/vectors" --host 127.0.0.1 --port "$vectors_pglite_port" --max-connections 16
+  vectors_pid="$(last_pid)"
+  export VECTOR_DATABASE_URL="postgres://postgres@127.0.0.1:$vectors_pglite_port/postgres"
+  wait_until vectors "$vectors_pid" 120 grep -q 'ready at' "$logs/vectors.log"
+  mark "vector store (pgvector in PGlite) ready"
+  vectors_desc="pgvector in PGlite (embedded), data in .data/vectors"
+elif [ -n "${QDRANT_URL:-}" ]; then
+  vectors_desc="Qdrant $QDRANT_URL"
+else
+  vectors_desc="pgvector $(printf '%s' "$VECTOR_DATABASE_URL" | sed -E 's#//[^@/]*@#//***@#')"
+fi
+
 wait_until temporal "$temporal_pid" 60 "$root/.tools/bin/temporal" operator namespace describe \
   --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE"
 
@@ -325,6 +344,7 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   Temporal UI      http://localhost:$temporal_ui_port/namespaces/$TEMPORAL_NAMESPACE/workflows
   Temporal         $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)
   PostgreSQL       $postgres_desc
+  Vector store     $vectors_desc
   Redis            ${REDIS_URL:-none: limits and caches are in-process (single instance only)}
   Inference API    http://localhost:$api_port/v1 (OpenAI-compatible; an API key of an org)
   Model server     $model_server_desc

@@ -11,6 +11,7 @@ import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
 import { createGdprActivities } from '../activities/gdpr/index.js';
 import { createGdprErasureActivities } from '../activities/gdpr/erasure.js';
+import { createIngestActivities } from '../activities/ingest/index.js';
 import { objectStorageFromConfig } from '../activities/storage/index.js';
 import { sharedVectorStore } from '../activities/vectors/index.js';
 import type { VectorStore } from '../activities/vectors/port.js';
@@ -21,6 +22,7 @@ import { serveClusterClient } from './serve-cluster-client.js';
 import { tenantWorkflowsClient } from './tenant-workflows.js';
 import { FileMailer, type Mailer } from '../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../db/client.js';
+import { loadApiKeyPepper } from '../runtime/api-key-secrets.js';
 import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
 import { DataKeyStore } from '../runtime/data-keys.js';
 import { masterKeyFromConfig } from '../runtime/envelope.js';
@@ -62,6 +64,8 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
   const storage = objectStorageFromConfig(config, db);
   const vectors = options.vectors ?? sharedVectorStore(config).open;
   const dataConverter = createDataConverter(config, db);
+  const masterKey = masterKeyFromConfig(config);
+  let pepper: Promise<Buffer> | undefined;
   // An erasure cancels the subscription and ends the tenant's workflows through the client.
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   return Worker.create({
@@ -78,8 +82,23 @@ export async function createTenantsWorker(options: TenantsWorkerOptions): Promis
         stripe,
         redis: options.redis,
         vectors,
-        dataKeys: new DataKeyStore(db, masterKeyFromConfig(config)),
+        dataKeys: new DataKeyStore(db, masterKey),
         workflows: tenantWorkflowsClient(temporal),
+      }),
+      ...createIngestActivities({
+        db,
+        storage,
+        vectors,
+        inferenceUrl: config.INFERENCE_URL ?? `${config.PUBLIC_URL.replace(/\/$/, '')}/v1`,
+        keys: {
+          env: config.API_KEY_ENV,
+          pepper: () =>
+            (pepper ??= loadApiKeyPepper(db, masterKey).catch((err: unknown) => {
+              pepper = undefined;
+              throw err;
+            })),
+        },
+        redis: options.redis,
       }),
     },
     dataConverter,

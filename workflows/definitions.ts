@@ -8,6 +8,7 @@ import type {
   SubscriptionState,
 } from '../core/subscription.js';
 import type { ReplicaSetting, ServeApplication, ServeConfig } from '../core/serving.js';
+import type { IngestError } from '../core/ingestion.js';
 import type {
   CapacityDecision,
   CapacityObservation,
@@ -45,6 +46,7 @@ export const workflowTypes = {
   rollout: 'rollout',
   gdprExport: 'gdprExport',
   gdprErasure: 'gdprErasure',
+  ingest: 'ingest',
 } as const;
 
 // --- The subscription lifecycle (`subscription/<orgId>`, workflows/subscription.ts) ---
@@ -350,4 +352,20 @@ export const gdprErasureSignals = {
 
 export const gdprErasureQueries = {
   progress: defineQuery<GdprErasureProgress>('progress'),
+};
+
+// --- A file's ingestion into a vector store (`ingest/<fileId>/<vectorStoreId>`, workflows/ingest.ts) ---
+
+export type { IngestError, IngestInput, IngestOutcome } from '../core/ingestion.js';
+
+export interface IngestProgress {
+  orgId: string;
+  status: 'in_progress' | 'completed' | 'failed' | 'cancelled';
+  /** The file's chunks, and how many are embedded and stored (known once chunking ran). */
+  chunks: number | null;
+  lastError: IngestError | null;
+}
+
+export const ingestQueries = {
+  progress: defineQuery<IngestProgress>('progress'),
 };

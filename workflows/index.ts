@@ -7,3 +7,4 @@ export { capacity } from './capacity.js';
 export { rollout } from './rollout.js';
 export { gdprExport } from './gdpr-export.js';
 export { gdprErasure } from './gdpr-erasure.js';
+export { ingest } from './ingest.js';

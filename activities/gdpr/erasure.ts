@@ -24,9 +24,12 @@ import {
   erasureTombstones,
   legalHolds,
   refreshTokens,
+  files,
   usageEvents,
   usageHourly,
   users,
+  vectorStoreFiles,
+  vectorStores,
 } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import type { DataKeyStore } from '../../runtime/data-keys.js';
@@ -205,8 +208,24 @@ export function createGdprErasureActivities(deps: GdprErasureDeps) {
     },
 
     async files(input) {
+      // Ingestions first: none may store a batch after the rows and objects are gone.
+      const ingesting = await inTenant(input, (tx) =>
+        tx
+          .select({ fileId: vectorStoreFiles.fileId, vectorStoreId: vectorStoreFiles.vectorStoreId })
+          .from(vectorStoreFiles)
+          .where(eq(vectorStoreFiles.status, 'in_progress')),
+      );
+      const ingestions = await deps.workflows.terminate(
+        ingesting.map((r) => workflowIds.ingest(r.fileId, r.vectorStoreId)),
+        'the organization is erased (GDPR)',
+      );
+      const rows = await inTenant(input, async (tx) => {
+        const deleted = await tx.delete(files).returning({ id: files.id });
+        const stores = await tx.delete(vectorStores).returning({ id: vectorStores.id });
+        return { files: deleted.length, vectorStores: stores.length };
+      });
       const objects = await deps.storage.forTenant(input.erasedOrgId).deleteAll();
-      return { store: 'files', action: 'erased', counts: { objects } };
+      return { store: 'files', action: 'erased', counts: { objects, ...rows, ingestions } };
     },
 
     async workflows(input) {

@@ -4,7 +4,12 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { DataRequestScope, ExportStore } from '../../core/data-requests.js';
 import type { Db, Tx } from '../../db/client.js';
-import { billingAccounts } from '../../db/schema/index.js';
+import {
+  billingAccounts,
+  files as filesTable,
+  vectorStoreFiles,
+  vectorStores,
+} from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import type { Stripe } from '../../runtime/stripe.js';
 import type { TenantObjects } from '../storage/index.js';
@@ -145,10 +150,16 @@ async function billing(readers: StoreReaders, subject: ExportSubject): Promise<S
   return { store: 'billing', tables: { accounts: [{ ...account }], invoices }, details: { customer } };
 }
 
-async function files(readers: StoreReaders): Promise<StorePart> {
-  // The tenant's files, without earlier export archives (they are copies of all of this).
-  const found = (await readers.objects.list()).filter((o) => !o.name.startsWith('exports/'));
-  return { store: 'files', tables: { files: found } };
+async function files(readers: StoreReaders, subject: ExportSubject): Promise<StorePart> {
+  // The tenant's objects, without earlier export archives (they are copies of all of this), and
+  // what the files and vector stores are.
+  const objects = (await readers.objects.list()).filter((o) => !o.name.startsWith('exports/'));
+  const rows = await withTenant(readers.db, subject.orgId, async (tx) => ({
+    files: await tx.select().from(filesTable),
+    vector_stores: await tx.select().from(vectorStores),
+    vector_store_files: await tx.select().from(vectorStoreFiles),
+  }));
+  return { store: 'files', tables: { objects, ...rows } };
 }
 
 async function vectors(readers: StoreReaders, subject: ExportSubject): Promise<StorePart> {
@@ -195,7 +206,7 @@ export function readStore(
     case 'billing':
       return billing(readers, subject);
     case 'files':
-      return files(readers);
+      return files(readers, subject);
     case 'vectors':
       return vectors(readers, subject);
   }

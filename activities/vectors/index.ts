@@ -1,20 +1,25 @@
-// Which vector store a process uses, from configuration: Qdrant when QDRANT_URL is set, else the
-// embedded pgvector store in VECTOR_DATA_DIR (the default under `up`).
+// Which vector store a process uses, from configuration: Qdrant when QDRANT_URL is set, else
+// pgvector — over the wire at VECTOR_DATABASE_URL (under `up`, shared by the API and the workers),
+// or in this process in VECTOR_DATA_DIR.
 import type { Config } from '../../runtime/config.js';
-import { EmbeddedVectorStore } from './embedded-adapter.js';
+import { PgvectorVectorStore } from './pgvector-adapter.js';
 import type { VectorStore } from './port.js';
 import { QdrantVectorStore } from './qdrant-adapter.js';
 
-export type VectorStoreConfig = Pick<Config, 'QDRANT_URL' | 'QDRANT_API_KEY' | 'VECTOR_DATA_DIR'>;
+export type VectorStoreConfig = Pick<
+  Config,
+  'QDRANT_URL' | 'QDRANT_API_KEY' | 'VECTOR_DATABASE_URL' | 'VECTOR_DATA_DIR'
+>;
 
 export async function openVectorStore(config: VectorStoreConfig): Promise<VectorStore> {
   if (config.QDRANT_URL)
     return new QdrantVectorStore({ url: config.QDRANT_URL, apiKey: config.QDRANT_API_KEY });
-  return EmbeddedVectorStore.open(config.VECTOR_DATA_DIR);
+  if (config.VECTOR_DATABASE_URL) return PgvectorVectorStore.connect(config.VECTOR_DATABASE_URL);
+  return PgvectorVectorStore.openEmbedded(config.VECTOR_DATA_DIR);
 }
 
 /**
- * The process's one vector store, opened on first use and shared after: an embedded store is a
+ * The process's one vector store, opened on first use and shared after: an in-process store is a
  * folder only one opener may hold, so concurrent activities must not each open it.
  */
 export function sharedVectorStore(config: VectorStoreConfig): {

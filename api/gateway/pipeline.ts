@@ -5,12 +5,12 @@
 // (forwarder.ts) talks to the upstreams, the request meter (metering/request-meter.ts) records the
 // one usage event and settles the limit reservation.
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { servesInference } from '../../core/billing.js';
 import { authorizeKey } from '../../core/policy.js';
 import { planLimits, type PlanLimits } from '../../core/plans.js';
 import { InferenceError } from '../errors.js';
 import type { VerifiedKey } from '../identity/api-keys/verifier.js';
 import type { Attempt, Forwarder } from './forwarder.js';
+import { inferenceKeyHook, inferenceKeyOf } from './inference-key.js';
 import { modelNameRewrite } from './model-name.js';
 import {
   estimatePromptTokens,
@@ -26,7 +26,7 @@ import type { ModelRegistry, ModelRoute } from './registry.js';
 import type { Router } from './routing/router.js';
 
 export interface PipelineParts {
-  authenticate(request: FastifyRequest): Promise<void>;
+  authenticate: (request: FastifyRequest) => Promise<void>;
   registry: ModelRegistry;
   limiter: Limiter;
   router: Router;
@@ -62,29 +62,13 @@ const modelNotFound = (model: string) =>
     { param: 'model', type: 'invalid_request_error' },
   );
 
-/** The verified key of a request that passed `authenticate`. */
-function keyOf(request: FastifyRequest): VerifiedKey {
-  if (!request.apiKey) throw new InferenceError('UNAUTHENTICATED', 'invalid_api_key', 'No API key.');
-  return request.apiKey;
-}
-
 export class InferencePipeline {
-  constructor(private readonly parts: PipelineParts) {}
+  /** Authentication and entitlements (inference-key.ts). */
+  readonly authenticate: (request: FastifyRequest) => Promise<void>;
 
-  /**
-   * Authentication and entitlements: an API key or a machine client's token (a user's token is not
-   * one) of an org whose subscription serves inference. The key's IP allow-list is checked here,
-   * once (by the verifier), for every later step.
-   */
-  readonly authenticate = async (request: FastifyRequest): Promise<void> => {
-    await this.parts.authenticate(request);
-    const key = request.apiKey;
-    if (!key)
-      throw new InferenceError('UNAUTHENTICATED', 'invalid_api_key', 'The inference API takes an API key.', {
-        type: 'authentication_error',
-      });
-    if (!servesInference(key.subscriptionStatus)) throw subscriptionRefusal(key);
-  };
+  constructor(private readonly parts: PipelineParts) {
+    this.authenticate = inferenceKeyHook(parts.authenticate);
+  }
 
   /** An inference request after authentication: model and policy, admit, route, forward, meter, settle. */
   async infer(
@@ -92,7 +76,7 @@ export class InferencePipeline {
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const key = keyOf(request);
+    const key = inferenceKeyOf(request);
     const body = readInferenceBody(endpoint, request.body);
     const plan = planLimits(key.plan);
     const model = this.usableModel(key, body.model, 'invoke');
@@ -151,13 +135,13 @@ export class InferencePipeline {
 
   /** The models this key may list. */
   listModels(request: FastifyRequest): ModelRoute[] {
-    const key = keyOf(request);
+    const key = inferenceKeyOf(request);
     return this.parts.registry.list().filter((model) => this.mayUse(key, model, 'models.read'));
   }
 
   /** One model, if this key may see it. */
   showModel(request: FastifyRequest, name: string): ModelRoute {
-    return this.usableModel(keyOf(request), name, 'models.read');
+    return this.usableModel(inferenceKeyOf(request), name, 'models.read');
   }
 
   /** The model from the registry, if active and the policy lets the key use it (scopes, allow-lists, plan). */
@@ -213,16 +197,4 @@ export class InferencePipeline {
       }
     return attempts;
   }
-}
-
-/** The refusal of a tenant whose subscription does not serve inference: it pays through the billing routes. */
-function subscriptionRefusal(key: VerifiedKey): InferenceError {
-  const billing = `/api/orgs/${key.orgId}/billing`;
-  return new InferenceError(
-    'SUBSCRIPTION_INACTIVE',
-    `subscription_${key.subscriptionStatus}`,
-    key.subscriptionStatus === 'suspended'
-      ? `This organization's subscription is suspended for an unpaid invoice. Pay it through ${billing}/portal (or see ${billing}/invoices); inference resumes within seconds of the payment.`
-      : `This organization's subscription is canceled. Subscribe again through ${billing}/checkout to resume inference.`,
-  );
 }

@@ -24,7 +24,7 @@ import { masterKeyFromConfig } from '../../runtime/envelope.js';
 import { AppError } from '../errors.js';
 import { AccessTokens } from './accounts/access-tokens.js';
 import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from './auth-throttle.js';
-import { looksLikeApiKey } from './api-keys/secrets.js';
+import { looksLikeApiKey } from '../../runtime/api-key-secrets.js';
 import type { VerifiedKey } from './api-keys/verifier.js';
 import { SsoTokenVerifier, unverifiedIssuer } from './sso/tokens.js';
 import { recordAudit, type AuditEntry, type UserActor } from '../audit.js';

@@ -11,3 +11,4 @@ export * from './usage.js';
 export * from './billing.js';
 export * from './deployment-credentials.js';
 export * from './data-requests.js';
+export * from './vector-stores.js';

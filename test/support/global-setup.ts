@@ -51,6 +51,7 @@ export const workerNamespaces = {
   billingApi: 'billing-api',
   gdprExport: 'gdpr-export',
   dataRequests: 'data-requests',
+  vectorStores: 'vector-stores',
 } as const;
 
 export const appLogin = { user: 'vlinders_api', password: 'vlinders-test' };

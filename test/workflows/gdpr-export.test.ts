@@ -183,7 +183,10 @@ describe('gdpr-export (time-skipping)', () => {
           'billing-accounts.csv',
           'billing-invoices.csv',
           'files.json',
+          'files-objects.csv',
           'files-files.csv',
+          'files-vector_stores.csv',
+          'files-vector_store_files.csv',
           'vectors.json',
           'vectors-points.csv',
         ].sort(),
@@ -193,7 +196,7 @@ describe('gdpr-export (time-skipping)', () => {
         expect(files.get('api-keys-keys.csv')).toContain(person.keyId);
         expect(files.get('usage-hourly.csv')).toContain(person.keyId);
       }
-      expect(files.get('files-files.csv')).toContain('files/handbook.txt');
+      expect(files.get('files-objects.csv')).toContain('files/handbook.txt');
       expect(files.get('vectors-points.csv')).toContain('chapter one');
       expect(JSON.parse(files.get('billing.json')!)).toMatchObject({ customer: { object: 'customer' } });
       expect(files.get('api-keys-keys.csv')).not.toContain('hash');

@@ -9,7 +9,7 @@ import type { Db, Tx } from '../../../db/client.js';
 import { apiKeys, organizations, teams } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
 import { AppError } from '../../errors.js';
-import { generateKey, hashSecret } from './secrets.js';
+import { generateKey, hashSecret } from '../../../runtime/api-key-secrets.js';
 import { recordAudit, type UserActor } from '../../audit.js';
 import { isInvalidTextRepresentation } from '../../db-errors.js';
 

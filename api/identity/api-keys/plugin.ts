@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
-import { loadApiKeyPepper } from './secrets.js';
+import { loadApiKeyPepper } from '../../../runtime/api-key-secrets.js';
 import { ApiKeyVerifier } from './verifier.js';
 import type { KeyIssuer } from './keys.js';
 

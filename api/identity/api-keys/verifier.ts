@@ -27,7 +27,7 @@ import type { ApiKeyScope } from '../../../core/rbac.js';
 import { isDatabaseUnavailable, type Db } from '../../../db/client.js';
 import { apiKeys, memberships, organizations } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
-import { hashesEqual, hashSecret, parseKey } from './secrets.js';
+import { hashesEqual, hashSecret, parseKey } from '../../../runtime/api-key-secrets.js';
 import { readThroughOutage } from '../outage-read.js';
 
 export const maxCacheTtlMs = 5_000;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { parseKey } from '../../../api/identity/api-keys/secrets.js';
+import { parseKey } from '../../../runtime/api-key-secrets.js';
 import { apiKeyInvalidationChannel } from '../../../core/api-key-cache.js';
 import { migrateDatabase } from '../../../db/migrate.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';

@@ -1,10 +1,14 @@
-// The embedded vector store for `up`: pgvector inside PGlite, in a data folder of its own (not
-// the platform's database: vectors are bulky and rebuilt from files, and erasure reaches them
-// through the same port as Qdrant's). Search is exact (no ANN index): a tenant's points are found
-// by the (collection, org_id, …) index and ranked by cosine distance. Every statement a tenant
-// handle runs starts from `tenantScope`, whose org id is a bound parameter.
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+// The vector store on pgvector, in a database of its own (not the platform's: vectors are bulky and
+// rebuilt from files, and erasure reaches them through the same port as Qdrant's). Two ways in:
+// PGlite in this process (a data folder only one process may hold: tests, one-process tools), or
+// any PostgreSQL with pgvector over the wire — under `up`, PGlite served by scripts/pglite-server.ts,
+// so the API (search) and the tenants worker (ingestion, erasure) share it.
+// Search is exact (no ANN index): a tenant's points are found by the (collection, org_id, …) index
+// and ranked by cosine distance. Every statement a tenant handle runs starts from `tenantScope`,
+// whose org id is a bound parameter.
+import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
+import pg from 'pg';
 import { checkedTenant, type CheckedTenantVectors } from './checked-tenant.js';
 import type {
   Collection,
@@ -53,7 +57,50 @@ function scopeParams(collection: Collection, orgId: string, filter: PointFilter)
 /** A point as the port answers it, named in SQL so that rows need no mapping. */
 const pointColumns = 'id, store_id AS "storeId", file_id AS "fileId", text, attributes';
 
-type Queryable = PGlite | Transaction;
+/** What the store's statements need of a connection: PGlite and node-postgres both answer it. */
+interface Queryable {
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+}
+
+interface SqlDatabase extends Queryable {
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function embedded(db: PGlite): SqlDatabase {
+  return {
+    query: (sql, params) => db.query(sql, params),
+    transaction: (work) => db.transaction(work),
+    close: () => db.close(),
+  };
+}
+
+function overTheWire(pool: pg.Pool): SqlDatabase {
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => ({
+      rows: (await pool.query(sql, params)).rows as T[],
+    }),
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          query: async <T>(sql: string, params?: unknown[]) => ({
+            rows: (await client.query(sql, params)).rows as T[],
+          }),
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
 
 async function requireCollection(db: Queryable, collection: Collection): Promise<void> {
   const { rows } = await db.query('SELECT 1 FROM collections WHERE model = $1 AND dimensions = $2', [
@@ -66,9 +113,9 @@ async function requireCollection(db: Queryable, collection: Collection): Promise
     );
 }
 
-class EmbeddedTenantVectors implements CheckedTenantVectors {
+class PgvectorTenantVectors implements CheckedTenantVectors {
   constructor(
-    private readonly db: PGlite,
+    private readonly db: SqlDatabase,
     private readonly orgId: string,
   ) {}
 
@@ -143,14 +190,32 @@ class EmbeddedTenantVectors implements CheckedTenantVectors {
   }
 }
 
-export class EmbeddedVectorStore implements VectorStore {
-  private constructor(private readonly db: PGlite) {}
+export class PgvectorVectorStore implements VectorStore {
+  private constructor(private readonly db: SqlDatabase) {}
 
-  /** Opens (or creates) the store in `dataDir`. */
-  static async open(dataDir: string): Promise<EmbeddedVectorStore> {
+  /** Opens (or creates) the store in PGlite, in `dataDir`, held by this process alone. */
+  static async openEmbedded(dataDir: string): Promise<PgvectorVectorStore> {
     const db = await PGlite.create({ dataDir, extensions: { vector } });
     await db.exec(schema);
-    return new EmbeddedVectorStore(db);
+    return new PgvectorVectorStore(embedded(db));
+  }
+
+  /** Connects to a PostgreSQL with pgvector (the role may create the extension or it exists). */
+  static async connect(url: string): Promise<PgvectorVectorStore> {
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    // An idle connection the server dropped (a restart) is discarded; the next query opens another.
+    // Unhandled, its error would end the process.
+    pool.on('error', () => undefined);
+    try {
+      // One creator at a time: the API and the workers may start together.
+      await pool.query(
+        `BEGIN; SELECT pg_advisory_xact_lock(hashtext('vlinders/vectors/schema')); ${schema} COMMIT;`,
+      );
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PgvectorVectorStore(overTheWire(pool));
   }
 
   async ensureCollection(collection: Collection): Promise<void> {
@@ -169,7 +234,7 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   forTenant(orgId: string): TenantVectors {
-    return checkedTenant(orgId, (org) => new EmbeddedTenantVectors(this.db, org));
+    return checkedTenant(orgId, (org) => new PgvectorTenantVectors(this.db, org));
   }
 
   async close(): Promise<void> {

@@ -13,9 +13,9 @@
 // candidate key, and rotating the master key re-wraps the pepper without changing it, so every API
 // key stays valid. Hashes are compared with crypto.timingSafeEqual.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../../../db/client.js';
-import type { MasterKey } from '../../../runtime/envelope.js';
-import { loadOrCreatePlatformSecret } from '../../../runtime/platform-secrets.js';
+import type { Db } from '../db/client.js';
+import type { MasterKey } from './envelope.js';
+import { loadOrCreatePlatformSecret } from './platform-secrets.js';
 
 const base62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const prefixLength = 12;

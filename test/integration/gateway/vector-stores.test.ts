@@ -26,7 +26,6 @@ import { suiteS3Options } from '../../support/s3.js';
 import { adminPool, seedActiveOrg, signUp } from '../api/helpers.js';
 import {
   addModel,
-  closeClients,
   createKey,
   gatewayWorld,
   serverUrl,
@@ -121,7 +120,6 @@ afterAll(async () => {
   await connection?.close();
   await workerVectors?.close();
   await pool?.end();
-  closeClients();
   await t?.close();
   await simulator?.close();
   await vectorsServer?.stop();
@@ -165,7 +163,7 @@ async function status(request: Promise<unknown>): Promise<number> {
     await request;
     return 200;
   } catch (err) {
-    if (err instanceof OpenAI.APIError) return err.status ?? 0;
+    if (err instanceof OpenAI.APIError) return Number(err.status);
     throw err;
   }
 }

@@ -8,6 +8,7 @@ import billing from './billing/index.js';
 import codec from './codec/index.js';
 import control from './control/index.js';
 import { AppError } from './errors.js';
+import { sendInferenceError } from './gateway/errors.js';
 import gateway from './gateway/index.js';
 import limits from './gateway/limits/plugin.js';
 import usageRecorder from './gateway/metering/plugin.js';
@@ -48,8 +49,11 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
     },
     return503OnClosing: true,
     // Malformed URLs and over-long path parameters get the same JSON 400 as any other bad input.
+    // They fail before routing, so no system's scope (nor its error shape) applies yet: a /v1 URL
+    // is answered in OpenAI's shape, which the data plane's clients parse.
     frameworkErrors: (error, request, reply) => {
-      void sendError(request, reply, new AppError('VALIDATION', `The URL is invalid: ${error.message}`));
+      const send = request.url.startsWith('/v1/') ? sendInferenceError : sendError;
+      void send(request, reply, new AppError('VALIDATION', `The URL is invalid: ${error.message}`));
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -3,6 +3,7 @@
 // service (files.ts).
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import type { FilePurpose } from '../../../db/schema/index.js';
 import { InferenceError } from '../../errors.js';
 import { inferenceKeyOf } from '../inference-key.js';
@@ -129,7 +130,7 @@ const fileRoutes: FastifyPluginAsyncTypebox<{ deps: FileDeps }> = async (app, { 
         summary: 'Show a file',
         security,
         params: FileParams,
-        response: { 200: File, ...inferenceErrors(401, 403, 404) },
+        response: { 200: File, ...inferenceErrors(400, 401, 403, 404) },
       },
     },
     async (request) => getFile(deps, inferenceKeyOf(request), request.params.file_id),
@@ -143,6 +144,10 @@ const fileRoutes: FastifyPluginAsyncTypebox<{ deps: FileDeps }> = async (app, { 
         summary: "A file's bytes",
         security,
         params: FileParams,
+        response: {
+          200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: "the file's bytes" }),
+          ...inferenceErrors(400, 401, 403, 404),
+        },
       },
     },
     async (request, reply) => {
@@ -163,7 +168,7 @@ const fileRoutes: FastifyPluginAsyncTypebox<{ deps: FileDeps }> = async (app, { 
         summary: 'Delete a file, and take it out of every vector store',
         security,
         params: FileParams,
-        response: { 200: FileDeleted, ...inferenceErrors(401, 403, 404) },
+        response: { 200: FileDeleted, ...inferenceErrors(400, 401, 403, 404) },
       },
     },
     async (request) => deleteFile(deps, inferenceKeyOf(request), request.params.file_id),

@@ -4,6 +4,8 @@
 // under `up`, shared by the API and the worker); file bytes are on the suite's S3 server. Another
 // tenant, acting as an attacker with our ids, sees none of it.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,14 +26,7 @@ import { buildTestApp, type TestApp } from '../../support/app.js';
 import { workerNamespaces } from '../../support/global-setup.js';
 import { suiteS3Options } from '../../support/s3.js';
 import { adminPool, seedActiveOrg, signUp } from '../api/helpers.js';
-import {
-  addModel,
-  createKey,
-  gatewayWorld,
-  serverUrl,
-  untilRegistered,
-  type GatewayWorld,
-} from './world.js';
+import { addModel, createKey, gatewayWorld, serverUrl, untilRegistered, type GatewayWorld } from './world.js';
 
 const s3 = suiteS3Options();
 const embeddingModel = `embed-${randomUUID().slice(0, 8)}`;
@@ -55,6 +50,8 @@ let redis: Redis;
 let world: GatewayWorld;
 let attacker: OpenAI;
 let tenant: OpenAI;
+let flakyModel: string;
+let flaky: FlakyUpstream;
 
 beforeAll(async () => {
   vectorsServer = await startPgliteServer({
@@ -87,11 +84,17 @@ beforeAll(async () => {
     usage: true,
     embeddingDimensions: 8,
   });
+  const simulatorBase = serverUrl(await simulator.listen());
   await addModel(admin, {
     name: embeddingModel,
-    deployments: [{ urls: [serverUrl(await simulator.listen())], upstreamModel: 'upstream-embed' }],
+    deployments: [{ urls: [simulatorBase], upstreamModel: 'upstream-embed' }],
   });
   await untilRegistered(t, embeddingModel);
+  flaky = new FlakyUpstream(simulatorBase);
+  flakyModel = await addModel(admin, {
+    deployments: [{ urls: [await flaky.listen()], upstreamModel: 'upstream-embed' }],
+  });
+  await untilRegistered(t, flakyModel);
 
   pool = createPool({ url: t.config.DATABASE_URL, size: 3, applicationName: 'vlinders-test-worker' });
   workerVectors = sharedVectorStore(t.config);
@@ -121,12 +124,65 @@ afterAll(async () => {
   await workerVectors?.close();
   await pool?.end();
   await t?.close();
+  await flaky?.close();
   await simulator?.close();
   await vectorsServer?.stop();
   await admin?.end();
   redis?.disconnect();
   rmSync(mailDir, { recursive: true, force: true });
 });
+
+/**
+ * An upstream in front of the simulator that can answer one embedding request with a 503, and records how many inputs each request it passed on had.
+ */
+class FlakyUpstream {
+  failed = 0;
+  private failNext = 0;
+  readonly inputs: number[] = [];
+  private seen = 0;
+  private readonly server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      this.seen += 1;
+      if (this.failNext > 0 && this.seen === this.failNext) {
+        this.failNext = 0;
+        this.seen = 0;
+        this.failed += 1;
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"overloaded"}}');
+        return;
+      }
+      const body = Buffer.concat(chunks);
+      const parsed = JSON.parse(body.toString()) as { input: string[] };
+      this.inputs.push(parsed.input.length);
+      void fetch(`${this.target}${req.url}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      }).then(async (answer) => {
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text());
+      });
+    });
+  });
+
+  constructor(private readonly target: string) {}
+
+  /** Fails the n-th request from now (1: the next one). */
+  failRequest(n: number): void {
+    this.failNext = n;
+    this.seen = 0;
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
 
 /**
  * A client on Node's own fetch: file uploads need its FormData (world.ts's clients use undici's
@@ -274,6 +330,31 @@ describe('a vector store through the official openai client', () => {
     const results = await tenant.vectorStores.search(storeId, { query: chunk });
     expect(results.data.filter((hit) => hit.file_id === fileId)).toEqual([]);
     expect((await tenant.vectorStores.retrieve(storeId)).file_counts.completed).toBe(0);
+  });
+
+  it('resumes a file where it stopped when the model fails in the middle of it', async () => {
+    // 100-token chunks without overlap: 48 chunks, two embedding requests (32, then 16).
+    const text = Array.from({ length: 48 }, (_, i) => `Paragraph ${i}: ${'wing '.repeat(76)}`).join('\n');
+    const chunking = {
+      type: 'static' as const,
+      static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 0 },
+    };
+    expect(chunkText(text, { maxChunkTokens: 100, overlapTokens: 0 }).length).toBe(48);
+    const store = await tenant.vectorStores.create({
+      name: 'flaky',
+      embedding_model: flakyModel,
+    } as OpenAI.VectorStores.VectorStoreCreateParams);
+    const file = await upload(tenant, 'long.txt', text);
+    flaky.failRequest(2);
+    await tenant.vectorStores.files.create(store.id, { file_id: file.id, chunking_strategy: chunking });
+    const done = await ingested(tenant, store.id, file.id);
+    expect(done.status, JSON.stringify(done.last_error)).toBe('completed');
+    // The second request failed (503, not passed on); the retry started from the heartbeat, at
+    // chunk 32: the first batch was embedded once.
+    expect(flaky.failed).toBe(1);
+    expect(flaky.inputs).toEqual([32, 16]);
+    const hits = await tenant.vectorStores.search(store.id, { query: 'wing', max_num_results: 50 });
+    expect(new Set(hits.data.map((h) => h.content[0]!.text)).size).toBe(48);
   });
 
   it('refuses a key that may call no model', async () => {

@@ -248,6 +248,8 @@ if [ "$serving" = ray ]; then
     --serve-url "http://127.0.0.1:$ray_serve_port" --profile deploy/ray/cpu.yaml \
     --models-dir "$(readlink -f "$root/.tools/serving-models")" >"$logs/serving-up.log" 2>&1 &
   serving_up_pid=$!
+  # Vector stores embed with the profile's embedding model unless told otherwise.
+  export VECTOR_EMBEDDING_MODEL="${VECTOR_EMBEDDING_MODEL:-minilm}"
   model_server_desc="Ray Serve + vLLM on CPU (deploy/ray/cpu.yaml) http://127.0.0.1:$ray_serve_port, dashboard http://127.0.0.1:$ray_dashboard_port, metrics http://127.0.0.1:$ray_metrics_port/metrics"
 else
   # The simulator (a stand-in for Ray Serve + vLLM, named as such). It is registered as the models

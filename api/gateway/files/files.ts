@@ -1,6 +1,7 @@
 // Files, OpenAI's shapes: what a tenant uploads for its vector stores. The bytes are sealed with the
 // tenant's data key in object storage (files/<id>, activities/storage), the row says what they are.
 // Deleting a file takes it out of every vector store it is in (vector-stores.ts).
+import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, gt, lt, or } from 'drizzle-orm';
 import { fileObjectName } from '../../../activities/ingest/index.js';
 import type { ObjectStorage } from '../../../activities/storage/index.js';
@@ -60,30 +61,36 @@ async function findFile(tx: Tx, orgId: string, id: string): Promise<FileRow> {
 }
 
 /**
- * The row and the bytes together: the object is written inside the row's transaction, so a failed
- * write keeps no row (a commit that fails after it leaves an object no row points at, never a row
- * without its bytes).
+ * Stores the bytes, then the row: a failed insert deletes the bytes again, and a crash between the
+ * two leaves an object no row points at, never a row without its bytes. (Not one transaction
+ * around both: sealing reads the tenant's data key on a connection of its own, and the embedded
+ * database serves one transaction at a time.)
  */
 export async function uploadFile(deps: FileDeps, key: VerifiedKey, upload: Upload) {
   requireFilesAccess(key);
-  const row = await withTenant(deps.db, key.orgId, async (tx) => {
-    const [inserted] = await tx
-      .insert(files)
-      .values({
-        orgId: key.orgId,
-        filename: upload.filename,
-        bytes: upload.body.length,
-        purpose: upload.purpose,
-        contentType: upload.contentType,
-        uploadedByKey: key.keyId,
-      })
-      .returning();
-    await deps.storage
-      .forTenant(key.orgId)
-      .put(fileObjectName(inserted!.id), upload.body, { contentType: upload.contentType });
-    return inserted!;
-  });
-  return fileView(row);
+  const id = randomUUID();
+  const objects = deps.storage.forTenant(key.orgId);
+  await objects.put(fileObjectName(id), upload.body, { contentType: upload.contentType });
+  try {
+    const [row] = await withTenant(deps.db, key.orgId, (tx) =>
+      tx
+        .insert(files)
+        .values({
+          id,
+          orgId: key.orgId,
+          filename: upload.filename,
+          bytes: upload.body.length,
+          purpose: upload.purpose,
+          contentType: upload.contentType,
+          uploadedByKey: key.keyId,
+        })
+        .returning(),
+    );
+    return fileView(row!);
+  } catch (err) {
+    await objects.delete([fileObjectName(id)]).catch(() => undefined);
+    throw err;
+  }
 }
 
 export function listFiles(deps: FileDeps, key: VerifiedKey, query: ListQuery & { purpose?: FilePurpose }) {

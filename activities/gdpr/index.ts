@@ -19,6 +19,7 @@ import { withTenant } from '../../db/tenant.js';
 import type { Stripe } from '../../runtime/stripe.js';
 import { enqueue, type OutboxRef } from '../outbox.js';
 import type { ObjectStorage, TenantObjects } from '../storage/index.js';
+import { fileObjectName } from '../ingest/index.js';
 import type { VectorStore } from '../vectors/port.js';
 import { toCsv } from './csv.js';
 import { readStore } from './export-stores.js';
@@ -78,7 +79,10 @@ export function createGdprActivities({ db, storage, stripe, vectors, publicUrl }
       );
     },
 
-    /** Reads one store and writes its part: `<store>.json`, and `<store>-<table>.csv` per table. */
+    /**
+     * Reads one store and writes its part: `<store>.json`, and `<store>-<table>.csv` per table; the
+     * files part also copies each uploaded file's bytes (`files-content-<fileId><.ext>`).
+     */
     async exportStore(input: ExportStoreInput): Promise<ArchiveFile[]> {
       const objects = storage.forTenant(input.orgId);
       Context.current().heartbeat(input.store);
@@ -99,6 +103,19 @@ export function createGdprActivities({ db, storage, stripe, vectors, publicUrl }
             `${folder}${input.store}-${table}.csv`,
             Buffer.from(toCsv(rows)),
             'text/csv',
+          ),
+        );
+      }
+      for (const file of (part.tables.files ?? []) as { id: string; filename: string }[]) {
+        const content = await objects.get(fileObjectName(file.id));
+        if (!content) continue;
+        const extension = /\.[A-Za-z0-9]{1,10}$/.exec(file.filename)?.[0] ?? '';
+        written.push(
+          await writeFile(
+            objects,
+            `${folder}files-content-${file.id}${extension}`,
+            content.body,
+            content.contentType,
           ),
         );
       }

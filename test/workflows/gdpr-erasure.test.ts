@@ -230,6 +230,11 @@ describe('gdpr-erasure (time-skipping)', () => {
     expect(await databaseTraces(admin, identifiers)).toEqual([]);
     expect(await redisTraces(redis, [org.orgId])).toEqual([]);
     expect(await storage.forTenant(org.orgId).list()).toEqual([]);
+    const { rows: uploaded } = await admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM files WHERE org_id = $1',
+      [org.orgId],
+    );
+    expect(uploaded[0]!.n).toBe(0);
     expect(await (await openVectors()).forTenant(org.orgId).count(erasureCollection)).toBe(0);
     const [account] = (
       await admin.query<{ stripe_customer_id: string }>(
@@ -299,7 +304,9 @@ describe('gdpr-erasure (time-skipping)', () => {
     expect(after.redisKeys).toEqual(
       [`vl:lim:{${org.orgId}}:key:${org.owner.keyId}:rpm`, `vl:lim:{${org.orgId}}:rpm`].sort(),
     );
-    expect(after.objects.map((o) => o.name)).toEqual(['files/handbook.txt']);
+    expect(after.objects.map((o) => o.name).sort()).toEqual(
+      ['files/handbook.txt', `files/${org.fileId}`].sort(),
+    );
     expect(after.points).toBe(1);
   });
 

@@ -1,6 +1,7 @@
 // An organization with something in every store a GDPR export reads: two members (the owner and
 // another person), each with an API key, audit entries and usage; a billing account whose Stripe
-// customer lives in stripe-mock; a file in its objects. And the export request's row.
+// customer lives in stripe-mock; an object in its storage and a file uploaded through /v1/files (a
+// row and its bytes). And the export request's row.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { TenantObjects } from '../../activities/storage/index.js';
@@ -16,6 +17,8 @@ export interface ExportTenant {
   orgId: string;
   owner: { id: string; email: string; keyId: string };
   other: { id: string; email: string; keyId: string };
+  /** The uploaded file (`files` row, bytes under files/<id>). */
+  fileId: string;
 }
 
 export async function seedExportTenant(
@@ -51,7 +54,16 @@ export async function seedExportTenant(
       VALUES (${orgId}, ${customer.id}, 'developer', 5, 'trialing')`);
   });
   await objects(orgId).put('files/handbook.txt', Buffer.from('the handbook'), { contentType: 'text/plain' });
+  const fileId = randomUUID();
+  await objects(orgId).put(`files/${fileId}`, Buffer.from('the uploaded guide'), {
+    contentType: 'text/plain',
+  });
+  await withTenant(db, orgId, (tx) =>
+    tx.execute(sql`INSERT INTO files (id, org_id, filename, bytes, purpose, content_type)
+      VALUES (${fileId}, ${orgId}, 'guide.txt', 18, 'assistants', 'text/plain')`),
+  );
   return {
+    fileId,
     orgId,
     owner: { id: ownerUserId, email: ownerEmail, keyId: keyIds.owner },
     other: { id: otherId, email: otherEmail, keyId: keyIds.other },

@@ -187,6 +187,7 @@ describe('gdpr-export (time-skipping)', () => {
           'files-files.csv',
           'files-vector_stores.csv',
           'files-vector_store_files.csv',
+          `files-content-${org.fileId}.txt`,
           'vectors.json',
           'vectors-points.csv',
         ].sort(),
@@ -197,6 +198,8 @@ describe('gdpr-export (time-skipping)', () => {
         expect(files.get('usage-hourly.csv')).toContain(person.keyId);
       }
       expect(files.get('files-objects.csv')).toContain('files/handbook.txt');
+      expect(files.get('files-files.csv')).toContain('guide.txt');
+      expect(files.get(`files-content-${org.fileId}.txt`)).toBe('the uploaded guide');
       expect(files.get('vectors-points.csv')).toContain('chapter one');
       expect(JSON.parse(files.get('billing.json')!)).toMatchObject({ customer: { object: 'customer' } });
       expect(files.get('api-keys-keys.csv')).not.toContain('hash');

@@ -4,6 +4,7 @@
 // stranger costs no parsing).
 import type { FastifyRequest } from 'fastify';
 import { servesInference } from '../../core/billing.js';
+import { authorizeKey } from '../../core/policy.js';
 import { InferenceError } from '../errors.js';
 import type { VerifiedKey } from '../identity/api-keys/verifier.js';
 
@@ -25,6 +26,17 @@ export function inferenceKeyHook(
 export function inferenceKeyOf(request: FastifyRequest): VerifiedKey {
   if (!request.apiKey) throw new InferenceError('UNAUTHENTICATED', 'invalid_api_key', 'No API key.');
   return request.apiKey;
+}
+
+/** Files and vector stores are inputs to inference: a key that may call no model may not keep them. */
+export function requireFilesAccess(key: VerifiedKey): void {
+  if (!authorizeKey(key, 'files', {}))
+    throw new InferenceError(
+      'FORBIDDEN',
+      'insufficient_permissions',
+      'This key may not call any model, so it may not keep files or vector stores.',
+      { type: 'invalid_request_error' },
+    );
 }
 
 /** The refusal of a tenant whose subscription does not serve inference: it pays through the billing routes. */

@@ -1,5 +1,6 @@
 // OpenAI's conventions for the objects /v1 keeps (files, vector stores): ids with a type prefix over
 // our UUIDs, Unix-second timestamps, and cursor-paged lists.
+import { and, eq, gt, lt, or, type Column, type SQL } from 'drizzle-orm';
 import { InferenceError } from '../errors.js';
 
 const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -58,4 +59,21 @@ export interface ListQuery {
   limit?: number;
   order?: 'asc' | 'desc';
   after?: string;
+}
+
+/**
+ * The rows after a cursor row in a list ordered by (created_at, id) ascending or descending: the
+ * cursor is the row of the `after` id, so a page never skips or repeats a row created meanwhile.
+ */
+export function afterCursor(
+  order: 'asc' | 'desc',
+  cursor: { createdAt: Date; id: string } | undefined,
+  columns: { createdAt: Column; id: Column },
+): SQL | undefined {
+  if (!cursor) return undefined;
+  const beyond = order === 'desc' ? lt : gt;
+  return or(
+    beyond(columns.createdAt, cursor.createdAt),
+    and(eq(columns.createdAt, cursor.createdAt), beyond(columns.id, cursor.id)),
+  );
 }

@@ -2,16 +2,15 @@
 // tenant's data key in object storage (files/<id>, activities/storage), the row says what they are.
 // Deleting a file takes it out of every vector store it is in (vector-stores.ts).
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, gt, lt, or } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import { fileObjectName } from '../../../activities/ingest/index.js';
 import type { ObjectStorage } from '../../../activities/storage/index.js';
-import { authorizeKey } from '../../../core/policy.js';
 import type { Tx } from '../../../db/client.js';
 import { files, type FilePurpose } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
-import { InferenceError } from '../../errors.js';
+import { requireFilesAccess } from '../inference-key.js';
 import type { VerifiedKey } from '../../identity/api-keys/verifier.js';
-import { fileIds, listPage, notFound, unixSeconds, type ListQuery } from '../openai-objects.js';
+import { afterCursor, fileIds, listPage, notFound, unixSeconds, type ListQuery } from '../openai-objects.js';
 import { removeFileFromStores, storesOfFile, type VectorStoreDeps } from '../vector-stores/vector-stores.js';
 
 export interface FileDeps extends VectorStoreDeps {
@@ -38,16 +37,6 @@ function fileView(row: FileRow) {
     purpose: row.purpose,
     status: 'processed' as const,
   };
-}
-
-function requireFilesAccess(key: VerifiedKey): void {
-  if (!authorizeKey(key, 'files', {}))
-    throw new InferenceError(
-      'FORBIDDEN',
-      'insufficient_permissions',
-      'This key may not call any model, so it may not keep files or vector stores.',
-      { type: 'invalid_request_error' },
-    );
 }
 
 async function findFile(tx: Tx, orgId: string, id: string): Promise<FileRow> {
@@ -98,7 +87,6 @@ export function listFiles(deps: FileDeps, key: VerifiedKey, query: ListQuery & {
   const order = query.order ?? 'desc';
   const limit = query.limit ?? 10_000;
   const sort = order === 'desc' ? desc : asc;
-  const beyond = order === 'desc' ? lt : gt;
   return withTenant(deps.db, key.orgId, async (tx) => {
     const cursor = query.after ? await findFile(tx, key.orgId, query.after) : undefined;
     const rows = await tx
@@ -108,12 +96,7 @@ export function listFiles(deps: FileDeps, key: VerifiedKey, query: ListQuery & {
         and(
           eq(files.orgId, key.orgId),
           query.purpose ? eq(files.purpose, query.purpose) : undefined,
-          cursor
-            ? or(
-                beyond(files.createdAt, cursor.createdAt),
-                and(eq(files.createdAt, cursor.createdAt), beyond(files.id, cursor.id)),
-              )
-            : undefined,
+          afterCursor(order, cursor, files),
         ),
       )
       .orderBy(sort(files.createdAt), sort(files.id))

@@ -9,10 +9,9 @@
 // after the delete.
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
-import { and, asc, desc, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Collection, VectorStore } from '../../../activities/vectors/port.js';
 import { chunkingProblem, defaultChunking, type ChunkingStrategy } from '../../../core/chunking.js';
-import { authorizeKey } from '../../../core/policy.js';
 import type { Db, Tx } from '../../../db/client.js';
 import {
   apiKeys,
@@ -28,8 +27,10 @@ import { taskQueues, workflowIds } from '../../../temporal.config.js';
 import { workflowTypes, type IngestInput } from '../../../workflows/definitions.js';
 import { tenantSearchAttributes } from '../../control/orgs/onboarding.js';
 import { InferenceError } from '../../errors.js';
+import { requireFilesAccess } from '../inference-key.js';
 import type { VerifiedKey } from '../../identity/api-keys/verifier.js';
 import {
+  afterCursor,
   fileIds,
   listPage,
   notFound,
@@ -127,18 +128,6 @@ function storeFileView(row: StoreFileRow) {
   };
 }
 
-function requireFilesAccess(key: VerifiedKey): void {
-  if (!authorizeKey(key, 'files', {}))
-    throw new InferenceError(
-      'FORBIDDEN',
-      'insufficient_permissions',
-      'This key may not call any model, so it may not keep files or vector stores.',
-      {
-        type: 'invalid_request_error',
-      },
-    );
-}
-
 function chunkingOf(input: ChunkingInput | undefined): ChunkingStrategy {
   if (!input || input.type === 'auto') return defaultChunking;
   if (!input.static)
@@ -206,25 +195,6 @@ async function totalsOf(tx: Tx, storeIds: string[]): Promise<Map<string, StoreTo
 
 async function viewOf(tx: Tx, row: StoreRow) {
   return storeView(row, (await totalsOf(tx, [row.id])).get(row.id)!);
-}
-
-/** The rows after a cursor row, in the list's order (created_at, then id, as a tie-break). */
-function afterCursor(
-  order: 'asc' | 'desc',
-  cursor: { createdAt: Date; id: string } | undefined,
-  columns:
-    | { createdAt: typeof vectorStores.createdAt; id: typeof vectorStores.id }
-    | {
-        createdAt: typeof vectorStoreFiles.createdAt;
-        id: typeof vectorStoreFiles.fileId;
-      },
-): SQL | undefined {
-  if (!cursor) return undefined;
-  const beyond = order === 'desc' ? lt : gt;
-  return or(
-    beyond(columns.createdAt, cursor.createdAt),
-    and(eq(columns.createdAt, cursor.createdAt), beyond(columns.id, cursor.id)),
-  );
 }
 
 async function startIngestion(deps: VectorStoreDeps, input: IngestInput): Promise<void> {

@@ -91,6 +91,22 @@ async function count(tx: Tx, query: ReturnType<typeof sql>): Promise<number> {
 export function createGdprErasureActivities(deps: GdprErasureDeps) {
   const { db } = deps;
   const inTenant = <T>(ref: ErasureRef, fn: (tx: Tx) => Promise<T>) => withTenant(db, ref.erasedOrgId, fn);
+  /** Ends the tenant's file ingestions and deletes their rows; answers how many were running. */
+  const stopIngestions = async (ref: ErasureRef): Promise<number> => {
+    const removed = await inTenant(ref, (tx) =>
+      tx.delete(vectorStoreFiles).returning({
+        fileId: vectorStoreFiles.fileId,
+        vectorStoreId: vectorStoreFiles.vectorStoreId,
+        status: vectorStoreFiles.status,
+      }),
+    );
+    return deps.workflows.terminate(
+      removed
+        .filter((r) => r.status === 'in_progress')
+        .map((r) => workflowIds.ingest(r.fileId, r.vectorStoreId)),
+      'the organization is erased (GDPR)',
+    );
+  };
   const finish = async (ref: ErasureRef, values: Partial<typeof dataRequests.$inferInsert>) => {
     const finishedAt = new Date();
     await inTenant(ref, (tx) =>
@@ -196,6 +212,9 @@ export function createGdprErasureActivities(deps: GdprErasureDeps) {
     },
 
     async vectors(input) {
+      // Ingestion stops first: its rows go (a batch stores only while its row exists, so none can
+      // land after this) and its workflows end; then no point of the tenant is left anywhere.
+      const ingestions = await stopIngestions(input);
       const store = await deps.vectors();
       const tenant = store.forTenant(input.erasedOrgId);
       let points = 0;
@@ -204,21 +223,11 @@ export function createGdprErasureActivities(deps: GdprErasureDeps) {
         await tenant.delete(collection);
         Context.current().heartbeat(collection);
       }
-      return { store: 'vectors', action: 'erased', counts: { points } };
+      return { store: 'vectors', action: 'erased', counts: { points, ingestions } };
     },
 
     async files(input) {
-      // Ingestions first: none may store a batch after the rows and objects are gone.
-      const ingesting = await inTenant(input, (tx) =>
-        tx
-          .select({ fileId: vectorStoreFiles.fileId, vectorStoreId: vectorStoreFiles.vectorStoreId })
-          .from(vectorStoreFiles)
-          .where(eq(vectorStoreFiles.status, 'in_progress')),
-      );
-      const ingestions = await deps.workflows.terminate(
-        ingesting.map((r) => workflowIds.ingest(r.fileId, r.vectorStoreId)),
-        'the organization is erased (GDPR)',
-      );
+      const ingestions = await stopIngestions(input);
       const rows = await inTenant(input, async (tx) => {
         const deleted = await tx.delete(files).returning({ id: files.id });
         const stores = await tx.delete(vectorStores).returning({ id: vectorStores.id });

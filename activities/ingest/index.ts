@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import { apiKeyInvalidationChannel } from '../../core/api-key-cache.js';
 import { chunkText } from '../../core/chunking.js';
 import type { Db } from '../../db/client.js';
-import { apiKeys, files, vectorStoreFiles, vectorStores } from '../../db/schema/index.js';
+import { apiKeys, files, organizations, vectorStoreFiles, vectorStores } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import { generateKey, hashSecret } from '../../runtime/api-key-secrets.js';
 import type { IngestError, IngestInput, IngestOutcome } from '../../core/ingestion.js';
@@ -81,12 +81,15 @@ export function createIngestActivities(deps: IngestDeps) {
           addedByTeam: vectorStoreFiles.addedByTeam,
           attributes: vectorStoreFiles.attributes,
           status: vectorStoreFiles.status,
+          orgStatus: organizations.status,
         })
         .from(vectorStoreFiles)
         .innerJoin(vectorStores, eq(vectorStores.id, vectorStoreFiles.vectorStoreId))
+        .innerJoin(organizations, eq(organizations.id, vectorStoreFiles.orgId))
         .where(and(eq(vectorStoreFiles.vectorStoreId, vectorStoreId), eq(vectorStoreFiles.fileId, fileId))),
     );
-    return row && row.status === 'in_progress' ? row : null;
+    // An org being erased (or not yet onboarded) gets no new key and stores nothing.
+    return row?.status === 'in_progress' && row.orgStatus === 'active' ? row : null;
   }
 
   async function readText({ orgId, fileId }: IngestInput): Promise<string> {

@@ -61,7 +61,7 @@ function refuse(code: IngestError['code'], message: string): ApplicationFailure 
 }
 
 /** The point id of a chunk: a UUID from a hash, the same on every retry. */
-export function chunkPointId(vectorStoreId: string, fileId: string, chunk: number): string {
+function chunkPointId(vectorStoreId: string, fileId: string, chunk: number): string {
   const hex = createHash('sha256').update(`${vectorStoreId}/${fileId}/${chunk}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
@@ -172,6 +172,7 @@ export function createIngestActivities(deps: IngestDeps) {
     first: number,
     chunks: string[],
     embeddings: number[][],
+    ensured: Set<string>,
   ): Promise<boolean> {
     const store = await deps.vectors();
     const dimensions = embeddings[0]!.length;
@@ -199,7 +200,12 @@ export function createIngestActivities(deps: IngestDeps) {
           'server_error',
           `The model answered ${dimensions} dimensions; the store holds ${sized?.dimensions}.`,
         );
-      await store.ensureCollection(collection);
+      // Once per attempt: the collection outlives the batches.
+      const name = `${collection.model}/${collection.dimensions}`;
+      if (!ensured.has(name)) {
+        await store.ensureCollection(collection);
+        ensured.add(name);
+      }
       await store.forTenant(input.orgId).upsert(
         collection,
         chunks.map((text, i) => ({
@@ -233,11 +239,12 @@ export function createIngestActivities(deps: IngestDeps) {
       const resumed = (context.info.heartbeatDetails as { stored?: number } | undefined)?.stored ?? 0;
       if (resumed >= chunks.length) return { chunks: chunks.length };
       const key = await mintKey(input.orgId, job);
+      const ensured = new Set<string>();
       try {
         for (let first = resumed; first < chunks.length; first += batchSize) {
           const batch = chunks.slice(first, first + batchSize);
           const embeddings = await embed(key.key, job.model, batch, context.cancellationSignal);
-          if (!(await storeBatch(input, job, first, batch, embeddings))) return { chunks: 0 };
+          if (!(await storeBatch(input, job, first, batch, embeddings, ensured))) return { chunks: 0 };
           context.heartbeat({ stored: first + batch.length });
         }
       } finally {

@@ -8,7 +8,7 @@ import type { FilePurpose } from '../../../db/schema/index.js';
 import { InferenceError } from '../../errors.js';
 import { inferenceKeyOf } from '../inference-key.js';
 import { inferenceErrors } from '../schemas.js';
-import { File, FileDeleted, FileList, FileListQuery, FileParams } from '../vector-stores/schemas.js';
+import { File, FileDeleted, FileList, FileListQuery, FileParams } from './schemas.js';
 import { deleteFile, getFile, getFileContent, listFiles, uploadFile, type FileDeps } from './files.js';
 
 const security = [{ bearer: [] }];

@@ -1,5 +1,6 @@
-// OpenAI's shapes of files and vector stores, as far as Vlinders keeps them. Unlike the inference
-// routes' schemas these validate: the bodies are small and every field is acted on.
+// OpenAI's shapes of vector stores, as far as Vlinders keeps them (files: ../files/schemas.ts).
+// Unlike the inference routes' schemas these validate: the bodies are small and every field is
+// acted on.
 import Type from 'typebox';
 
 const AttributeValue = Type.Union([Type.String({ maxLength: 512 }), Type.Number(), Type.Boolean()]);
@@ -33,23 +34,12 @@ export const VectorStoreFileParams = Type.Object({
   vector_store_id: Type.String({ maxLength: 64 }),
   file_id: Type.String({ maxLength: 64 }),
 });
-export const FileParams = Type.Object({ file_id: Type.String({ maxLength: 64 }) });
 
 export const ListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
     after: Type.Optional(Type.String({ maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
-
-export const FileListQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
-    after: Type.Optional(Type.String({ maxLength: 64 })),
-    purpose: Type.Optional(Type.Union([Type.Literal('assistants'), Type.Literal('user_data')])),
   },
   { additionalProperties: false },
 );
@@ -173,18 +163,7 @@ export const VectorStoreFile = Type.Object({
   attributes: Attributes,
 });
 
-export const File = Type.Object({
-  id: Type.String(),
-  object: Type.Literal('file'),
-  bytes: Type.Integer(),
-  created_at: Type.Integer(),
-  expires_at: Type.Null(),
-  filename: Type.String(),
-  purpose: Type.String(),
-  status: Type.Literal('processed'),
-});
-
-function list<T extends Type.TSchema>(item: T) {
+export function list<T extends Type.TSchema>(item: T) {
   return Type.Object({
     object: Type.Literal('list'),
     data: Type.Array(item),
@@ -194,14 +173,12 @@ function list<T extends Type.TSchema>(item: T) {
   });
 }
 
-export const FileList = list(File);
 export const VectorStoreList = list(VectorStore);
 export const VectorStoreFileList = list(VectorStoreFile);
 
-function deleted<O extends string>(object: O) {
+export function deleted<O extends string>(object: O) {
   return Type.Object({ id: Type.String(), object: Type.Literal(object), deleted: Type.Boolean() });
 }
-export const FileDeleted = deleted('file');
 export const VectorStoreDeleted = deleted('vector_store.deleted');
 export const VectorStoreFileDeleted = deleted('vector_store.file.deleted');
 

@@ -10,9 +10,9 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 240_000,
     pool: 'forks',
-    // Three files at a time on two cores: the serving tests mostly wait (for Ray to load a model,
-    // for the capacity loop's cooldown, for their turn on the suite's cluster), and one file each
-    // would leave the cores idle behind them.
+    // Three files at a time on two cores: many files mostly wait (for a killed worker's restart, a
+    // workflow's timer, a service's answer), and one file per core would leave the cores idle. The
+    // serving tests run after the rest, one file at a time (scripts/test.sh).
     maxWorkers: 3,
     // An unhandled error fails the run (vitest's default, kept); it is also written down so that
     // scripts/test.sh can repeat it at the very end, where a CI log's tail shows it.

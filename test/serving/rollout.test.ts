@@ -224,7 +224,7 @@ afterAll(async () => {
 const canaryOptions = {
   gates: { minRequests: 3, maxErrorRatioIncrease: 0.02, maxTtftP95Ratio: 5, ttftP95SlackMs: 2000 },
   checkIntervalSeconds: 3,
-  readyTimeoutSeconds: 600,
+  readyTimeoutSeconds: 900,
   drainQuietSeconds: 5,
   drainTimeoutSeconds: 60,
 };
@@ -292,7 +292,7 @@ describe('rollout on Ray Serve + vLLM through the gateway', () => {
 
   it(
     'rolls v2 out step by step to 100 % with no failed request, survives a killed worker, and retires v1',
-    { timeout: 900_000 },
+    { timeout: 1_800_000 },
     async () => {
       const v1App = loadServeConfig(cpuProfile, { modelsDir: ray.modelsDir }).applications.find(
         (a) => a.name === 'tiny-chat-v1',
@@ -341,7 +341,7 @@ describe('rollout on Ray Serve + vLLM through the gateway', () => {
           202,
         );
         // Killed while v2 takes a share of the traffic, and started again: the rollout goes on.
-        await progressUntil('v2', (p) => p.phase === 'canary' && p.step >= 0, 600_000);
+        await progressUntil('v2', (p) => p.phase === 'canary' && p.step >= 0, 900_000);
         worker.child.kill('SIGKILL');
         await worker.exited;
         await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -21,7 +21,7 @@ import { bundleWorkflows } from '../../workers/bootstrap.js';
 import { capacityQueries, capacitySignals, capacityUpdates } from '../../workflows/definitions.js';
 import { capacity } from '../../workflows/index.js';
 import { saveHistory } from './histories.js';
-import { createTimeSkippingEnv } from './time-skipping-env.js';
+import { createTimeSkippingEnv, terminateWhenIdle } from './time-skipping-env.js';
 
 const taskQueue = 'capacity-time-skipping';
 const minute = 60_000;
@@ -128,7 +128,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  await handle?.terminate('test finished');
+  if (handle) await terminateWhenIdle(handle);
 });
 
 let loops = 0;

@@ -47,7 +47,7 @@ import {
   type ErasureTenant,
 } from './gdpr-erasure-fixture.js';
 import { saveHistory } from './histories.js';
-import { createTimeSkippingEnv } from './time-skipping-env.js';
+import { createTimeSkippingEnv, terminateWhenIdle } from './time-skipping-env.js';
 
 const taskQueue = 'gdpr-erasure-time-skipping';
 
@@ -194,7 +194,7 @@ describe('gdpr-erasure (time-skipping)', () => {
       const row = await requestRow(org.orgId, input.requestId);
       expect(row).toMatchObject({ status: 'running', finishedAt: null });
       expect(row.overdueAt!.getTime()).toBeGreaterThanOrEqual(row.dueAt.getTime());
-      await handle.terminate('test finished');
+      await terminateWhenIdle(handle);
     });
   }, 180_000);
 

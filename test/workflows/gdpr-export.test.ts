@@ -34,7 +34,7 @@ import { testConfig } from '../support/config.js';
 import { suiteS3Options } from '../support/s3.js';
 import { exportRequest, seedExportTenant, type ExportTenant } from './gdpr-export-fixture.js';
 import { saveHistory } from './histories.js';
-import { createTimeSkippingEnv } from './time-skipping-env.js';
+import { createTimeSkippingEnv, terminateWhenIdle } from './time-skipping-env.js';
 
 const taskQueue = 'gdpr-export-time-skipping';
 
@@ -247,7 +247,7 @@ describe('gdpr-export (time-skipping)', () => {
       expect(mails).toHaveLength(1);
       expect(mails[0]!.to).toBe(org.other.email);
       expect(mails[0]!.text).toContain(`${publicUrl}/api/orgs/${org.orgId}/data-requests/${input.requestId}`);
-      await handle.terminate('test finished');
+      await terminateWhenIdle(handle);
     });
   });
 
@@ -265,7 +265,7 @@ describe('gdpr-export (time-skipping)', () => {
       const row = await requestRow(org.orgId, input.requestId);
       expect(row).toMatchObject({ status: 'running', finishedAt: null });
       expect(row.overdueAt!.getTime()).toBeGreaterThanOrEqual(row.dueAt.getTime());
-      await handle.terminate('test finished');
+      await terminateWhenIdle(handle);
     });
   }, 180_000);
 });

@@ -25,7 +25,7 @@ import { testConfig } from '../support/config.js';
 import { actAsStripeAccount } from '../../simulator/stripe-account.js';
 import { StripeRecorder } from '../../simulator/stripe-recorder.js';
 import { saveHistory } from './histories.js';
-import { createTimeSkippingEnv } from './time-skipping-env.js';
+import { createTimeSkippingEnv, terminateWhenIdle } from './time-skipping-env.js';
 import { createPendingTenant, tenantState } from './tenant-fixture.js';
 
 const taskQueue = 'onboarding-time-skipping';
@@ -85,7 +85,7 @@ async function runOnboarding(input: OnboardingInput, mailer: Mailer, recordAs?: 
       return s.stripeSubscriptionId ? s : undefined;
     });
     const description = await child.describe();
-    await child.terminate('test finished');
+    await terminateWhenIdle(child);
     return { result, lifecycle: { state, description } };
   });
 }

@@ -1,12 +1,14 @@
 // The time-skipping test server, with the namespace's custom search attributes registered as the
 // dev server and production have them (it silently never starts a workflow that sets an unknown one).
 import { join } from 'node:path';
-import type { ConnectionPlugin } from '@temporalio/client';
+import type { ConnectionPlugin, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 // CommonJS package: Node's ESM loader sees only its default export.
 import proto from '@temporalio/proto';
 import { searchAttributes } from '../../temporal.config.js';
 import { repoRoot } from '../support/services.js';
+
+const { PendingActivityState } = proto.temporal.api.enums.v1;
 
 /**
  * The test server (gRPC Java) allows a keepalive ping at most every 5 minutes, and none between
@@ -40,4 +42,25 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     },
   });
   return env;
+}
+
+/**
+ * Terminates a workflow once no workflow task or activity of it is out. The test server holds its
+ * clock while a workflow task is scheduled or an activity runs, and a terminate in that moment never
+ * gives the hold back: time stops skipping on that server for every later test, which then waits out
+ * its timers and retries in real time (its "31 days" sleep never returns). Waits at most 30 s, for
+ * a task no worker will take.
+ */
+export async function terminateWhenIdle(handle: WorkflowHandle): Promise<void> {
+  const busy = async () => {
+    const { raw } = await handle.describe();
+    return (
+      raw.pendingWorkflowTask != null ||
+      (raw.pendingActivities ?? []).some(
+        (a) => a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      )
+    );
+  };
+  for (let i = 0; i < 300 && (await busy()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  await handle.terminate('test finished');
 }

@@ -78,7 +78,7 @@ function normalise(node: unknown, resolve: (ref: string) => Schema): unknown {
   let s: Schema = { ...node };
   if (typeof s.$ref === 'string') {
     const { $ref, ...rest } = s;
-    s = { ...resolve($ref as string), ...rest };
+    s = { ...resolve($ref), ...rest };
   }
   // Kubernetes' OpenAPI wraps a $ref beside a default or description in a one-element allOf.
   if (Array.isArray(s.allOf) && s.allOf.length === 1) {

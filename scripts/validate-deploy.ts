@@ -49,6 +49,8 @@ export interface Manifest {
 
 export const chartDefault = join(repoRoot, 'deploy/helm/vlinders');
 const tools = join(repoRoot, '.tools/bin');
+/** The Kubernetes version the chart is checked for (deploy/schemas/ holds its schemas). */
+export const kubernetesVersion = '1.33.13';
 const schemaLocation = join(
   repoRoot,
   'deploy/schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json',
@@ -63,7 +65,7 @@ function run(
   return new Promise((resolve, reject) => {
     const child = execFile(command, args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      if (err && typeof err.code !== 'number') return reject(err);
+      if (err && typeof err.code !== 'number') return reject(new Error(`${command}: ${err.message}`));
       resolve({ code, stdout, output: `${stdout}${stderr}`.trim() });
     });
     if (input !== undefined) child.stdin?.end(input);
@@ -146,11 +148,11 @@ export async function validateDeploy(options: ValidateOptions = {}): Promise<Val
   try {
     for (const set of valueSets) {
       const valueArgs = set.files.flatMap((f) => ['--values', f]);
-      const lint = await run(helm, ['lint', '--strict', chartDir, ...valueArgs], env);
+      const lint = await run(helm, ['lint', '--strict', '--kube-version', kubernetesVersion, chartDir, ...valueArgs], env);
       checks.push({ name: `helm lint (${set.name})`, ok: lint.code === 0, output: lint.output });
       const template = await run(
         helm,
-        ['template', 'vlinders', chartDir, '--namespace', 'vlinders', ...valueArgs],
+        ['template', 'vlinders', chartDir, '--namespace', 'vlinders', '--kube-version', kubernetesVersion, ...valueArgs],
         env,
       );
       checks.push({

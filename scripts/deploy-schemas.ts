@@ -1,4 +1,4 @@
-// Writes the JSON Schemas that scripts/validate-deploy.sh gives kubeconform (deploy/schemas/), for
+// Writes the JSON Schemas that scripts/validate-deploy.ts gives kubeconform (deploy/schemas/), for
 // the kinds the chart renders: the Kubernetes kinds from Kubernetes' own OpenAPI document, the
 // custom resources from their CRDs, each at the version pinned below. The sources are Go modules,
 // fetched once through the Go module proxy (`go mod download`); the schemas are committed, so the
@@ -9,7 +9,7 @@
 // Each schema is standalone (no $ref) and strict (an unknown field is an error), like
 // yannh/kubernetes-json-schema's *-standalone-strict schemas; descriptions are left out.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 
@@ -127,7 +127,10 @@ function write(group: string, version: string, kind: string, schema: Schema, sou
   console.log(`${file.slice(root.length + 1)}  ${apiVersion} ${kind}  (${source})`);
 }
 
-rmSync(out, { recursive: true, force: true });
+// The schemas' folders afresh (the README stays).
+for (const entry of readdirSync(out, { withFileTypes: true })) {
+  if (entry.isDirectory()) rmSync(join(out, entry.name), { recursive: true, force: true });
+}
 const k8s = join(moduleDir(sources.kubernetes), 'api/openapi-spec/v3');
 for (const [group, version, kind] of kubernetesKinds) {
   const file = group ? `apis__${group}__${version}_openapi.json` : `api__${version}_openapi.json`;

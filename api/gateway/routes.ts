@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
 import { Forwarder } from './forwarder.js';
 import type { InferenceEndpoint } from './inference-body.js';
+import { InferenceMetrics } from './metering/inference-metrics.js';
 import { InferencePipeline } from './pipeline.js';
 import { InflightLoad, Router, UpstreamHealth } from './routing/router.js';
 import type { ModelRoute } from './registry.js';
@@ -56,6 +57,7 @@ export default async function inferenceRoutes(app: FastifyInstance) {
       (deploymentId) => app.modelRegistry.upstreamKeys(deploymentId),
     ),
     usageRecorder: app.usageRecorder,
+    metrics: new InferenceMetrics(app.meter),
     log: app.log,
     maxAttempts: config.GATEWAY_MAX_ATTEMPTS,
   });

@@ -7,6 +7,7 @@
 // provider) or an API key (`vl_…`, verified by the api-keys plugin). Routes that take keys declare
 // the access 'api-key'; every other route needs a user and answers 401 to a key.
 import { and, eq } from 'drizzle-orm';
+import type { ObservableResult } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -76,6 +77,15 @@ export default fp(
     });
     await tokens.start();
     app.decorate('accessTokens', tokens);
+    // The signing key's age, for the alert that says a rotation is overdue (docs/observability.md).
+    const signingSince = app.meter.createObservableGauge('vlinders_signing_key_activated_timestamp_seconds', {
+      description: 'Unix time at which the signing key of new access tokens began to sign',
+      unit: 's',
+    });
+    const observeSigningKey = (result: ObservableResult) =>
+      result.observe(tokens.signingSince.getTime() / 1000);
+    signingSince.addCallback(observeSigningKey);
+    app.addHook('onClose', async () => signingSince.removeCallback(observeSigningKey));
     // One set of counters for every way to sign in, so no endpoint is a second budget.
     app.decorate(
       'authThrottle',
@@ -195,7 +205,7 @@ export default fp(
       request.orgAccess = { orgId, role: membership.role, ability };
     });
   },
-  { name: 'auth', dependencies: ['services', 'api-keys'] },
+  { name: 'auth', dependencies: ['services', 'metrics', 'api-keys'] },
 );
 
 /** Adds the authentication and authorization hooks to an (encapsulated) route plugin. */

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ForwardOutcome } from '../forwarder.js';
 import type { Limiter, Reservation } from '../limits/limiter.js';
+import type { InferenceMetrics } from './inference-metrics.js';
 import type { UsageEvent, UsageRecorder } from './usage-recorder.js';
 
 /** Who asked for what: the parts of the usage event known when the request is admitted. */
@@ -32,6 +33,7 @@ export class RequestMeter {
     private readonly log: FastifyBaseLogger,
     private readonly reservation: Reservation,
     private readonly request: MeteredRequest,
+    private readonly metrics?: InferenceMetrics,
   ) {}
 
   /** Settles the reservation and records the usage event (awaited: durable before the answer ends). */
@@ -61,6 +63,7 @@ export class RequestMeter {
       cancelled: outcome.cancelled,
       requestId: this.request.requestId,
     };
+    this.metrics?.record(event);
     // With Redis, one round trip settles the reservation and appends the event; the recorder takes
     // the event itself whenever that did not happen (memory limits, Redis away, a failed call).
     const used = promptTokens + completionTokens;

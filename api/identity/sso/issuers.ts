@@ -45,7 +45,9 @@ export async function discoverIssuer(issuer: string, settings: IssuerSettings): 
       await oidc.discovery(url, 'discovery', undefined, oidc.None(), transport(settings))
     ).serverMetadata();
   } catch (err) {
-    if (egressErrorOf(err)?.refused) throw refusedIssuer();
+    // openid-client refuses http itself too (when EGRESS_ALLOW_HTTP is off): the same answer.
+    const httpRefused = err instanceof oidc.ClientError && err.code === 'OAUTH_HTTP_REQUEST_FORBIDDEN';
+    if (egressErrorOf(err)?.refused || httpRefused) throw refusedIssuer();
     // One answer for every other failure: the message must not map the network behind the API.
     throw new AppError(
       'VALIDATION',

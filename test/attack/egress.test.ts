@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { auditRows, bearer, seedActiveOrg, signUp, useAdminPool, type TestUser } from '../integration/api/helpers.js';
 import { expectRefusal, invalidToken } from './support.js';
@@ -143,6 +143,12 @@ afterAll(async () => {
     stand.server.closeAllConnections();
     stand.server.close();
   }
+});
+
+// Each test counts only what reached the inside during that test.
+beforeEach(() => {
+  internal.hits.length = 0;
+  internal6.hits.length = 0;
 });
 
 function putIssuer(issuer: string, org = orgId, user = owner) {

@@ -93,9 +93,7 @@ export interface Network {
 export function parseNetwork(text: string): Network | undefined {
   const [address = '', bits, extra] = text.split('/');
   if (extra !== undefined) return undefined;
-  const ip =
-    parseIpv6(address) ??
-    (/^(\d{1,3}\.){3}\d{1,3}$/.test(address) ? parseIpv4(address) : undefined);
+  const ip = parseIpv6(address) ?? (/^(\d{1,3}\.){3}\d{1,3}$/.test(address) ? parseIpv4(address) : undefined);
   if (!ip) return undefined;
   const max = ip.version === 4 ? 32 : 128;
   if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return undefined;
@@ -106,7 +104,7 @@ export function parseNetwork(text: string): Network | undefined {
 
 function within(bytes: number[], network: number[], prefix: number): boolean {
   for (let bit = 0; bit < prefix; bit++) {
-    const mask = 0x80 >> bit % 8;
+    const mask = 0x80 >> (bit % 8);
     if ((bytes[bit >> 3]! & mask) !== (network[bit >> 3]! & mask)) return false;
   }
   return true;
@@ -125,7 +123,10 @@ export function embeddedIpv4(ip: IpAddress): IpAddress | undefined {
 /** Whether `ip` lies in `network`; an IPv4-mapped IPv6 address counts as its IPv4 address. */
 export function inNetwork(ip: IpAddress, network: Network): boolean {
   const mapped = ip.version === 6 && within(ip.bytes, parseIpv6('::ffff:0:0')!.bytes, 96);
-  const address = ip.version === 6 && network.ip.version === 4 && mapped ? { version: 4 as const, bytes: ip.bytes.slice(12) } : ip;
+  const address =
+    ip.version === 6 && network.ip.version === 4 && mapped
+      ? { version: 4 as const, bytes: ip.bytes.slice(12) }
+      : ip;
   if (!address || address.version !== network.ip.version) return false;
   return within(address.bytes, network.ip.bytes, network.prefix);
 }
@@ -179,7 +180,8 @@ const globalUnicast = parseNetwork('2000::/3')!;
  * …), or undefined for a public address.
  */
 export function refusedRange(ip: IpAddress): string | undefined {
-  if (ip.version === 4) return ipv4Networks.find((n) => within(ip.bytes, n.network.ip.bytes, n.network.prefix))?.name;
+  if (ip.version === 4)
+    return ipv4Networks.find((n) => within(ip.bytes, n.network.ip.bytes, n.network.prefix))?.name;
   const inner = embeddedIpv4(ip);
   if (inner) {
     const name = refusedRange(inner);
@@ -196,7 +198,8 @@ export interface EgressAllowList {
   networks: Network[];
 }
 
-const hostNamePattern = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+const hostNamePattern =
+  /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 
 /** Parses the allow-list's entries; throws naming the first entry that is neither a host nor a network. */
 export function parseAllowList(entries: readonly string[]): EgressAllowList {

@@ -173,7 +173,9 @@ export class EgressGuard {
       // The caller's own deadline or abort is the caller's to report (jose maps it to JWKSTimeout).
       if (init.signal?.aborted) throw init.signal.reason;
       if (deadline.aborted)
-        throw new EgressError('timeout', `egress timed out after ${this.settings.timeoutMs} ms`, { cause: err });
+        throw new EgressError('timeout', `egress timed out after ${this.settings.timeoutMs} ms`, {
+          cause: err,
+        });
       throw new EgressError('network', `egress failed: ${(err as Error).message}`, { cause: err });
     }
   }

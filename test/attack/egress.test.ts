@@ -12,7 +12,14 @@ import type { LightMyRequestResponse } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { auditRows, bearer, seedActiveOrg, signUp, useAdminPool, type TestUser } from '../integration/api/helpers.js';
+import {
+  auditRows,
+  bearer,
+  seedActiveOrg,
+  signUp,
+  useAdminPool,
+  type TestUser,
+} from '../integration/api/helpers.js';
 import { expectRefusal, invalidToken } from './support.js';
 
 const maxBytes = 65_536;
@@ -169,9 +176,10 @@ function putIssuer(issuer: string, org = orgId, user = owner) {
 }
 
 async function storedConnections(org: string): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM sso_connections WHERE org_id = $1', [
-    org,
-  ]);
+  const { rows } = await admin.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM sso_connections WHERE org_id = $1',
+    [org],
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -285,7 +293,11 @@ describe('where an allowed provider leads', () => {
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(privateKey);
-    const me = await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } });
+    const me = await t.app.inject({
+      method: 'GET',
+      url: '/api/me',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expectRefusal(me, invalidToken, token);
     expect(internalHits()).toEqual([]);
   });
@@ -302,7 +314,11 @@ describe('where an allowed provider leads', () => {
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(privateKey);
-    const me = await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } });
+    const me = await t.app.inject({
+      method: 'GET',
+      url: '/api/me',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expectRefusal(me, invalidToken, token);
     expect(internalHits()).toEqual([]);
   });

@@ -113,7 +113,10 @@ async function consumeLogin(db: Db, state: string): Promise<typeof ssoLogins.$in
 function idpFailure(err: unknown): AppError {
   const egress = egressErrorOf(err);
   if (egress?.refused)
-    return new AppError('UNAUTHENTICATED', "The identity provider's endpoint is refused by the egress policy.");
+    return new AppError(
+      'UNAUTHENTICATED',
+      "The identity provider's endpoint is refused by the egress policy.",
+    );
   if (egress) return new AppError('UNAVAILABLE', 'The identity provider cannot be reached; try again.');
   if (err instanceof oidc.AuthorizationResponseError)
     return new AppError('UNAUTHENTICATED', `The identity provider refused the sign-in: ${err.error}.`);

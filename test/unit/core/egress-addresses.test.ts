@@ -68,12 +68,17 @@ describe('address classification', () => {
     expect(range(address)).toBe(name);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8'])(
-    '%s is public',
-    (address) => {
-      expect(range(address)).toBeUndefined();
-    },
-  );
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '64:ff9b::8.8.8.8',
+  ])('%s is public', (address) => {
+    expect(range(address)).toBeUndefined();
+  });
 
   it.each([
     ['2130706433', '127.0.0.1'],
@@ -115,7 +120,12 @@ describe('address classification', () => {
   });
 
   it('classifies the decimal, octal and hex URL forms as loopback', () => {
-    for (const url of ['http://2130706433/', 'http://0x7f.1/', 'http://017700000001/', 'http://[::ffff:7f00:1]/'])
+    for (const url of [
+      'http://2130706433/',
+      'http://0x7f.1/',
+      'http://017700000001/',
+      'http://[::ffff:7f00:1]/',
+    ])
       expect(refusedRange(parseIp(hostOf(url))!), url).toMatch(/^loopback/);
   });
 });

@@ -2,6 +2,7 @@
 // missing value stops the process with one line per variable naming what it expects.
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { parseAllowList } from '../core/egress-addresses.js';
 import { parsePreviousMasterKeys } from './envelope.js';
 
 export const ConfigSchema = Type.Object({
@@ -229,9 +230,33 @@ export const ConfigSchema = Type.Object({
     description: 'how often the OAuth/OIDC server checks signing_keys for added or retired keys (at most 60)',
   }),
 
-  SSO_ALLOW_HTTP_ISSUERS: Type.Boolean({
+  EGRESS_ALLOW_HTTP: Type.Boolean({
     default: false,
-    description: 'accept http:// SSO issuers (local development and tests only; production IdPs use https)',
+    description:
+      'let requests whose URL a tenant sets (SSO issuers, their JWKS and token endpoints) use http:// (local development and tests only; production uses https)',
+  }),
+  EGRESS_ALLOW_HOSTS: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description:
+      'comma-separated host names, addresses and CIDR networks that tenant-set URLs may reach although private (an on-premises identity provider), e.g. idp.corp.example,10.20.0.0/16',
+  }),
+  EGRESS_MAX_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 67_108_864,
+    default: 1_048_576,
+    description: 'largest answer read from a tenant-set URL (bigger answers are cut off and refused)',
+  }),
+  EGRESS_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 120_000,
+    default: 10_000,
+    description: 'how long one request to a tenant-set URL may take in all: DNS, connect, redirects, body',
+  }),
+  EGRESS_MAX_REDIRECTS: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: 3,
+    description: 'redirects a GET to a tenant-set URL may follow (each one checked like the first)',
   }),
   SSO_CLOCK_TOLERANCE_SECONDS: Type.Integer({
     minimum: 0,
@@ -418,8 +443,8 @@ export class ConfigError extends Error {
   }
 }
 
-const booleans = new Set(['TEMPORAL_TLS', 'SSO_ALLOW_HTTP_ISSUERS', 'S3_FORCE_PATH_STYLE']);
-const lists = new Set(['CORS_ORIGINS']);
+const booleans = new Set(['TEMPORAL_TLS', 'EGRESS_ALLOW_HTTP', 'S3_FORCE_PATH_STYLE']);
+const lists = new Set(['CORS_ORIGINS', 'EGRESS_ALLOW_HOSTS']);
 
 /** Parses an environment (process.env by default). Throws ConfigError listing every bad key. */
 export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -450,6 +475,11 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   const { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY } = converted as Partial<Config>;
   if (Boolean(S3_ACCESS_KEY_ID) !== Boolean(S3_SECRET_ACCESS_KEY))
     problems.push('S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither');
+  try {
+    parseAllowList((converted as Partial<Config>).EGRESS_ALLOW_HOSTS ?? []);
+  } catch (err) {
+    problems.push(`EGRESS_ALLOW_HOSTS: ${(err as Error).message}`);
+  }
   const { MASTER_KEYS_PREVIOUS, MASTER_KEY_ID } = converted as Partial<Config>;
   try {
     parsePreviousMasterKeys(MASTER_KEYS_PREVIOUS ?? '', MASTER_KEY_ID ?? '');

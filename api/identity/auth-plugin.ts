@@ -96,7 +96,7 @@ export default fp(
       }),
     );
     const ssoTokens = new SsoTokenVerifier(app.db, {
-      allowHttp: app.config.SSO_ALLOW_HTTP_ISSUERS,
+      egress: app.egress,
       clockToleranceSeconds: app.config.SSO_CLOCK_TOLERANCE_SECONDS,
       jwksCooldownSeconds: app.config.SSO_JWKS_COOLDOWN_SECONDS,
     });

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { buildApp, type BuildOptions } from '../../api/app.js';
 import { createDb, createPool } from '../../db/client.js';
 import type { Config } from '../../runtime/config.js';
+import { EgressGuard, egressSettingsFromConfig, type EgressLookup } from '../../runtime/egress.js';
 import { createTemporalClient } from '../../runtime/temporal-client.js';
 import { testConfig } from './config.js';
 
@@ -16,7 +17,7 @@ export interface TestApp {
 
 export async function buildTestApp(
   overrides: Record<string, string> = {},
-  options: BuildOptions = {},
+  options: BuildOptions & { egressLookup?: EgressLookup } = {},
 ): Promise<TestApp> {
   const config = testConfig(overrides);
   const pool = createPool({
@@ -30,7 +31,12 @@ export async function buildTestApp(
   // The API's own client: payloads are encrypted with the tenant's data key, as in production.
   const temporal = await createTemporalClient(config, db);
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL) : undefined;
-  const app = await buildApp({ config, pool, db, temporal, redis }, options);
+  // A test may replace the egress guard's resolver (test/attack/egress.test.ts plays DNS with it).
+  const { egressLookup, ...buildOptions } = options;
+  const egress = egressLookup
+    ? new EgressGuard({ ...egressSettingsFromConfig(config), lookup: egressLookup })
+    : undefined;
+  const app = await buildApp({ config, pool, db, temporal, redis, egress }, buildOptions);
   await app.ready();
   return {
     app,

@@ -30,7 +30,7 @@ function cookieValue(request: FastifyRequest, name: string): string | undefined 
 const ssoLogin: FastifyPluginAsyncTypebox = async (app) => {
   const settings: SsoSettings = {
     publicUrl: app.config.PUBLIC_URL,
-    allowHttp: app.config.SSO_ALLOW_HTTP_ISSUERS,
+    egress: app.egress,
     master: masterKeyFromConfig(app.config),
   };
   // The sign-in endpoints take no credential: they spend the caller's per-address budget.

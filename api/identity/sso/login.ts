@@ -8,6 +8,7 @@ import * as oidc from 'openid-client';
 import type { Db } from '../../../db/client.js';
 import { ssoConnections, ssoLogins } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
+import { egressErrorOf } from '../../../runtime/egress.js';
 import { unwrap, wrap } from '../../../runtime/envelope.js';
 import { AppError } from '../../errors.js';
 import { recordAudit } from '../../audit.js';
@@ -110,6 +111,13 @@ async function consumeLogin(db: Db, state: string): Promise<typeof ssoLogins.$in
  * or could not be reached (503). Anything else is a bug and is rethrown.
  */
 function idpFailure(err: unknown): AppError {
+  const egress = egressErrorOf(err);
+  if (egress?.refused)
+    return new AppError(
+      'UNAUTHENTICATED',
+      "The identity provider's endpoint is refused by the egress policy.",
+    );
+  if (egress) return new AppError('UNAVAILABLE', 'The identity provider cannot be reached; try again.');
   if (err instanceof oidc.AuthorizationResponseError)
     return new AppError('UNAUTHENTICATED', `The identity provider refused the sign-in: ${err.error}.`);
   if (err instanceof oidc.ResponseBodyError)

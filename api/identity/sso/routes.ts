@@ -15,7 +15,7 @@ const sso: FastifyPluginAsyncTypebox = async (app) => {
   requireSignedIn(app);
   const settings: SsoSettings = {
     publicUrl: app.config.PUBLIC_URL,
-    allowHttp: app.config.SSO_ALLOW_HTTP_ISSUERS,
+    egress: app.egress,
     master: masterKeyFromConfig(app.config),
   };
 

@@ -7,6 +7,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import {
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   errors as joseErrors,
@@ -16,6 +17,7 @@ import {
 import type { Db } from '../../../db/client.js';
 import { ssoConnections, ssoIdentities } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
+import { egressErrorOf, type EgressGuard } from '../../../runtime/egress.js';
 import { AppError } from '../../errors.js';
 import type { SsoConnectionRow } from './connections.js';
 
@@ -26,7 +28,8 @@ const maxIssuerLength = 500;
 const jwksTimeoutMs = 5_000;
 
 export interface SsoTokenSettings {
-  allowHttp: boolean;
+  /** The JWKS is fetched through the egress guard (its URL comes from the issuer's discovery document). */
+  egress: EgressGuard;
   clockToleranceSeconds: number;
   jwksCooldownSeconds: number;
 }
@@ -111,7 +114,10 @@ export class SsoTokenVerifier {
       return payload;
     } catch (err) {
       if (err instanceof AppError) throw err;
+      const egress = egressErrorOf(err);
+      if (egress?.refused) throw invalid();
       if (
+        egress ||
         err instanceof joseErrors.JWKSTimeout ||
         (err instanceof TypeError && err.message === 'fetch failed')
       )
@@ -126,12 +132,10 @@ export class SsoTokenVerifier {
     if (!uri) throw invalid();
     let set = this.keySets.get(uri);
     if (!set) {
-      const url = new URL(uri);
-      if (url.protocol !== 'https:' && !(this.settings.allowHttp && url.protocol === 'http:'))
-        throw invalid();
-      set = createRemoteJWKSet(url, {
+      set = createRemoteJWKSet(new URL(uri), {
         cooldownDuration: this.settings.jwksCooldownSeconds * 1000,
         timeoutDuration: jwksTimeoutMs,
+        [customFetch]: this.settings.egress.fetch,
       });
       this.keySets.set(uri, set);
     }

@@ -141,7 +141,7 @@ describe('the SSO connection', () => {
     expect(await auditRows(admin, { orgId })).toEqual([]);
   });
 
-  it('refuses http issuers unless SSO_ALLOW_HTTP_ISSUERS is set', async () => {
+  it('refuses http issuers unless EGRESS_ALLOW_HTTP is set', async () => {
     const strict = await buildTestApp();
     try {
       const owner = await signUp(strict.app, 'sso-strict');

@@ -8,8 +8,15 @@ import { ssoRedirectUri } from '../../../api/identity/sso/issuers.js';
 import type { CompanyAccount, CompanyIdp, LoginChoice } from '../../support/company-idp.js';
 import { bearer, seedActiveOrg, signUp, type TestUser } from '../api/helpers.js';
 
-/** What the app needs to talk to a local, plain-HTTP identity provider. */
-export const ssoAppConfig = { SSO_ALLOW_HTTP_ISSUERS: 'true', SSO_JWKS_COOLDOWN_SECONDS: '0' };
+/**
+ * What the app needs to talk to a local, plain-HTTP identity provider: http, and loopback on the
+ * egress guard's allow-list (as an operator allows an on-premises provider).
+ */
+export const ssoAppConfig = {
+  EGRESS_ALLOW_HTTP: 'true',
+  EGRESS_ALLOW_HOSTS: '127.0.0.1',
+  SSO_JWKS_COOLDOWN_SECONDS: '0',
+};
 
 export const redirectUri = ssoRedirectUri('http://localhost:3000');
 

@@ -175,6 +175,22 @@ function putIssuer(issuer: string, org = orgId, user = owner) {
   });
 }
 
+/** A token signed as `issuer` is refused by /api/me (its JWKS fetch goes nowhere inside). */
+async function expectTokenRefused(issuer: string): Promise<void> {
+  const token = await new SignJWT({ sub: 'someone', aud: 'platform' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(issuer)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(privateKey);
+  const me = await t.app.inject({
+    method: 'GET',
+    url: '/api/me',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expectRefusal(me, invalidToken, token);
+}
+
 async function storedConnections(org: string): Promise<number> {
   const { rows } = await admin.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM sso_connections WHERE org_id = $1',
@@ -287,18 +303,7 @@ describe('where an allowed provider leads', () => {
     expect(internalHits()).toEqual([]);
 
     // Now the name points inside: a token from this issuer needs its JWKS, which is refused.
-    const token = await new SignJWT({ sub: 'someone', aud: 'platform' })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-      .setIssuer(`http://idp.rebind.test:${port}/good`)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(privateKey);
-    const me = await t.app.inject({
-      method: 'GET',
-      url: '/api/me',
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expectRefusal(me, invalidToken, token);
+    await expectTokenRefused(`http://idp.rebind.test:${port}/good`);
     expect(internalHits()).toEqual([]);
   });
 
@@ -308,18 +313,7 @@ describe('where an allowed provider leads', () => {
     const issuer = `http://idp.public.test:${port}/internal-jwks`;
     const res = await putIssuer(issuer, otherOrg, other);
     expect(res.statusCode, res.body).toBe(201);
-    const token = await new SignJWT({ sub: 'someone', aud: 'platform' })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-      .setIssuer(issuer)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(privateKey);
-    const me = await t.app.inject({
-      method: 'GET',
-      url: '/api/me',
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expectRefusal(me, invalidToken, token);
+    await expectTokenRefused(issuer);
     expect(internalHits()).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools into .tools/ (ignored by git). Idempotent: a tool whose
 # version stamp matches is skipped, so a second run takes well under a second.
-#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3] [helm] [kubeconform] [promtool]
+#   usage: scripts/install-tools.sh [node] [temporal] [test-server] [stripe-mock] [schemathesis] [qdrant-standin] [postgres] [redis] [serving] [s3] [helm] [kubeconform] [promtool] [chromium]
 # With no argument it installs everything the test suite needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -107,6 +107,11 @@ install_redis() {
   apt_install "$REDIS_PACKAGE"
 }
 
+install_chromium() {
+  command -v chromium >/dev/null && return 0
+  apt_install "$CHROMIUM_PACKAGE"
+}
+
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3 helm kubeconform promtool)
 for t in "${targets[@]}"; do
@@ -127,6 +132,8 @@ for t in "${targets[@]}"; do
     kubeconform) install_go_binary kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" kubeconform ;;
     # The alert rules' checks and unit tests (test/unit/deploy/observability.test.ts).
     promtool) install_go_binary promtool github.com/prometheus/prometheus/cmd/promtool "$PROMTOOL_VERSION" promtool ;;
+    # Headless screenshots (scripts/temporal-ui-screenshot.ts); not needed by the test suite.
+    chromium) install_chromium ;;
     *) echo "install-tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done

@@ -6,7 +6,7 @@
 # and keys. Every process runs the compiled JavaScript in dist/ on the pinned Node.js, as production does.
 #
 # Overrides (environment): PORT (API, 3000), TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
-# PGLITE_PORT (5433), WORKER_METRICS_PORT (9464; the billing worker's BILLING_WORKER_METRICS_PORT, 9465; the serving worker's SERVING_WORKER_METRICS_PORT, 9466), SIMULATOR_PORT (4000: the model-server simulator),
+# TEMPORAL_UI_CODEC_PORT (8234: the UI's codec proxy), PGLITE_PORT (5433), WORKER_METRICS_PORT (9464; the billing worker's BILLING_WORKER_METRICS_PORT, 9465; the serving worker's SERVING_WORKER_METRICS_PORT, 9466), SIMULATOR_PORT (4000: the model-server simulator),
 # STRIPE_MOCK_PORT (12111, and the next two ports: stripe-mock, unless STRIPE_SECRET_KEY is set),
 # DATABASE_URL (+ DATABASE_MIGRATION_URL) to use a real PostgreSQL, REDIS_URL to use Redis (otherwise limits and caches are in-process: one
 # instance only), and any variable from .env.example.
@@ -42,6 +42,7 @@ fi
 api_port="${PORT:-3000}"
 temporal_port="${TEMPORAL_PORT:-7233}"
 temporal_ui_port="${TEMPORAL_UI_PORT:-8233}"
+temporal_ui_codec_port="${TEMPORAL_UI_CODEC_PORT:-8234}"
 pglite_port="${PGLITE_PORT:-5433}"
 vectors_pglite_port="${VECTORS_PGLITE_PORT:-5434}"
 worker_metrics_port="${WORKER_METRICS_PORT:-9464}"
@@ -65,6 +66,7 @@ require_free() { # port what variable
 require_free "$api_port" "API" PORT
 require_free "$temporal_port" "Temporal frontend" TEMPORAL_PORT
 require_free "$temporal_ui_port" "Temporal UI" TEMPORAL_UI_PORT
+require_free "$temporal_ui_codec_port" "Temporal UI codec proxy" TEMPORAL_UI_CODEC_PORT
 require_free "$worker_metrics_port" "worker metrics" WORKER_METRICS_PORT
 require_free "$billing_metrics_port" "billing worker metrics" BILLING_WORKER_METRICS_PORT
 require_free "$serving_metrics_port" "serving worker metrics" SERVING_WORKER_METRICS_PORT
@@ -112,6 +114,12 @@ fi
 # endpoint with real Stripe: set STRIPE_WEBHOOK_SECRET to that).
 if ! grep -q '^STRIPE_WEBHOOK_SECRET=' "$upenv"; then
   printf 'STRIPE_WEBHOOK_SECRET=whsec_%s\n' "$(node -e "process.stdout.write(require('node:crypto').randomBytes(24).toString('hex'))")" >>"$upenv"
+fi
+# The local operator account (scripts/temporal-ui-codec.ts signs in as it to decode payloads for the
+# Temporal UI; sign in with it to use the operator routes).
+operator_email="operator@vlinders.localhost"
+if ! grep -q '^UP_OPERATOR_PASSWORD=' "$upenv"; then
+  printf 'UP_OPERATOR_PASSWORD=%s\n' "$(node -e "process.stdout.write(require('node:crypto').randomBytes(18).toString('base64url'))")" >>"$upenv"
 fi
 # A MASTER_KEY from the environment wins over the generated one.
 saved_master_key="${MASTER_KEY:-}" saved_webhook_secret="${STRIPE_WEBHOOK_SECRET:-}"
@@ -190,7 +198,7 @@ export TEMPORAL_UI_ORIGIN="${TEMPORAL_UI_ORIGIN:-http://localhost:$temporal_ui_p
 start temporal "$root/.tools/bin/temporal" server start-dev \
   --db-filename "$data/temporal.db" --ip 127.0.0.1 --port "$temporal_port" \
   --ui-port "$temporal_ui_port" --ui-disable-news-fetch \
-  --ui-codec-endpoint "http://localhost:$api_port/codec" \
+  --ui-codec-endpoint "http://localhost:$temporal_ui_codec_port" \
   --namespace "$TEMPORAL_NAMESPACE" --search-attribute VlindersOrgId=Keyword \
   --log-level warn
 temporal_pid="$(last_pid)"
@@ -306,6 +314,13 @@ fi
 wait_until api "$api_pid" 120 curl -fsS "http://127.0.0.1:$api_port/readyz"
 ready_ms=$((($(date +%s%N) - started_ns) / 1000000))
 mark "api ready"
+# The Temporal UI has no sign-in here: its codec requests go through a loopback proxy that holds the
+# local operator's session (production: the UI signs in with OIDC, docs/operations.md).
+start temporal-ui-codec node dist/scripts/temporal-ui-codec.js --api "http://127.0.0.1:$api_port" \
+  --ui-origin "$TEMPORAL_UI_ORIGIN" --email "$operator_email" --port "$temporal_ui_codec_port"
+temporal_ui_codec_pid="$(last_pid)"
+wait_until temporal-ui-codec "$temporal_ui_codec_pid" 60 grep -q 'codec proxy' "$logs/temporal-ui-codec.log"
+mark "temporal ui codec proxy ready"
 # The workers are ready when this process polls its task queue (temporal.config.ts taskQueues).
 worker_polls() {
   "$root/.tools/bin/temporal" task-queue describe --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" \
@@ -343,7 +358,8 @@ Vlinders is up (API ready in $((ready_ms / 1000)).$((ready_ms % 1000 / 100)) s, 
   OpenAPI          http://localhost:$api_port/openapi.json
   API metrics      http://localhost:$api_port/metrics
   Worker metrics   http://localhost:$worker_metrics_port/metrics (billing worker: $billing_metrics_port, serving worker: $serving_metrics_port)
-  Temporal UI      http://localhost:$temporal_ui_port/namespaces/$TEMPORAL_NAMESPACE/workflows
+  Temporal UI      http://localhost:$temporal_ui_port/namespaces/$TEMPORAL_NAMESPACE/workflows (payloads decoded through http://localhost:$temporal_ui_codec_port)
+  Operator         $operator_email, password UP_OPERATOR_PASSWORD in $upenv
   Temporal         $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)
   PostgreSQL       $postgres_desc
   Vector store     $vectors_desc

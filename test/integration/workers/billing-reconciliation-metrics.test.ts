@@ -58,67 +58,70 @@ async function reconciliationGauges(): Promise<Record<string, number>> {
 
 const seconds = () => Math.floor(Date.now() / 1000);
 
+interface Found {
+  unreported: number;
+  unsent: number;
+  unreportedTokens: number;
+  unbalanced: number;
+}
+const clean: Found = { unreported: 0, unsent: 0, unreportedTokens: 0, unbalanced: 0 };
+
+/** The gauges a reconciliation that ran since `since` (unix seconds) sets for what it found. */
+const reconciled = (since: number, found: Found) => ({
+  'flagged_windows{unreported}': found.unreported,
+  'flagged_windows{unsent}': found.unsent,
+  unreported_tokens: found.unreportedTokens,
+  unbalanced_tenants: found.unbalanced,
+  timestamp_seconds: expect.toSatisfy((t: number) => t >= since && t <= seconds()),
+});
+
+/** Changes a recorded report's quantity behind the cursor's back. */
+const shiftReport = (tenant: BillingTenant, windowStart: Date, tokens: number) =>
+  suite.admin.query(
+    `UPDATE billing_reports SET quantity = quantity + $3
+     WHERE org_id = $1 AND window_start = $2 AND meter = 'outputTokens'`,
+    [tenant.orgId, windowStart, tokens],
+  );
+
 describe('billing reconciliation gauges', () => {
   it('are absent before the first run and read zero after clean runs', { timeout: 120_000 }, async () => {
     expect(await reconciliationGauges()).toEqual({});
     const before = seconds();
     await runWindow(suite.client, h6);
     await runWindow(suite.client, h5);
-    expect(await reconciliationGauges()).toEqual({
-      'flagged_windows{unreported}': 0,
-      'flagged_windows{unsent}': 0,
-      unreported_tokens: 0,
-      unbalanced_tenants: 0,
-      timestamp_seconds: expect.toSatisfy((t: number) => t >= before && t <= seconds()),
-    });
+    expect(await reconciliationGauges()).toEqual(reconciled(before, clean));
   });
 
   it(
     'count the differences after the next run, and read zero once they are repaired',
     { timeout: 180_000 },
     async () => {
-      const [missed, unsent, doubled] = tenants;
-      // Usage in a closed window no run has billed (the schedule missed it).
-      await addUsage(suite.admin, [
-        { orgId: missed.orgId, hour: h2, promptTokens: 200, completionTokens: 50 },
-      ]);
+      const [late, unsent, doubled] = tenants;
+      // Usage in a closed window after the next run's (h4 reports up to its own end only).
+      await addUsage(suite.admin, [{ orgId: late.orgId, hour: h2, promptTokens: 200, completionTokens: 50 }]);
       // A report recorded but never accepted by Stripe.
       await suite.admin.query(
         `UPDATE billing_reports SET reported_at = NULL WHERE org_id = $1 AND window_start = $2 AND meter = 'inputTokens'`,
         [unsent.orgId, h6],
       );
       // A report that says more than its cursor moved: five tokens reported twice.
-      await suite.admin.query(
-        `UPDATE billing_reports SET quantity = quantity + 5 WHERE org_id = $1 AND window_start = $2 AND meter = 'outputTokens'`,
-        [doubled.orgId, h5],
-      );
+      await shiftReport(doubled, h5, 5);
 
       // Nothing changes until a run reconciles again: h4 has no usage and reports nothing.
       expect(await reconciliationGauges()).toMatchObject({ 'flagged_windows{unreported}': 0 });
       const before = seconds();
       await expect(runWindow(suite.client, h4)).resolves.toMatchObject({ meterEvents: 0 });
-      expect(await reconciliationGauges()).toEqual({
-        'flagged_windows{unreported}': 1,
-        'flagged_windows{unsent}': 1,
-        unreported_tokens: 250,
-        unbalanced_tenants: 1,
-        timestamp_seconds: expect.toSatisfy((t: number) => t >= before),
-      });
-
-      // The runbook's repairs: the missed window and the unsent report's window run (again), the
-      // wrong report corrected.
-      await suite.admin.query(
-        `UPDATE billing_reports SET quantity = quantity - 5 WHERE org_id = $1 AND window_start = $2 AND meter = 'outputTokens'`,
-        [doubled.orgId, h5],
+      expect(await reconciliationGauges()).toEqual(
+        reconciled(before, { unreported: 1, unsent: 1, unreportedTokens: 250, unbalanced: 1 }),
       );
+
+      // The runbook's repairs: the wrong report corrected, the windows run (again); the last run's
+      // reconciliation finds nothing.
+      await shiftReport(doubled, h5, -5);
       await runWindow(suite.client, h2);
+      const repaired = seconds();
       await runWindow(suite.client, h6);
-      expect(await reconciliationGauges()).toMatchObject({
-        'flagged_windows{unreported}': 0,
-        'flagged_windows{unsent}': 0,
-        unreported_tokens: 0,
-        unbalanced_tenants: 0,
-      });
+      expect(await reconciliationGauges()).toEqual(reconciled(repaired, clean));
     },
   );
 });

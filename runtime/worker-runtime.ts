@@ -1,5 +1,6 @@
 // The Temporal Core runtime of a worker process: its SDK metrics (task slots, poll and schedule
-// latencies, workflow and activity outcomes) on a Prometheus endpoint at WORKER_METRICS_PORT.
+// latencies, workflow and activity outcomes) on a Prometheus endpoint at WORKER_METRICS_PORT, with
+// the metrics the process records on the runtime's meter (the billing reconciliation's gauges).
 // Install once per process, before the first NativeConnection or Worker is created.
 import { Runtime, type Logger } from '@temporalio/worker';
 import type { Config } from './config.js';

@@ -1,5 +1,6 @@
 // The billing worker process (task queue vlinders-billing): the hourly billing runs, their Stripe
-// meter events and quota notices. Telemetry first, so the modules it instruments load after it.
+// meter events, quota notices and reconciliation gauges. Telemetry first, so the modules it
+// instruments load after it.
 import { loadConfigOrExit } from '../runtime/config.js';
 import { startTelemetry } from '../runtime/telemetry.js';
 

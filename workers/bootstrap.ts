@@ -4,7 +4,13 @@
 // finish, then run() resolves and the clients close.
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createBillingActivities } from '../activities/billing/index.js';
@@ -167,7 +173,10 @@ export interface BillingWorkerOptions extends Omit<TenantsWorkerOptions, 'taskQu
   stripe: Stripe;
 }
 
-/** The billing worker: the billing runs and their activities (Stripe, reports, quota notices). */
+/**
+ * The billing worker: the billing runs and their activities (Stripe, reports, quota notices, the
+ * reconciliation gauges).
+ */
 export async function createBillingWorker(options: BillingWorkerOptions): Promise<Worker> {
   const { config, connection, db, mailer, stripe, workflowBundle } = options;
   return Worker.create({
@@ -175,7 +184,15 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues.billing,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createBillingActivities({ db, stripe, mailer, mailFrom: config.MAIL_FROM }),
+    activities: createBillingActivities({
+      db,
+      stripe,
+      mailer,
+      mailFrom: config.MAIL_FROM,
+      // The reconciliation gauges, served with the SDK's metrics at WORKER_METRICS_PORT.
+      metrics: Runtime.instance().metricMeter,
+      watermarkMinutes: config.BILLING_WATERMARK_MINUTES,
+    }),
     dataConverter: createDataConverter(config, db),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // Each lane of a run holds one activity at a time; a few runs (a backfill beside the

@@ -7,12 +7,16 @@
 // The Schedule cannot give its runs such ids (it appends the time to one fixed id), so it starts
 // `scheduledBillingRun`, which picks the window from its scheduled time and runs `billing/<window>`
 // as a child with that id. A backfill starts `billing/<window>` itself, under the same id.
+//
+// Each run ends with the reconciliation of the last day's windows, which sets the billing worker's
+// reconciliation gauges (activities/billing/reconciliation.ts); its failure does not fail the run.
 import {
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
   executeChild,
   log,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -33,6 +37,9 @@ const external = proxyActivities<BillingActivities>(activityPresets.external);
 
 const defaultConcurrency = 8;
 const defaultPageSize = 200;
+
+/** Runs recorded before the reconciliation gauges replay without the reconcileBilling step (see `patched`). */
+export const reconciliationMetricsPatch = 'billing-run-reconciliation-metrics';
 
 /** One tenant's part of the run; its failure is counted, not thrown (see billingRun). */
 async function billTenant(orgId: string, windowStart: string, workflowId: string) {
@@ -107,6 +114,15 @@ export async function billingRun(input: BillingRunInput): Promise<BillingRunResu
     return continueAsNew<typeof billingRun>({ ...input, progress: { ...progress, afterOrgId: last } });
 
   await database.finishBillingRun({ windowStart, tenants: progress.tenants });
+  if (patched(reconciliationMetricsPatch)) {
+    try {
+      await database.reconcileBilling();
+    } catch (err) {
+      // The window is billed: the gauges keep their last values and age (BillingReconciliationStale).
+      if (!(err instanceof ActivityFailure)) throw err;
+      log.warn('billing reconciliation not computed', { error: err.message });
+    }
+  }
   if (progress.failedTenants > 0)
     throw ApplicationFailure.create({
       type: 'BILLING_INCOMPLETE',

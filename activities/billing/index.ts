@@ -15,7 +15,7 @@ import {
   type QuotaThreshold,
 } from '../../core/billing-window.js';
 import { plan } from '../../core/plans.js';
-import type { Db, Tx } from '../../db/client.js';
+import type { Tx } from '../../db/client.js';
 import {
   billingAccounts,
   billingReports,
@@ -27,9 +27,9 @@ import { withBillingRun, withTenant } from '../../db/tenant.js';
 import type { Stripe } from '../../runtime/stripe.js';
 import type { Mailer } from '../mail/mailer.js';
 import { createMailActivities } from '../outbox.js';
+import { createReconciliationActivities, type ReconciliationActivityDeps } from './reconciliation.js';
 
-export interface BillingActivityDeps {
-  db: Db;
+export interface BillingActivityDeps extends ReconciliationActivityDeps {
   stripe: Stripe;
   mailer: Mailer;
   mailFrom: string;
@@ -166,9 +166,17 @@ function quotaMail(threshold: QuotaThreshold, tokens: number, included: number, 
   };
 }
 
-export function createBillingActivities({ db, stripe, mailer, mailFrom }: BillingActivityDeps) {
+export function createBillingActivities({
+  db,
+  stripe,
+  mailer,
+  mailFrom,
+  metrics,
+  watermarkMinutes,
+}: BillingActivityDeps) {
   return {
     ...createMailActivities({ db, mailer, from: mailFrom }),
+    ...createReconciliationActivities({ db, metrics, watermarkMinutes }),
 
     /** A page of the tenants to bill (every org with a Stripe account), in org id order. */
     async listBillingTenants({

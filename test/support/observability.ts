@@ -70,8 +70,8 @@ function tsFiles(dir: string): string[] {
 }
 
 /**
- * The metrics the code records on OpenTelemetry meters, under the names the Prometheus exporter
- * gives them (counters get `_total`; histograms are listed by their base name), each with the file
+ * The metrics the code records on OpenTelemetry meters (and the Temporal runtime's, which the
+ * workers serve with the same naming), under the names the Prometheus exporter gives them (counters get `_total`; histograms are listed by their base name), each with the file
  * that creates it.
  */
 export function codeMetrics(root: string, folders: string[]): Map<string, string> {

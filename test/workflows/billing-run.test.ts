@@ -1,15 +1,17 @@
 // The billing run in the time-skipping environment with the real activities (own database,
 // stripe-mock behind the recorder): quota notices go out once per threshold and billing period,
-// whichever runs see the tenant past it, and a tenant whose notice cannot be sent is still billed.
+// whichever runs see the tenant past it, and a tenant whose notice cannot be sent is still billed; a
+// run whose closing reconciliation fails still completes.
 // Set RECORD_HISTORIES=1 to re-record the replay fixture (test/fixtures/histories/billing-run.json).
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBillingActivities } from '../../activities/billing/index.js';
+import { createBillingActivities, type BillingActivities } from '../../activities/billing/index.js';
 import { FileMailer, type MailMessage } from '../../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../../db/client.js';
 import { createStripe } from '../../runtime/stripe.js';
@@ -57,17 +59,22 @@ afterAll(async () => {
   rmSync(mailDir, { recursive: true, force: true });
 });
 
-function billingWorker() {
+function billingWorker(overrides: Partial<BillingActivities> = {}) {
   return Worker.create({
     connection: env.nativeConnection,
     taskQueue: taskQueues.billing,
     workflowBundle: bundle,
-    activities: createBillingActivities({
-      db,
-      stripe: createStripe({ STRIPE_SECRET_KEY: stripeTestKey, STRIPE_API_URL: recorder.url }),
-      mailer: new FileMailer(mailDir),
-      mailFrom: 'Vlinders <no-reply@vlinders.test>',
-    }),
+    activities: {
+      ...createBillingActivities({
+        db,
+        stripe: createStripe({ STRIPE_SECRET_KEY: stripeTestKey, STRIPE_API_URL: recorder.url }),
+        mailer: new FileMailer(mailDir),
+        mailFrom: 'Vlinders <no-reply@vlinders.test>',
+        metrics: Runtime.instance().metricMeter,
+        watermarkMinutes: 15,
+      }),
+      ...overrides,
+    },
     ...temporalWorkerTracing(),
   });
 }
@@ -172,5 +179,22 @@ describe('scheduled billing run', () => {
       expect(result.windowStart).toBe(windowBilledAt(startTime, 15).start.toISOString());
       if (process.env.RECORD_HISTORIES === '1') saveHistory('billing-scheduled', await handle.fetchHistory());
     });
+  });
+});
+
+describe('billing run: reconciliation', () => {
+  it('completes the run when its reconciliation fails', { timeout: 60_000 }, async () => {
+    const windowStart = hour(8);
+    const worker = await billingWorker({
+      reconcileBilling: () => Promise.reject(ApplicationFailure.nonRetryable('reconciliation query failed')),
+    });
+    const result = await worker.runUntil(
+      env.client.workflow.execute(billingRun, {
+        taskQueue: taskQueues.billing,
+        workflowId: workflowIds.billingRun(windowStart),
+        args: [{ windowStart: windowStart.toISOString() }],
+      }),
+    );
+    expect(result).toMatchObject({ windowStart: windowStart.toISOString(), meterEvents: 0 });
   });
 });

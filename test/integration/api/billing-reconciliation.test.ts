@@ -1,6 +1,7 @@
 // GET /api/admin/billing/reconciliation: an operator sees a tenant's metered tokens against what
 // its billing runs reported; an unreported closed window is flagged until a run reports it. Bad
 // ranges are refused. (Who may call it: the route table's operator row.)
+import { noopMetricMeter } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +66,8 @@ describe('GET /api/admin/billing/reconciliation', () => {
       stripe: createStripe(t.config),
       mailer: new FileMailer(t.config.MAIL_DIR),
       mailFrom: t.config.MAIL_FROM,
+      metrics: noopMetricMeter,
+      watermarkMinutes: t.config.BILLING_WATERMARK_MINUTES,
     });
     const input = { orgId: tenant.orgId, windowStart: hour.toISOString(), workflowId: 'billing/test' };
     await activities.reportTenantUsage(input);

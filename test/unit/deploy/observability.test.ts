@@ -104,6 +104,10 @@ describe('the metrics the code exports', () => {
       vlinders_gateway_time_to_first_token_seconds: 'api/gateway/metering/inference-metrics.ts',
       vlinders_gateway_tenant_tokens_total: 'api/gateway/metering/inference-metrics.ts',
       vlinders_signing_key_activated_timestamp_seconds: 'api/identity/auth-plugin.ts',
+      vlinders_billing_reconciliation_flagged_windows: 'activities/billing/reconciliation.ts',
+      vlinders_billing_reconciliation_unreported_tokens: 'activities/billing/reconciliation.ts',
+      vlinders_billing_reconciliation_unbalanced_tenants: 'activities/billing/reconciliation.ts',
+      vlinders_billing_reconciliation_timestamp_seconds: 'activities/billing/reconciliation.ts',
     });
   });
 

@@ -104,6 +104,8 @@ describe('the metrics the code exports', () => {
       vlinders_gateway_time_to_first_token_seconds: 'api/gateway/metering/inference-metrics.ts',
       vlinders_gateway_tenant_tokens_total: 'api/gateway/metering/inference-metrics.ts',
       vlinders_signing_key_activated_timestamp_seconds: 'api/identity/auth-plugin.ts',
+      vlinders_model_gpus_allocated: 'api/gateway/gpu-cost-metrics.ts',
+      vlinders_gpu_pool_cost_per_hour: 'api/gateway/gpu-cost-metrics.ts',
     });
   });
 
@@ -119,6 +121,7 @@ describe('Grafana dashboards', () => {
   it('are the expected set', () => {
     expect([...dashboards.keys()].sort()).toEqual([
       'billing.json',
+      'cost.json',
       'gateway.json',
       'serving.json',
       'tenants.json',

@@ -60,6 +60,6 @@ export async function costAnalysis(db: Db, query: CostQuery): Promise<CostReport
     to: to.toISOString(),
     currency: query.currency,
     ...breakdown,
-    tenants: breakdown.tenants.map((t) => ({ ...t, name: names.get(t.orgId) ?? '' })),
+    tenants: breakdown.tenants.map((t) => ({ ...t, name: names.get(t.orgId)! })),
   };
 }

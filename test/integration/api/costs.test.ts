@@ -100,6 +100,18 @@ beforeAll(async () => {
   ]);
 });
 
+/** The idle model's one GPU, held for the period's second hour and never used. */
+const idleHour = {
+  model: model.idle,
+  gpuSeconds: 3_600,
+  unpricedGpuSeconds: 0,
+  cost: 2.5,
+  tokens: 0,
+  unattributedCost: 2.5,
+};
+/** This file's models (other files' models may have GPUs or tokens too). */
+const ourModels = (report: CostReport) => report.models.filter((m) => Object.values(model).includes(m.model));
+
 async function costs(query: string) {
   const res = await t.app.inject({
     method: 'GET',
@@ -125,7 +137,7 @@ describe('GET /api/admin/costs', () => {
     ]);
     expect(report.unpricedPools).toContain(pool.a100);
     expect(report.unpricedPools).not.toContain(pool.h100);
-    expect(report.models.filter((m) => Object.values(model).includes(m.model))).toEqual([
+    expect(ourModels(report)).toEqual([
       {
         model: model.chat,
         gpuSeconds: 18_000,
@@ -134,14 +146,7 @@ describe('GET /api/admin/costs', () => {
         tokens: 4_000,
         unattributedCost: 0,
       },
-      {
-        model: model.idle,
-        gpuSeconds: 3_600,
-        unpricedGpuSeconds: 0,
-        cost: 2.5,
-        tokens: 0,
-        unattributedCost: 2.5,
-      },
+      idleHour,
     ]);
     const tenants = report.tenants.filter((x) => x.orgId === orgA.orgId || x.orgId === orgB.orgId);
     expect(tenants).toEqual([
@@ -166,7 +171,7 @@ describe('GET /api/admin/costs', () => {
   it('counts only the hours asked for', async () => {
     const report = await costs(`from=${minutes(60).toISOString()}&to=${minutes(120).toISOString()}`);
     // In the second hour the chat model held no GPU and org B's tokens are the only ones.
-    expect(report.models.filter((m) => Object.values(model).includes(m.model))).toEqual([
+    expect(ourModels(report)).toEqual([
       {
         model: model.chat,
         gpuSeconds: 0,
@@ -175,14 +180,7 @@ describe('GET /api/admin/costs', () => {
         tokens: 1_000,
         unattributedCost: 0,
       },
-      {
-        model: model.idle,
-        gpuSeconds: 3_600,
-        unpricedGpuSeconds: 0,
-        cost: 2.5,
-        tokens: 0,
-        unattributedCost: 2.5,
-      },
+      idleHour,
     ]);
     expect(report.tenants.find((x) => x.orgId === orgA.orgId)).toBeUndefined();
     expect(report.tenants.find((x) => x.orgId === orgB.orgId)).toMatchObject({ tokens: 1_000, cost: 0 });

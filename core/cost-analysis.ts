@@ -90,6 +90,7 @@ export function overlapSeconds(interval: GpuInterval, period: CostPeriod): numbe
 const money = (amount: number) => Math.round(amount * 1e6) / 1e6;
 const seconds = (value: number) => Math.round(value * 1e3) / 1e3;
 
+const sum = (values: number[]) => values.reduce((total, v) => total + v, 0);
 const add = <K>(map: Map<K, number>, key: K, amount: number) => map.set(key, (map.get(key) ?? 0) + amount);
 const byName =
   <T>(key: (item: T) => string) =>
@@ -156,12 +157,11 @@ export function costBreakdown(input: {
   }
   const tenants = [...tenantModels].map(([orgId, list]): TenantCost => ({
     orgId,
-    tokens: list.reduce((sum, m) => sum + m.tokens, 0),
-    cost: money(list.reduce((sum, m) => sum + m.cost, 0)),
+    tokens: sum(list.map((m) => m.tokens)),
+    cost: money(sum(list.map((m) => m.cost))),
     models: list.sort(byName((m) => m.model)),
   }));
 
-  const sum = (values: number[]) => values.reduce((total, v) => total + v, 0);
   const cost = sum([...modelCost.values()]);
   const unattributedCost = sum(models.map((m) => m.unattributedCost));
   return {

@@ -52,6 +52,7 @@ const what: Readonly<Record<Action, string>> = {
   'billing-runs.read': 'read the billing reconciliation (all tenants)',
   'legal-holds.read': "read an organization's legal holds",
   'legal-holds.manage': 'place and release legal holds (they block erasures)',
+  'costs.read': 'read the GPU cost analysis (all models and tenants)',
 };
 
 // A sample principal per role in one org, judged on someone else's resources of that org.
@@ -80,6 +81,7 @@ const othersResources: { [K in SubjectType]: SubjectAttributes[K] } = {
   BillingRun: {},
   DataRequest: { orgId, subjectUserId: other, scope: 'person' },
   LegalHold: {},
+  CostReport: {},
 };
 
 function onOthers<K extends SubjectType>(ability: AppAbility, verb: PolicyAction, type: K): boolean {

@@ -41,7 +41,8 @@ export type SubjectType =
   | 'ModelRegistry'
   | 'BillingRun'
   | 'DataRequest'
-  | 'LegalHold';
+  | 'LegalHold'
+  | 'CostReport';
 
 export type PolicyAction =
   | 'read'
@@ -84,6 +85,7 @@ export interface SubjectAttributes {
   /** A GDPR request: of one person's data (`person`, `subjectUserId` set) or the whole org's. */
   DataRequest: { orgId: string; subjectUserId: string | null; scope: 'person' | 'organization' };
   LegalHold: object;
+  CostReport: object;
 }
 type Resource = { [K in SubjectType]: SubjectAttributes[K] & ForcedSubject<K> }[SubjectType];
 
@@ -130,6 +132,7 @@ export const platformActions = [
   'billing-runs.read',
   'legal-holds.read',
   'legal-holds.manage',
+  'costs.read',
 ] as const;
 export type PlatformAction = (typeof platformActions)[number];
 
@@ -171,6 +174,7 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'billing-runs.read': ['read', 'BillingRun'],
   'legal-holds.read': ['read', 'LegalHold'],
   'legal-holds.manage': ['configure', 'LegalHold'],
+  'costs.read': ['read', 'CostReport'],
 };
 
 /**
@@ -279,6 +283,7 @@ function defineUserRules({ can }: Builder, p: { userId: string; platformRole: Pl
     can('read', 'BillingRun');
     // Legal holds stop erasures: operators place and release them, for legal reasons tenants may not see.
     can(['read', 'configure'], 'LegalHold');
+    can('read', 'CostReport');
   }
 }
 

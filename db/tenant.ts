@@ -20,8 +20,9 @@ export function withUser<T>(db: Db, userId: string, fn: (tx: Tx) => Promise<T>):
 }
 
 /**
- * Runs fn in a transaction of the billing run (and the operators' reconciliation): it may read every
- * tenant's billing accounts, rollups and billing reports, never write them (read-only policies).
+ * Runs fn in a transaction of the billing run (and the operators' reconciliation and cost analysis):
+ * it may read every tenant's organization, billing accounts, rollups and billing reports, never write
+ * them (read-only policies).
  */
 export function withBillingRun<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {

@@ -421,6 +421,18 @@ export const ConfigSchema = Type.Object({
     description: 'tenants a billing run reports at once',
   }),
 
+  GPU_COST_PER_HOUR: Type.Optional(
+    Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Number({ minimum: 0 }), {
+      description:
+        'JSON object: the price of one GPU for one hour per pool (GPU type, as deployments name it), e.g. {"H100":2.49,"L4":0.8}; unset means no pool is priced',
+    }),
+  ),
+  GPU_COST_CURRENCY: Type.String({
+    pattern: '^[A-Z]{3}$',
+    default: 'USD',
+    description: 'ISO 4217 code of the currency GPU_COST_PER_HOUR is in',
+  }),
+
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
     Type.String({ format: 'uri', description: 'OTLP/HTTP endpoint for traces; unset means no export' }),
   ),
@@ -445,13 +457,23 @@ export class ConfigError extends Error {
 
 const booleans = new Set(['TEMPORAL_TLS', 'EGRESS_ALLOW_HTTP', 'S3_FORCE_PATH_STYLE']);
 const lists = new Set(['CORS_ORIGINS', 'EGRESS_ALLOW_HOSTS']);
+const jsonObjects = new Set(['GPU_COST_PER_HOUR']);
 
 /** Parses an environment (process.env by default). Throws ConfigError listing every bad key. */
 export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
   for (const key of Object.keys(ConfigSchema.properties)) {
     const value = env[key];
     if (value === undefined || value === '') continue;
+    if (jsonObjects.has(key)) {
+      try {
+        raw[key] = JSON.parse(value);
+      } catch (err) {
+        problems.push(`${key}: is not JSON (${(err as Error).message})`);
+      }
+      continue;
+    }
     raw[key] = booleans.has(key)
       ? value === 'true' || value === '1'
       : lists.has(key)
@@ -462,13 +484,15 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
         : value;
   }
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw));
-  const problems = [...Value.Errors(ConfigSchema, converted)].map((e) => {
+  for (const e of Value.Errors(ConfigSchema, converted)) {
     const missing = (e.params as { requiredProperties?: string[] }).requiredProperties?.[0];
-    const key = missing ?? e.instancePath.replace(/^\//, '');
+    // A bad entry of an object names its path: GPU_COST_PER_HOUR/H100.
+    const path = missing ?? e.instancePath.replace(/^\//, '');
+    const key = path.split('/')[0]!;
     const expects =
       (ConfigSchema.properties as Record<string, { description?: string }>)[key]?.description ?? '';
-    return `${key}: ${missing ? 'is required' : e.message}${expects ? ` (expects ${expects})` : ''}`;
-  });
+    problems.push(`${path}: ${missing ? 'is required' : e.message}${expects ? ` (expects ${expects})` : ''}`);
+  }
   const { TLS_CERT_PATH, TLS_KEY_PATH } = converted as Partial<Config>;
   const tlsPaths = [TLS_CERT_PATH, TLS_KEY_PATH].filter(Boolean).length;
   if (tlsPaths === 1) problems.push('TLS_CERT_PATH, TLS_KEY_PATH: set both or neither');

@@ -1,8 +1,10 @@
 // The management API, registered by app.ts under /api: organizations (and their onboarding),
 // invitations, members, teams, the audit log, the model registry (and deployments' upstream keys),
-// serving clusters and rollouts (operators), usage reads, GDPR data requests and legal holds (operators).
+// serving clusters and rollouts (operators), usage reads, GDPR data requests and legal holds (operators),
+// the cost analysis (operators).
 import type { FastifyInstance } from 'fastify';
 import auditLogRoutes from './audit-log/routes.js';
+import costRoutes from './costs/routes.js';
 import dataRequestRoutes from './data-requests/routes.js';
 import invitationRoutes from './invitations/routes.js';
 import legalHoldRoutes from './legal-holds/routes.js';
@@ -28,4 +30,5 @@ export default async function control(app: FastifyInstance) {
   await app.register(usageRoutes);
   await app.register(dataRequestRoutes);
   await app.register(legalHoldRoutes);
+  await app.register(costRoutes);
 }

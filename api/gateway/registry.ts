@@ -3,9 +3,11 @@
 // transaction of every change), once a second; a change is reloaded whole, so every replica sees
 // it within about a second, without a restart. A failed poll keeps the last good snapshot. The hot
 // path, `model(name)`, is one Map lookup; so is `upstreamKeys(deploymentId)`, the deployment's
-// upstream credentials (upstream-keys.ts), loaded with the rest.
+// upstream credentials (upstream-keys.ts), loaded with the rest, as are the GPUs each model holds
+// now (the allocation history's open rows, written in the same transactions), for the cost gauges.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/client.js';
+import { gpusHeld, type GpusHeld } from '../../db/gpu-allocations.js';
 import { modelDeployments, modelRegistryRevision, models } from '../../db/schema/index.js';
 import type { MasterKey } from '../../runtime/envelope.js';
 import { loadUpstreamKeys, type UpstreamKeys } from './upstream-keys.js';
@@ -48,9 +50,16 @@ interface Snapshot {
   byName: Map<string, ModelRoute>;
   list: ModelRoute[];
   upstreamKeys: Map<string, UpstreamKeys>;
+  gpusHeld: GpusHeld[];
 }
 
-const emptySnapshot: Snapshot = { revision: 0, byName: new Map(), list: [], upstreamKeys: new Map() };
+const emptySnapshot: Snapshot = {
+  revision: 0,
+  byName: new Map(),
+  list: [],
+  upstreamKeys: new Map(),
+  gpusHeld: [],
+};
 
 export class ModelRegistry {
   private snapshot = emptySnapshot;
@@ -102,6 +111,11 @@ export class ModelRegistry {
     return this.snapshot.list;
   }
 
+  /** The GPUs held now per model and pool (from the allocation history). */
+  gpusHeld(): readonly GpusHeld[] {
+    return this.snapshot.gpusHeld;
+  }
+
   /** The revision of the snapshot in memory (0 before the first load). */
   get revision(): number {
     return this.snapshot.revision;
@@ -135,7 +149,7 @@ export class ModelRegistry {
   /** Reads revision, models and deployments in one snapshot of the database. */
   private async load(previous: Snapshot): Promise<Snapshot> {
     const { master } = this.options;
-    const { revision, modelRows, deploymentRows, upstreamKeys } = await this.options.db.transaction(
+    const { revision, modelRows, deploymentRows, upstreamKeys, held } = await this.options.db.transaction(
       async (tx) => {
         const [row] = await tx
           .select({ revision: modelRegistryRevision.revision })
@@ -145,6 +159,7 @@ export class ModelRegistry {
           modelRows: await tx.select().from(models),
           deploymentRows: await tx.select().from(modelDeployments),
           upstreamKeys: master ? await loadUpstreamKeys(tx, master) : new Map<string, UpstreamKeys>(),
+          held: await gpusHeld(tx),
         };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
@@ -189,7 +204,7 @@ export class ModelRegistry {
         return before && sameRoute(before, route) ? before : deepFreeze(route);
       })
       .sort((a, b) => a.name.localeCompare(b.name));
-    return { revision, byName: new Map(list.map((m) => [m.name, m])), list, upstreamKeys };
+    return { revision, byName: new Map(list.map((m) => [m.name, m])), list, upstreamKeys, gpusHeld: held };
   }
 }
 

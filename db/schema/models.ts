@@ -79,3 +79,23 @@ export const modelRegistryRevision = pgTable('model_registry_revision', {
   singleton: boolean('singleton').primaryKey().default(true),
   revision: bigint('revision', { mode: 'number' }).notNull(),
 });
+
+/**
+ * What each deployment held, GPU by GPU, over time (db/migrations/0021_gpu_allocations.sql): one row
+ * per stretch with constant GPUs of one type, written only by a trigger on model_deployments; the
+ * open row (`endedAt` null) is what it holds now. The cost analysis sums GPU-seconds over it.
+ */
+export const gpuAllocations = pgTable('gpu_allocations', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  deploymentId: uuid('deployment_id').notNull(),
+  modelId: uuid('model_id').notNull(),
+  /** The model's public name at the time: usage_hourly records tokens under it. */
+  modelName: text('model_name').notNull(),
+  version: text('version').notNull(),
+  /** The pool, priced by GPU_COST_PER_HOUR. */
+  gpuType: text('gpu_type').notNull(),
+  /** gpu_count × replicas. */
+  gpus: integer('gpus').notNull(),
+  startedAt: timestamptz('started_at').notNull(),
+  endedAt: timestamptz('ended_at'),
+});

@@ -322,6 +322,11 @@ export const routeTable: RouteRow[] = [
     scope: 'operator',
   },
   {
+    method: 'GET',
+    url: () => '/api/admin/costs?from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z',
+    scope: 'operator',
+  },
+  {
     method: 'POST',
     url: () => '/api/admin/models',
     body: () => ({

@@ -108,6 +108,8 @@ describe('the metrics the code exports', () => {
       vlinders_billing_reconciliation_unreported_tokens: 'activities/billing/reconciliation.ts',
       vlinders_billing_reconciliation_unbalanced_tenants: 'activities/billing/reconciliation.ts',
       vlinders_billing_reconciliation_timestamp_seconds: 'activities/billing/reconciliation.ts',
+      vlinders_model_gpus_allocated: 'api/gateway/gpu-cost-metrics.ts',
+      vlinders_gpu_pool_cost_per_hour: 'api/gateway/gpu-cost-metrics.ts',
     });
   });
 
@@ -123,6 +125,7 @@ describe('Grafana dashboards', () => {
   it('are the expected set', () => {
     expect([...dashboards.keys()].sort()).toEqual([
       'billing.json',
+      'cost.json',
       'gateway.json',
       'serving.json',
       'tenants.json',

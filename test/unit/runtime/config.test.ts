@@ -45,6 +45,24 @@ describe('configuration', () => {
     expect(lines.find((l) => l.startsWith('PORT'))).toMatch(/integer/);
   });
 
+  it('reads GPU prices per pool as a JSON object, and names a bad price or bad JSON', () => {
+    const config = parseConfig({ ...minimal, GPU_COST_PER_HOUR: '{"H100": 2.49, "L4": 0}' });
+    expect(config.GPU_COST_PER_HOUR).toEqual({ H100: 2.49, L4: 0 });
+    expect(config.GPU_COST_CURRENCY).toBe('USD');
+    expect(parseConfig(minimal).GPU_COST_PER_HOUR).toBeUndefined();
+    expect(problems({ ...minimal, GPU_COST_PER_HOUR: '{"H100": -1, "L4": "cheap"}' })).toEqual([
+      expect.stringMatching(/^GPU_COST_PER_HOUR\/H100: must be >= 0 \(expects JSON object/),
+      expect.stringMatching(/^GPU_COST_PER_HOUR\/L4: must be number/),
+    ]);
+    expect(problems({ ...minimal, GPU_COST_PER_HOUR: '{H100: 2}' })).toEqual([
+      expect.stringMatching(/^GPU_COST_PER_HOUR: is not JSON/),
+    ]);
+    expect(problems({ ...minimal, GPU_COST_PER_HOUR: '[2.49]', GPU_COST_CURRENCY: 'dollars' })).toEqual([
+      expect.stringMatching(/^GPU_COST_PER_HOUR: must be object/),
+      expect.stringMatching(/^GPU_COST_CURRENCY: /),
+    ]);
+  });
+
   it('stops the API process with a non-zero exit and the bad variable named', async () => {
     const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
       cwd: repoRoot,

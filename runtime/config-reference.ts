@@ -6,7 +6,7 @@ import { ConfigSchema } from './config.js';
 interface VariableSchema {
   type?: string;
   anyOf?: { const?: unknown }[];
-  default?: unknown;
+  default?: string | number | boolean | object;
   minimum?: number;
   maximum?: number;
   format?: string;
@@ -39,7 +39,8 @@ function values(schema: VariableSchema): string {
 function defaultValue(schema: VariableSchema, required: boolean): string {
   if (schema.default === undefined) return required ? '**required**' : 'unset';
   if (Array.isArray(schema.default) ? schema.default.length === 0 : schema.default === '') return 'empty';
-  return `\`${String(schema.default)}\``;
+  const shown = typeof schema.default === 'object' ? JSON.stringify(schema.default) : String(schema.default);
+  return `\`${shown}\``;
 }
 
 /** Every variable start-up reads, in the schema's order: accepted values, default, meaning. */

@@ -14,7 +14,11 @@ export interface RunningProcess {
 /** A process environment carrying `config` (every variable as a string) plus the overrides. */
 export function envFromConfig(config: Config, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  for (const [key, value] of Object.entries(config)) if (value !== undefined) env[key] = String(value);
+  // Lists are comma-separated in the environment, maps (GPU_COST_PER_HOUR) JSON.
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined) continue;
+    env[key] = typeof value === 'object' && !Array.isArray(value) ? JSON.stringify(value) : String(value);
+  }
   return { ...env, ...overrides };
 }
 

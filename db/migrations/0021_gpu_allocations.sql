@@ -59,6 +59,9 @@ BEGIN
   RETURN NULL;
 END $$;
 --> statement-breakpoint
+-- Only its triggers run it.
+REVOKE ALL ON FUNCTION gpu_allocations_follow() FROM PUBLIC;
+--> statement-breakpoint
 CREATE TRIGGER model_deployments_gpu_allocations AFTER INSERT OR DELETE ON model_deployments
   FOR EACH ROW EXECUTE FUNCTION gpu_allocations_follow();
 --> statement-breakpoint

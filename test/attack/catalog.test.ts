@@ -13,6 +13,7 @@ const definerAllowList = [
   'public.deployment_health',
   'public.erase_organization_rows',
   'public.erase_person_rows',
+  'public.gpu_allocations_follow',
   'public.usage_events_add_partition',
   'public.usage_ingest',
 ];

@@ -57,3 +57,10 @@ CREATE POLICY sso_connections_rewrap ON sso_connections FOR UPDATE TO vlinders_r
 CREATE POLICY sso_logins_rewrap_read ON sso_logins FOR SELECT TO vlinders_rewrap USING (true);
 --> statement-breakpoint
 CREATE POLICY sso_logins_rewrap ON sso_logins FOR UPDATE TO vlinders_rewrap USING (true) WITH CHECK (true);
+--> statement-breakpoint
+-- The daily verification of every org's audit chain (workflows/audit-verification.ts) lists the
+-- orgs that have a chain: with set_config('app.audit_verification', 'on', true) a transaction may
+-- read every org's chain head (an id and a hash, nothing of the entries), read-only. Each chain is
+-- then read and verified in its own org's scope, under the tenant policies.
+CREATE POLICY audit_chain_heads_verification ON audit_chain_heads FOR SELECT
+  USING (current_setting('app.audit_verification', true) = 'on');

@@ -6,7 +6,10 @@ import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 export const taskQueues = {
   /** Tenant lifecycle: onboarding, the subscription, GDPR exports and erasures, file ingestion. */
   tenants: 'vlinders-tenants',
-  /** Scheduled billing runs (their own worker process, so a long run never delays a tenant's workflow). */
+  /**
+   * Scheduled platform runs: billing, and the daily audit-chain verification (their own worker
+   * process, so a long run never delays a tenant's workflow).
+   */
   billing: 'vlinders-billing',
   /** The serving layer: each cluster's Serve config writer, model rollouts, the capacity loops. */
   serving: 'vlinders-serving',
@@ -30,6 +33,7 @@ export const workflowIds = {
 /** Temporal Schedules, created idempotently by `npm run schedules:ensure`. */
 export const scheduleIds = {
   billing: 'billing-hourly',
+  auditChains: 'audit-chains-daily',
 } as const;
 
 /** Custom search attributes registered on the namespace (operators filter by tenant in the UI). */
@@ -95,6 +99,15 @@ export const activityPresets = {
     heartbeatTimeout: '1 minute',
     scheduleToCloseTimeout: '1 hour',
     retry: { ...standardRetry, maximumInterval: '5 minutes' },
+  },
+  /**
+   * Reading and hashing one org's whole audit chain: minutes for a long chain; retried for up to an
+   * hour (a database outage), then the daily verification fails and the next day's runs again.
+   */
+  verification: {
+    startToCloseTimeout: '10 minutes',
+    scheduleToCloseTimeout: '1 hour',
+    retry: standardRetry,
   },
   /** Compensation must finish: retried without a deadline. */
   compensation: {

@@ -19,6 +19,7 @@ import { FileMailer } from '../activities/mail/mailer.js';
 import { createDb, createPool } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { parseConfig } from '../runtime/config.js';
+import { createLogger } from '../runtime/logger.js';
 import { createStripe } from '../runtime/stripe.js';
 import { createTemporalClient } from '../runtime/temporal-client.js';
 import { taskQueues, workflowIds } from '../temporal.config.js';
@@ -97,6 +98,7 @@ try {
     db,
     mailer: new FileMailer(mailDir),
     stripe: createStripe(config),
+    log: createLogger('warn', 'bench-billing-worker'),
   });
   const running = worker.run();
 

@@ -56,6 +56,13 @@ export const ConfigSchema = Type.Object({
       description: 'PostgreSQL URL of the schema owner, for migrations (defaults to DATABASE_URL)',
     }),
   ),
+  DATABASE_REWRAP_URL: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      description:
+        'PostgreSQL URL of a login that is a member of vlinders_rewrap, for npm run secrets:rewrap (defaults to DATABASE_MIGRATION_URL, then DATABASE_URL)',
+    }),
+  ),
   DATABASE_APP_ROLE: Type.Optional(
     Type.String({
       pattern: '^[a-z_][a-z0-9_]*$',

@@ -5,8 +5,9 @@
 // key are left alone.
 //
 // It must see every tenant's rows, which row-level security exists to prevent for the app role
-// (and FORCE applies to the table owner too), so it runs as a role that bypasses RLS: the schema
-// owner when it is a superuser or BYPASSRLS (DATABASE_MIGRATION_URL), like the migrations.
+// (and FORCE applies to the table owner too), so it runs as vlinders_rewrap (db/migrations/0023_security_operations.sql):
+// a role whose policies show it every tenant's wrapped columns and whose grants allow nothing else
+// than reading them and updating the wrapped value.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { rewrap, type MasterKey } from './envelope.js';
@@ -31,23 +32,27 @@ export interface RewrapOptions {
   onRow?: (counts: ColumnCounts) => void;
 }
 
+/** The role the re-wrap runs as. */
+export const rewrapRole = 'vlinders_rewrap';
+
 export class RewrapRoleError extends Error {
   constructor(role: string) {
     super(
-      `database role ${role} is subject to row-level security and cannot see every tenant's secrets: ` +
-        'run the re-wrap with DATABASE_MIGRATION_URL naming a superuser or BYPASSRLS role',
+      `database role ${role} does not have the rights of ${rewrapRole} and cannot see every tenant's secrets: ` +
+        `run the re-wrap with a login that is a member of ${rewrapRole} (GRANT ${rewrapRole} TO <login>; ` +
+        'DATABASE_REWRAP_URL names it)',
     );
   }
 }
 
 const pageSize = 100;
 
-async function assertBypassesRls(db: Db): Promise<void> {
-  const { rows } = await db.execute<{ role: string; bypass: boolean }>(
-    sql`SELECT current_user AS role, (rolsuper OR rolbypassrls) AS bypass FROM pg_roles WHERE rolname = current_user`,
+async function assertRewrapRole(db: Db): Promise<void> {
+  const { rows } = await db.execute<{ role: string; allowed: boolean }>(
+    sql`SELECT current_user AS role, pg_has_role(current_user, ${rewrapRole}, 'USAGE') AS allowed`,
   );
   const row = rows[0];
-  if (!row?.bypass) throw new RewrapRoleError(row?.role ?? 'current_user');
+  if (!row?.allowed) throw new RewrapRoleError(row?.role ?? 'current_user');
 }
 
 async function rewrapColumn(
@@ -110,7 +115,7 @@ export async function rewrapSecrets(
   master: MasterKey,
   options: RewrapOptions = {},
 ): Promise<ColumnCounts[]> {
-  await assertBypassesRls(db);
+  await assertRewrapRole(db);
   const results: ColumnCounts[] = [];
   for (const target of options.columns ?? wrappedColumns)
     results.push(await rewrapColumn(db, master, target, options.onRow));

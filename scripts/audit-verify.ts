@@ -4,7 +4,7 @@
 // when the chain is broken, its first broken link. Exit 0: intact; 1: broken; 2: bad usage.
 import { fileURLToPath } from 'node:url';
 import type { ChainReport } from '../core/audit-chain.js';
-import { verifyOrgAuditChain } from '../api/control/audit-log/audit-chain.js';
+import { verifyOrgAuditChain } from '../db/audit-chain.js';
 import { createDb, createPool, type Db } from '../db/client.js';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

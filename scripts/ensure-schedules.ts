@@ -1,6 +1,7 @@
 // npm run schedules:ensure
 // Creates the platform's Temporal Schedules, or brings an existing one to the settings below, so
-// `up` and every deployment can run it again and again. Today: the hourly billing run.
+// `up` and every deployment can run it again and again: the hourly billing run and the daily
+// audit-chain verification.
 //
 // Settings of `billing-hourly`, and why:
 // - every hour at minute BILLING_WATERMARK_MINUTES (UTC): the hour just ended, after the watermark
@@ -13,11 +14,22 @@
 //   and `npm run billing:backfill` can run the skipped windows by name;
 // - pauseOnFailure off: a failed run (a tenant Stripe refused for an hour) must not stop the next
 //   hours, which report that tenant's usage anyway.
+//
+// Settings of `audit-chains-daily`, and why:
+// - every day at 03:30 UTC: every org's audit chain verified (workflows/audit-verification.ts);
+// - overlap SKIP: a verification still running when the next is due covers the same chains;
+// - catch-up window 1 day: after a Temporal outage the missed day's verification still runs;
+// - pauseOnFailure off: a run that finds a broken chain fails (that is its alert in the UI), and
+//   the next days must still verify every other chain.
 import { fileURLToPath } from 'node:url';
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../runtime/config.js';
 import { scheduleIds, taskQueues } from '../temporal.config.js';
-import { workflowTypes, type ScheduledBillingInput } from '../workflows/definitions.js';
+import {
+  workflowTypes,
+  type AuditChainVerificationInput,
+  type ScheduledBillingInput,
+} from '../workflows/definitions.js';
 
 type BillingSettings = Pick<Config, 'BILLING_WATERMARK_MINUTES' | 'BILLING_RUN_CONCURRENCY'>;
 
@@ -44,12 +56,27 @@ export function billingSchedule(config: BillingSettings) {
   } satisfies ScheduleOptions;
 }
 
-/** Creates the billing Schedule, or updates it to the current settings; says which. */
-export async function ensureBillingSchedule(
+export function auditChainSchedule() {
+  const input: AuditChainVerificationInput = {};
+  return {
+    scheduleId: scheduleIds.auditChains,
+    spec: { calendars: [{ hour: 3, minute: 30, comment: 'daily, every org audit chain' }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: workflowTypes.auditChainVerification,
+      workflowId: scheduleIds.auditChains,
+      taskQueue: taskQueues.billing,
+      args: [input],
+    },
+    policies: { overlap: 'SKIP', catchupWindow: '1 day', pauseOnFailure: false },
+  } satisfies ScheduleOptions;
+}
+
+/** Creates a Schedule, or updates it to the given settings; says which. */
+async function ensureSchedule(
   client: Client,
-  config: BillingSettings,
+  { scheduleId, spec, action, policies }: ScheduleOptions,
 ): Promise<'created' | 'updated'> {
-  const { scheduleId, spec, action, policies } = billingSchedule(config);
   try {
     await client.schedule.create({ scheduleId, spec, action, policies });
     return 'created';
@@ -58,6 +85,19 @@ export async function ensureBillingSchedule(
   }
   await client.schedule.getHandle(scheduleId).update((current) => ({ ...current, spec, action, policies }));
   return 'updated';
+}
+
+/** Creates the billing Schedule, or updates it to the current settings; says which. */
+export function ensureBillingSchedule(
+  client: Client,
+  config: BillingSettings,
+): Promise<'created' | 'updated'> {
+  return ensureSchedule(client, billingSchedule(config));
+}
+
+/** Creates the audit-chain Schedule, or updates it to the current settings; says which. */
+export function ensureAuditChainSchedule(client: Client): Promise<'created' | 'updated'> {
+  return ensureSchedule(client, auditChainSchedule());
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -74,8 +114,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   });
   const client = await createTemporalClient(config, createDb(pool));
   try {
-    const outcome = await ensureBillingSchedule(client, config);
-    process.stdout.write(`schedule ${scheduleIds.billing} ${outcome}\n`);
+    const billing = await ensureBillingSchedule(client, config);
+    process.stdout.write(`schedule ${scheduleIds.billing} ${billing}\n`);
+    const auditChains = await ensureAuditChainSchedule(client);
+    process.stdout.write(`schedule ${scheduleIds.auditChains} ${auditChains}\n`);
   } finally {
     await Promise.allSettled([client.connection.close(), pool.end()]);
   }

@@ -303,7 +303,7 @@ billing_worker_pid="$(last_pid)"
 WORKER_METRICS_PORT="$serving_metrics_port" start serving-worker node dist/workers/serving.js
 serving_worker_pid="$(last_pid)"
 # The hourly billing run (a Temporal Schedule), created or brought up to the config.
-node dist/scripts/ensure-schedules.js >"$logs/schedules.log" 2>&1 || fail_with_log schedules "creating the billing schedule failed"
+node dist/scripts/ensure-schedules.js >"$logs/schedules.log" 2>&1 || fail_with_log schedules "creating the schedules failed"
 # Usage events go through a Redis stream when Redis is configured; without it the API writes them itself.
 usage_desc="buffered by the API and written to Postgres in batches (no Redis)"
 if [ -n "${REDIS_URL:-}" ]; then

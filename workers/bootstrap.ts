@@ -13,6 +13,7 @@ import {
 } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createAuditActivities } from '../activities/audit/index.js';
 import { createBillingActivities } from '../activities/billing/index.js';
 import { createActivities } from '../activities/index.js';
 import { createGdprActivities } from '../activities/gdpr/index.js';
@@ -33,6 +34,7 @@ import { createDataConverter, failureConverterPath } from '../runtime/codec.js';
 import { DataKeyStore } from '../runtime/data-keys.js';
 import { masterKeyFromConfig } from '../runtime/envelope.js';
 import { setAuditSink } from '../runtime/audit-log.js';
+import type { SecurityLog } from '../runtime/security-events.js';
 import type { Config } from '../runtime/config.js';
 import { createStripe, type Stripe } from '../runtime/stripe.js';
 import { temporalWorkerTracing, workflowInterceptorModules } from '../runtime/temporal-tracing.js';
@@ -171,28 +173,34 @@ export async function runTenantsWorker(config: Config, logger: Logger): Promise<
 
 export interface BillingWorkerOptions extends Omit<TenantsWorkerOptions, 'taskQueue'> {
   stripe: Stripe;
+  /** Where the audit-chain verification's security events go (the process's logger). */
+  log: SecurityLog;
 }
 
 /**
- * The billing worker: the billing runs and their activities (Stripe, reports, quota notices, the
- * reconciliation gauges).
+ * The billing worker: the scheduled platform runs and their activities — billing (Stripe, reports,
+ * quota notices, the reconciliation gauges) and the daily audit-chain verification (its gauges).
  */
 export async function createBillingWorker(options: BillingWorkerOptions): Promise<Worker> {
-  const { config, connection, db, mailer, stripe, workflowBundle } = options;
+  const { config, connection, db, mailer, stripe, log, workflowBundle } = options;
+  // The gauges are served with the SDK's metrics at WORKER_METRICS_PORT.
+  const metrics = Runtime.instance().metricMeter;
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues.billing,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createBillingActivities({
-      db,
-      stripe,
-      mailer,
-      mailFrom: config.MAIL_FROM,
-      // The reconciliation gauges, served with the SDK's metrics at WORKER_METRICS_PORT.
-      metrics: Runtime.instance().metricMeter,
-      watermarkMinutes: config.BILLING_WATERMARK_MINUTES,
-    }),
+    activities: {
+      ...createBillingActivities({
+        db,
+        stripe,
+        mailer,
+        mailFrom: config.MAIL_FROM,
+        metrics,
+        watermarkMinutes: config.BILLING_WATERMARK_MINUTES,
+      }),
+      ...createAuditActivities({ db, metrics, log }),
+    },
     dataConverter: createDataConverter(config, db),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // Each lane of a run holds one activity at a time; a few runs (a backfill beside the
@@ -205,7 +213,7 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
 /** Runs the billing worker until SIGINT/SIGTERM, then closes its clients. */
 export function runBillingWorker(config: Config, logger: Logger): Promise<void> {
   return runWorker(config, logger, 'vlinders-worker-billing', taskQueues.billing, (clients) =>
-    createBillingWorker({ config, ...clients, stripe: createStripe(config) }),
+    createBillingWorker({ config, ...clients, stripe: createStripe(config), log: logger }),
   );
 }
 

@@ -17,6 +17,7 @@ import type {
 } from '../core/capacity.js';
 import type { GateResult, RolloutPhase, RolloutPlan } from '../core/rollout.js';
 import type { ArchiveFile, DataRequestScope, ErasureOutcome, ExportStore } from '../core/data-requests.js';
+import type { AuditVerificationSummary, BrokenChain } from '../activities/audit/index.js';
 //
 // Payload convention: every workflow and activity input and output is ONE object carrying the
 // tenant's `orgId` (a UUID string). The PayloadCodec (runtime/codec.ts) has no workflow context,
@@ -42,6 +43,7 @@ export const workflowTypes = {
   subscription: 'subscription',
   billingRun: 'billingRun',
   scheduledBillingRun: 'scheduledBillingRun',
+  auditChainVerification: 'auditChainVerification',
   serveCluster: 'serveCluster',
   rollout: 'rollout',
   gdprExport: 'gdprExport',
@@ -100,6 +102,26 @@ export interface ScheduledBillingInput {
   watermarkMinutes: number;
   concurrency: number;
 }
+
+/**
+ * The daily verification of every org's audit chain (a platform payload): started by the Schedule
+ * with no input; a continued run carries where it stands.
+ */
+export interface AuditChainVerificationInput {
+  /** Chains per page: the run continues as new after each page, so its history stays bounded. */
+  pageSize?: number;
+  progress?: AuditChainVerificationProgress;
+}
+
+export interface AuditChainVerificationProgress {
+  /** The last org of the pages done (orgs are taken in id order). */
+  afterOrgId: string;
+  orgs: number;
+  entries: number;
+  broken: BrokenChain[];
+}
+
+export type AuditChainVerificationResult = AuditVerificationSummary;
 
 export interface BillingRunResult {
   windowStart: string;

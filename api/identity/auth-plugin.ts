@@ -28,6 +28,7 @@ import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from './auth-
 import { looksLikeApiKey } from '../../runtime/api-key-secrets.js';
 import type { VerifiedKey } from './api-keys/verifier.js';
 import { SsoTokenVerifier, unverifiedIssuer } from './sso/tokens.js';
+import { SecurityEvents } from './security-events.js';
 import { recordAudit, type AuditEntry, type UserActor } from '../audit.js';
 import type { AuthenticatedUser, OrgAccess, RouteAccess } from './caller.js';
 
@@ -36,6 +37,8 @@ declare module 'fastify' {
     accessTokens: AccessTokens;
     /** Brute-force counters of every sign-in endpoint (password, OIDC login page, SSO). */
     authThrottle: AuthThrottle;
+    /** Security events: counters on /metrics and `security` log lines. */
+    securityEvents: SecurityEvents;
     authenticate: (request: FastifyRequest) => Promise<void>;
     authorizeOrg: (request: FastifyRequest) => Promise<void>;
   }
@@ -95,6 +98,8 @@ export default fp(
         lockoutSeconds: app.config.LOGIN_LOCKOUT_SECONDS,
       }),
     );
+    const securityEvents = new SecurityEvents(app.meter);
+    app.decorate('securityEvents', securityEvents);
     const ssoTokens = new SsoTokenVerifier(app.db, {
       egress: app.egress,
       clockToleranceSeconds: app.config.SSO_CLOCK_TOLERANCE_SECONDS,
@@ -129,8 +134,9 @@ export default fp(
       request.user = { id: userId };
     });
 
-    // A policy denial (403) is a security event: it goes into the org's audit chain (a platform row
-    // outside an org) before the answer is sent. Failing to audit it never changes the answer.
+    // A policy denial (403) is a security event: counted and logged (security: policy-denied), and
+    // it goes into the org's audit chain (a platform row outside an org) before the answer is sent.
+    // Failing to audit it never changes the answer.
     app.addHook('onError', async (request, _reply, error) => {
       if (!(error instanceof AppError) || error.code !== 'FORBIDDEN') return;
       if (!request.user && !request.apiKey) return;
@@ -150,6 +156,11 @@ export default fp(
         },
       };
       const actor = { userId: request.user?.id ?? null, ip: request.ip };
+      securityEvents.policyDenied(request, {
+        orgId,
+        userId: actor.userId,
+        apiKeyId: request.apiKey?.keyId ?? null,
+      });
       try {
         if (orgId) await withTenant(app.db, orgId, (tx) => recordAudit(tx, actor, entry));
         else await app.db.transaction((tx) => recordAudit(tx, actor, entry));

@@ -114,8 +114,10 @@ export class AuthThrottle {
     }
   }
 
-  async loginFailed(email: string): Promise<void> {
-    await this.counter.hit(accountKey(email), this.limits.lockoutSeconds);
+  /** Counts a failed login; answers whether it is the one that locked the account. */
+  async loginFailed(email: string): Promise<{ locked: boolean }> {
+    const { count } = await this.counter.hit(accountKey(email), this.limits.lockoutSeconds);
+    return { locked: count === this.limits.maxFailedLogins };
   }
 
   async loginSucceeded(email: string): Promise<void> {

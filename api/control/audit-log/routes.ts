@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireSignedIn } from '../../identity/auth-plugin.js';
 import { AuditChainReport, AuditPage, AuditQuery } from './schemas.js';
 import { errors, OrgParams } from '../../common-schemas.js';
-import { verifyOrgAuditChain } from './audit-chain.js';
+import { verifyOrgAuditChain } from '../../../db/audit-chain.js';
 import { listAuditLog } from './audit-log.js';
 
 const audit: FastifyPluginAsyncTypebox = async (app) => {

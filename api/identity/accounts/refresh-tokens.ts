@@ -33,7 +33,16 @@ async function revokeFamily(tx: Tx, familyId: string): Promise<void> {
     .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
 }
 
-type RotateOutcome = { ok: true; userId: string; refreshToken: string } | { ok: false };
+type RotateOutcome =
+  | { ok: true; userId: string; refreshToken: string }
+  | { ok: false; reuse?: { userId: string; familyId: string } };
+
+/** A spent refresh token was presented again (its family is now revoked); answers INVALID_TOKEN. */
+export class RefreshTokenReusedError extends AppError {
+  constructor(readonly reuse: { userId: string; familyId: string }) {
+    super('INVALID_TOKEN');
+  }
+}
 
 /** Exchanges a refresh token for its successor; reuse of a spent token revokes the family. */
 export async function rotateRefreshToken(
@@ -61,13 +70,14 @@ export async function rotateRefreshToken(
           targetId: row.familyId,
         },
       );
-      return { ok: false };
+      return { ok: false, reuse: { userId: row.userId, familyId: row.familyId } };
     }
     await tx.update(refreshTokens).set({ usedAt: new Date() }).where(eq(refreshTokens.id, row.id));
     const refreshToken = await issueRefreshToken(tx, row.userId, ttlSeconds, row.familyId);
     return { ok: true, userId: row.userId, refreshToken };
   });
-  if (!outcome.ok) throw new AppError('INVALID_TOKEN');
+  if (!outcome.ok)
+    throw outcome.reuse ? new RefreshTokenReusedError(outcome.reuse) : new AppError('INVALID_TOKEN');
   return { userId: outcome.userId, refreshToken: outcome.refreshToken };
 }
 

@@ -8,7 +8,7 @@ import { LoginBody, RefreshBody, Session, SignUpBody, TokenPair, User } from './
 import { errors } from '../../common-schemas.js';
 import { getUser, logIn, signUp, type SignedIn } from './accounts.js';
 import { preparePasswordVerification } from './passwords.js';
-import { revokeRefreshToken, rotateRefreshToken } from './refresh-tokens.js';
+import { RefreshTokenReusedError, revokeRefreshToken, rotateRefreshToken } from './refresh-tokens.js';
 
 const tags = ['auth'];
 
@@ -49,7 +49,10 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
         await throttle.loginSucceeded(email);
         return session(signedIn);
       } catch (err) {
-        if (err instanceof AppError && err.code === 'INVALID_CREDENTIALS') await throttle.loginFailed(email);
+        if (err instanceof AppError && err.code === 'INVALID_CREDENTIALS') {
+          const { locked } = await throttle.loginFailed(email);
+          app.securityEvents.loginFailed(request, 'password', locked);
+        }
         throw err;
       }
     },
@@ -67,7 +70,10 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
         request.body.refreshToken,
         refreshTtl,
         request.ip,
-      );
+      ).catch((err: unknown) => {
+        if (err instanceof RefreshTokenReusedError) app.securityEvents.refreshTokenReused(request, err.reuse);
+        throw err;
+      });
       return { refreshToken, tokenType: 'Bearer' as const, ...(await app.accessTokens.issue(userId)) };
     },
   );

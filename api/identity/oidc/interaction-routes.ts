@@ -144,7 +144,8 @@ const interactions: FastifyPluginAsyncTypebox<InteractionOptions> = async (app, 
           return sendPage(reply, details, 429, loginPage(details.uid, name, err.message));
         }
         if (!(err instanceof AppError) || err.code !== 'INVALID_CREDENTIALS') throw err;
-        await throttle.loginFailed(email);
+        const { locked } = await throttle.loginFailed(email);
+        app.securityEvents.loginFailed(request, 'oidc-login', locked);
         return sendPage(reply, details, 401, loginPage(details.uid, name, err.message));
       }
     },

@@ -2,6 +2,8 @@
 // a signing key exist under key m1; the deployment moves to m2 with m1 as a previous key; the
 // re-wrap (interrupted once, then resumed) moves every wrapped value to m2; with m1 gone from the
 // config, the API key still verifies, tokens still sign and verify, and tenant payloads still decode.
+// The re-wrap runs as vlinders_rewrap through a login an operator granted it to: it sees every
+// tenant's wrapped columns and can neither read other data nor write other columns.
 import { execFile } from 'node:child_process';
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -12,7 +14,10 @@ import { createDb, createPool, type Db } from '../../../db/client.js';
 import { TenantPayloadCodec } from '../../../runtime/codec.js';
 import { DataKeyStore } from '../../../runtime/data-keys.js';
 import { masterKeyFromConfig, type MasterKey } from '../../../runtime/envelope.js';
-import { rewrapSecrets, RewrapRoleError, type ColumnCounts } from '../../../runtime/rewrap.js';
+import { parseConfig } from '../../../runtime/config.js';
+import { rewrapRole, rewrapSecrets, RewrapRoleError, type ColumnCounts } from '../../../runtime/rewrap.js';
+import { runRewrap } from '../../../scripts/rewrap-secrets.js';
+import { dbError } from '../../support/db-errors.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
 import { adminPool, createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
 import { bearer, password, seedActiveOrg, signUp, type TestUser } from '../api/helpers.js';
@@ -25,6 +30,11 @@ let iso: IsolatedDatabase;
 let admin: pg.Pool;
 let ownerPool: pg.Pool;
 let ownerDb: Db;
+/** An operator's login, granted vlinders_rewrap, and a pool of it running as that role. */
+const operatorLogin = `rewrap_operator_${randomBytes(4).toString('hex')}`;
+let rewrapUrl: string;
+let rewrapPool: pg.Pool;
+let rewrapDb: Db;
 
 const configs = {
   before: { MASTER_KEY: m1, MASTER_KEY_ID: 'm1' },
@@ -71,10 +81,21 @@ beforeAll(async () => {
   admin = adminPool(iso.adminUrl);
   ownerPool = createPool({ url: iso.adminUrl, size: 2, applicationName: 'test-rewrap' });
   ownerDb = createDb(ownerPool);
+  const loginPassword = randomBytes(12).toString('hex');
+  await admin.query(`CREATE ROLE ${operatorLogin} LOGIN PASSWORD '${loginPassword}' IN ROLE ${rewrapRole}`);
+  const url = new URL(iso.appUrl);
+  url.username = operatorLogin;
+  url.password = loginPassword;
+  rewrapUrl = url.toString();
+  rewrapPool = createPool({ url: rewrapUrl, size: 2, appRole: rewrapRole, applicationName: 'test-rewrap' });
+  rewrapDb = createDb(rewrapPool);
 });
 afterAll(async () => {
-  await Promise.all([admin?.end(), ownerPool?.end()]);
+  await Promise.all([admin?.end(), ownerPool?.end(), rewrapPool?.end()]);
   await iso?.drop();
+  const server = adminPool(inject('adminDatabaseUrl'));
+  await server.query(`DROP ROLE IF EXISTS ${operatorLogin}`);
+  await server.end();
 });
 
 describe('master key rotation', () => {
@@ -147,15 +168,53 @@ describe('master key rotation', () => {
     }
   });
 
-  it('refuses to run as the app role, which RLS keeps from other tenants', async () => {
+  it('refuses to run as the app role, which RLS keeps from other tenants and which may not become the rewrap role', async () => {
     const appPool = createPool({ url: iso.appUrl, size: 1, applicationName: 'test-rewrap-app' });
     try {
       await expect(
         rewrapSecrets(createDb(appPool), masterKeyFromConfig({ ...configs.during })),
       ).rejects.toThrow(RewrapRoleError);
+      expect(await dbError(appPool.query(`SET ROLE ${rewrapRole}`))).toMatch(/permission denied/);
+      // Outside a tenant scope the app role still sees no tenant's data key.
+      expect((await appPool.query('SELECT org_id FROM tenant_data_keys')).rows).toEqual([]);
     } finally {
       await appPool.end();
     }
+    // The command, given the app's login, says what to grant instead of failing half-way.
+    await expect(runRewrap(parseConfig({ DATABASE_URL: iso.appUrl, ...configs.during }))).rejects.toThrow(
+      /GRANT vlinders_rewrap TO <login>/,
+    );
+  });
+
+  it("gives the rewrap role every tenant's wrapped columns and nothing else", async () => {
+    const { rows: role } = await admin.query(
+      `SELECT rolcanlogin AS login, rolbypassrls AS bypass, rolsuper AS super,
+         (SELECT count(*)::int FROM pg_class WHERE relowner = r.oid) AS tables
+       FROM pg_roles r WHERE rolname = $1`,
+      [rewrapRole],
+    );
+    expect(role).toEqual([{ login: false, bypass: false, super: false, tables: 0 }]);
+    // Every tenant's data key, with no tenant scope.
+    const seen = await rewrapPool.query<{ org_id: string }>('SELECT org_id FROM tenant_data_keys');
+    expect(seen.rows.map((r) => r.org_id)).toEqual(expect.arrayContaining([orgId, legacyOrgId]));
+    const refused = {
+      usage: 'SELECT count(*) FROM usage_events',
+      rollups: 'SELECT count(*) FROM usage_hourly',
+      passwordHashes: 'SELECT password_hash FROM users',
+      users: 'SELECT email FROM users',
+      refreshTokens: 'SELECT count(*) FROM refresh_tokens',
+      apiKeys: 'SELECT count(*) FROM api_keys',
+      auditLog: 'SELECT count(*) FROM audit_log',
+      otherColumn: 'SELECT created_at FROM tenant_data_keys',
+      ssoSettings: 'SELECT issuer FROM sso_connections',
+      writeKeyColumn: 'UPDATE tenant_data_keys SET org_id = org_id',
+      writeOtherColumn: 'UPDATE signing_keys SET retired_at = now()',
+      insert: `INSERT INTO platform_secrets (name, wrapped_value) VALUES ('planted', 'x')`,
+      delete: 'DELETE FROM signing_keys',
+      billing: 'SELECT count(*) FROM organizations',
+    };
+    for (const [what, query] of Object.entries(refused))
+      expect(await dbError(rewrapPool.query(query)), what).toMatch(/permission denied/);
   });
 
   it('re-wraps every value under m2, resuming after a crash, the ciphertexts unchanged', async () => {
@@ -164,7 +223,7 @@ describe('master key rotation', () => {
 
     let committed = 0;
     await expect(
-      rewrapSecrets(ownerDb, master, {
+      rewrapSecrets(rewrapDb, master, {
         onRow: () => {
           committed += 1;
           if (committed === 2) throw new Error('simulated crash');
@@ -175,7 +234,7 @@ describe('master key rotation', () => {
     expect(halfway.filter((v) => v.startsWith('v2.m2.'))).toHaveLength(2);
     expect(halfway.filter((v) => !v.startsWith('v2.m2.')).length).toBeGreaterThan(0);
 
-    const resumed = await rewrapSecrets(ownerDb, master);
+    const resumed = await rewrapSecrets(rewrapDb, master);
     expect(total(resumed, 'current')).toBe(2);
     expect(total(resumed, 'rewrapped')).toBe(Object.keys(before).length - 2);
     const after = await wrappedValues();
@@ -186,7 +245,7 @@ describe('master key rotation', () => {
         expect(value.split('.').slice(5), row).toEqual(before[row]!.split('.').slice(5));
     }
 
-    const again = await rewrapSecrets(ownerDb, master);
+    const again = await rewrapSecrets(rewrapDb, master);
     expect(total(again, 'rewrapped')).toBe(0);
     expect(await wrappedValues()).toEqual(after);
   });
@@ -230,7 +289,7 @@ describe('master key rotation', () => {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       DATABASE_URL: iso.appUrl,
-      DATABASE_MIGRATION_URL: iso.adminUrl,
+      DATABASE_REWRAP_URL: rewrapUrl,
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       LOG_LEVEL: 'silent',
       ...configs.after,

@@ -1,14 +1,15 @@
 // A master-key rotation covers deployments' upstream keys: `secrets:rewrap` moves them to the new
 // master key (their ciphertext unchanged), and the gateway's registry opens them with the old key
 // gone from the config. In a database of its own: the re-wrap changes what every app of the shared
-// database could open.
+// database could open. The re-wrap runs as vlinders_rewrap, whose grants cover the credentials'
+// wrapped column and the registry revision their trigger bumps.
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { wrapUpstreamKey, loadUpstreamKeys } from '../../../api/gateway/upstream-keys.js';
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
-import { rewrapSecrets } from '../../../runtime/rewrap.js';
+import { rewrapRole, rewrapSecrets } from '../../../runtime/rewrap.js';
 import { wrappedColumns } from '../../../runtime/wrapped-columns.js';
 import { adminPool, createIsolatedDatabase, type IsolatedDatabase } from '../../support/isolated-database.js';
 
@@ -22,15 +23,22 @@ let iso: IsolatedDatabase;
 let admin: pg.Pool;
 let ownerPool: pg.Pool;
 let ownerDb: Db;
+let rewrapPool: pg.Pool;
 
 beforeAll(async () => {
   iso = await createIsolatedDatabase('upstream_key_rewrap');
   admin = adminPool(iso.adminUrl);
   ownerPool = createPool({ url: iso.adminUrl, size: 2, applicationName: 'test-rewrap' });
   ownerDb = createDb(ownerPool);
+  rewrapPool = createPool({
+    url: iso.adminUrl,
+    size: 1,
+    appRole: rewrapRole,
+    applicationName: 'test-rewrap',
+  });
 });
 afterAll(async () => {
-  await Promise.all([admin?.end(), ownerPool?.end()]);
+  await Promise.all([admin?.end(), ownerPool?.end(), rewrapPool?.end()]);
   await iso?.drop();
 });
 
@@ -51,7 +59,7 @@ it('re-wraps deployment_credentials.wrapped_key under the new master key; the re
     [deployment!.id, wrapped, key.slice(-4)],
   );
 
-  const counts = await rewrapSecrets(ownerDb, during);
+  const counts = await rewrapSecrets(createDb(rewrapPool), during);
   expect(counts.find((c) => c.table === 'deployment_credentials')).toMatchObject({
     scanned: 1,
     rewrapped: 1,

@@ -1,12 +1,17 @@
 // The hourly Schedule and the backfill command: `schedules:ensure` run twice leaves one schedule
 // with the settings of the config; triggering it runs the window its scheduled time bills as
 // `billing/<window>`; a backfill runs past windows under their ids, and again reports nothing new.
+// The daily audit-chain Schedule: created once, and a run it starts reports a break planted in one
+// org's chain, naming that org (on the billing worker, through the encrypting data converter).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowBilledAt } from '../../../core/billing-window.js';
 import { scheduleIds, taskQueues, workflowIds } from '../../../temporal.config.js';
 import type { BillingRunResult } from '../../../workflows/definitions.js';
 import { backfillBilling, parseBackfillArgs, usage } from '../../../scripts/billing-backfill.js';
-import { ensureBillingSchedule } from '../../../scripts/ensure-schedules.js';
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ensureAuditChainSchedule, ensureBillingSchedule } from '../../../scripts/ensure-schedules.js';
+import { tamper } from '../db/audit-chain-support.js';
 import { addUsage, meteredTotals, seedBillingTenants } from '../../support/billing-fixture.js';
 import { waitUntil } from '../../support/child-process.js';
 import {
@@ -96,6 +101,60 @@ describe('schedules:ensure', () => {
     expect(child.status.name).toBe('COMPLETED');
     await handle.delete();
   });
+});
+
+describe('the daily audit-chain schedule', () => {
+  it(
+    'is created once; its run verifies every chain and fails naming a planted break',
+    { timeout: 120_000 },
+    async () => {
+      expect(await ensureAuditChainSchedule(suite.client)).toBe('created');
+      expect(await ensureAuditChainSchedule(suite.client)).toBe('updated');
+      const handle = suite.client.schedule.getHandle(scheduleIds.auditChains);
+      const described = await handle.describe();
+      expect(described.spec.calendars).toEqual([
+        expect.objectContaining({
+          hour: [{ start: 3, end: 3, step: 1 }],
+          minute: [{ start: 30, end: 30, step: 1 }],
+        }),
+      ]);
+      expect(described.action).toMatchObject({
+        workflowType: 'auditChainVerification',
+        taskQueue: taskQueues.billing,
+      });
+      expect(described.policies).toMatchObject({ overlap: 'SKIP', pauseOnFailure: false });
+
+      const [intact, tampered] = [randomUUID(), randomUUID()];
+      for (const orgId of [intact, tampered, tampered])
+        await suite.admin.query(
+          `INSERT INTO audit_log (org_id, action, target_type) VALUES ($1, 'member.add', 'membership')`,
+          [orgId],
+        );
+      await tamper(suite.admin, [
+        [`DELETE FROM audit_log WHERE id = (SELECT min(id) FROM audit_log WHERE org_id = $1)`, [tampered]],
+      ]);
+
+      await handle.trigger();
+      let workflowId = '';
+      await waitUntil('the schedule to start a verification', async () => {
+        workflowId = (await handle.describe()).info.recentActions.at(-1)?.action.workflow.workflowId ?? '';
+        return workflowId !== '';
+      });
+      const failure = await suite.client.workflow
+        .getHandle(workflowId)
+        .result()
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'AUDIT_CHAIN_BROKEN' });
+      expect((failure as WorkflowFailedError).cause?.message).toMatch(
+        new RegExp(`^the audit chain of 1 of \\d+ orgs is broken: ${tampered} at entry \\d+$`),
+      );
+      await handle.delete();
+    },
+  );
 });
 
 describe('billing:backfill', () => {

@@ -12,6 +12,7 @@ import { inject } from 'vitest';
 import { FileMailer } from '../../../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../../../db/client.js';
 import type { Config } from '../../../runtime/config.js';
+import { createLogger } from '../../../runtime/logger.js';
 import { createStripe } from '../../../runtime/stripe.js';
 import { createTemporalClient } from '../../../runtime/temporal-client.js';
 import { taskQueues, workflowIds } from '../../../temporal.config.js';
@@ -81,6 +82,7 @@ export async function startBillingWorker(suite: BillingSuite): Promise<{ stop():
     db: suite.db,
     mailer: new FileMailer(suite.mailDir),
     stripe: createStripe(suite.config),
+    log: createLogger('silent', 'test-billing-worker'),
     workflowBundle: await bundleWorkflows(),
   });
   const running = worker.run();

@@ -110,6 +110,13 @@ describe('the metrics the code exports', () => {
       vlinders_billing_reconciliation_timestamp_seconds: 'activities/billing/reconciliation.ts',
       vlinders_model_gpus_allocated: 'api/gateway/gpu-cost-metrics.ts',
       vlinders_gpu_pool_cost_per_hour: 'api/gateway/gpu-cost-metrics.ts',
+      vlinders_audit_chain_broken_orgs: 'activities/audit/index.ts',
+      vlinders_audit_chain_verified_orgs: 'activities/audit/index.ts',
+      vlinders_audit_chain_verified_timestamp_seconds: 'activities/audit/index.ts',
+      vlinders_security_login_failures_total: 'api/identity/security-events.ts',
+      vlinders_security_lockouts_total: 'api/identity/security-events.ts',
+      vlinders_security_refresh_token_reuse_total: 'api/identity/security-events.ts',
+      vlinders_security_policy_denials_total: 'api/identity/security-events.ts',
     });
   });
 

@@ -2,14 +2,9 @@
 // pages and recomputes every link with core/audit-chain.ts. Runs in the org's tenant scope, so
 // the app role reads only that org's rows, exactly as the audit-log route does.
 import { sql } from 'drizzle-orm';
-import {
-  ChainVerifier,
-  type ChainHead,
-  type ChainReport,
-  type StoredLink,
-} from '../../../core/audit-chain.js';
-import type { Db } from '../../../db/client.js';
-import { withTenant } from '../../../db/tenant.js';
+import { ChainVerifier, type ChainHead, type ChainReport, type StoredLink } from '../core/audit-chain.js';
+import type { Db } from './client.js';
+import { withTenant } from './tenant.js';
 
 const pageSize = 1000;
 
@@ -73,5 +68,26 @@ export function verifyOrgAuditChain(db: Db, orgId: string): Promise<ChainReport>
       after = Number(page.rows[page.rows.length - 1]?.id);
     }
     return verifier.end(head);
+  });
+}
+
+/**
+ * A page of the orgs that have an audit chain (every org whose chain has a head), in id order, for
+ * the scheduled verification of every chain. The app role reads other orgs' heads only inside a
+ * transaction flagged app.audit_verification (0023_security_operations.sql), and only the heads:
+ * each chain is then verified in its own org's scope.
+ */
+export async function listAuditChainOrgs(
+  db: Db,
+  { afterOrgId, limit }: { afterOrgId: string | null; limit: number },
+): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT set_config('app.audit_verification', 'on', true)`);
+    const { rows } = await tx.execute<{ org_id: string }>(sql`
+      SELECT org_id FROM audit_chain_heads
+      WHERE org_id IS NOT NULL AND (${afterOrgId}::uuid IS NULL OR org_id > ${afterOrgId}::uuid)
+      ORDER BY org_id
+      LIMIT ${limit}`);
+    return rows.map((r) => r.org_id);
   });
 }

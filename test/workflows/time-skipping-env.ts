@@ -48,16 +48,19 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
  * Terminates a workflow once no workflow task or activity of it is out. The test server holds its
  * clock while a workflow task is scheduled or an activity runs, and a terminate in that moment never
  * gives the hold back: time stops skipping on that server for every later test, which then waits out
- * its timers and retries in real time (its "31 days" sleep never returns). Waits at most 30 s, for
- * a task no worker will take.
+ * its timers and retries in real time (its "31 days" sleep never returns). An activity scheduled for
+ * its first attempt counts as out: a worker starts it a moment later (a terminate that landed then,
+ * as a lifecycle's last mail went out, was a later test's hang). One waiting to retry after a
+ * failure does not: its backoff is a timer. Waits at most 30 s, for a task no worker will take.
  */
 export async function terminateWhenIdle(handle: WorkflowHandle): Promise<void> {
+  const { PENDING_ACTIVITY_STATE_SCHEDULED: scheduled } = PendingActivityState;
   const busy = async () => {
     const { raw } = await handle.describe();
     return (
       raw.pendingWorkflowTask != null ||
       (raw.pendingActivities ?? []).some(
-        (a) => a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        (a) => a.state !== scheduled || !(a.lastFailure || a.nextAttemptScheduleTime),
       )
     );
   };

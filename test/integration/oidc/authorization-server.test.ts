@@ -139,7 +139,13 @@ describe('authorization code with PKCE', () => {
     expect(claims.exp).toBeGreaterThan(Date.now() / 1000);
 
     const idToken = decodeJwt(tokens.id_token ?? '');
-    expect(idToken).toMatchObject({ sub: owner.id, email: owner.email, aud: webClient.clientId });
+    // The owner followed the verification link mailed at sign-up.
+    expect(idToken).toMatchObject({
+      sub: owner.id,
+      email: owner.email,
+      email_verified: true,
+      aud: webClient.clientId,
+    });
   });
 
   it('the API accepts the access token as the user on user routes', async () => {

@@ -164,13 +164,16 @@ describe('password reset', () => {
     expect((await login(user.email, password)).statusCode).toBe(200);
   });
 
-  it("another user's link resets only that user's account", async () => {
+  it("a link resets only its own account, even while another account's link is outstanding", async () => {
     const victim = await signUp();
     const attacker = await signUp();
+    // The attacker asks a reset for the victim (the link goes to the victim), then one for themself.
+    await requestReset(victim.email);
     const token = await requestReset(attacker.email);
     expect(
       (await post('/api/auth/password-reset/confirm', { token, password: newPassword })).statusCode,
     ).toBe(204);
+    expect((await login(attacker.email, newPassword)).statusCode).toBe(200);
     expect((await login(victim.email, newPassword)).statusCode).toBe(401);
     expect((await login(victim.email, password)).statusCode).toBe(200);
   });

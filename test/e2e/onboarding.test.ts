@@ -97,10 +97,7 @@ describe('tenant onboarding through the API', () => {
         .filter((m) => m.to === owner.email)
         .map((m) => m.subject)
         .sort(),
-    ).toEqual([
-      'Confirm your email address for Vlinders',
-      'Welcome to Vlinders: Butterfly Labs is ready',
-    ]);
+    ).toEqual(['Confirm your email address for Vlinders', 'Welcome to Vlinders: Butterfly Labs is ready']);
   });
 
   it("keeps the workflow history unreadable without the tenant's key", async () => {

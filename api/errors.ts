@@ -7,6 +7,11 @@ export const errorCodes = {
   INVALID_CREDENTIALS: { status: 401, message: 'The email or password is wrong.' },
   INVALID_TOKEN: { status: 401, message: 'The token is invalid or expired.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  /** The account's address was never confirmed through the link mailed to it. */
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    message: 'Confirm your email address first: use the link we mailed you.',
+  },
   /** The org's subscription is suspended or canceled: no inference until it pays (not a policy denial). */
   SUBSCRIPTION_INACTIVE: { status: 403, message: "The organization's subscription is not active." },
   NOT_FOUND: { status: 404, message: 'The resource does not exist.' },

@@ -1,8 +1,10 @@
 // Benchmarks a running API (start it with `bash scripts/up.sh`): liveness, an authenticated read
 // (JWT verification only) and an authenticated tenant read (JWT + RLS-scoped Postgres query).
 //   npx tsx bench/api.ts [--url http://localhost:3000] [--connections 32] [--seconds 10]
+//     [--mail-dir .data/mail]   (where the API writes mail: the sign-up's verification link)
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { signUpVerified } from '../scripts/verified-sign-up.js';
 import { runLoad, type LoadResult } from './load.js';
 
 const { values } = parseArgs({
@@ -10,6 +12,7 @@ const { values } = parseArgs({
     url: { type: 'string', default: 'http://localhost:3000' },
     connections: { type: 'string', default: '32' },
     seconds: { type: 'string', default: '10' },
+    'mail-dir': { type: 'string', default: '.data/mail' },
   },
 });
 const origin = values.url;
@@ -35,7 +38,7 @@ async function waitUntilActive(orgId: string, token: string): Promise<void> {
   throw new Error('the benchmark org never became active: are the workers running?');
 }
 
-const { accessToken } = await post<{ accessToken: string }>('/api/auth/signup', {
+const { accessToken } = await signUpVerified(origin, values['mail-dir'], {
   email: `bench-${randomUUID()}@example.test`,
   password: 'benchmark password 1',
 });

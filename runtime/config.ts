@@ -210,6 +210,18 @@ export const ConfigSchema = Type.Object({
     default: 168,
     description: 'how long an invitation can be accepted',
   }),
+  EMAIL_VERIFICATION_TTL_HOURS: Type.Integer({
+    minimum: 1,
+    maximum: 168,
+    default: 48,
+    description: 'how long the link in a sign-up verification mail works',
+  }),
+  PASSWORD_RESET_TTL_MINUTES: Type.Integer({
+    minimum: 5,
+    maximum: 1440,
+    default: 30,
+    description: 'how long the link in a password reset mail works',
+  }),
   API_KEY_ENV: Type.String({
     pattern: '^[a-z0-9]{1,16}$',
     default: 'live',

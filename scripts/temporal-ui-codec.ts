@@ -32,32 +32,31 @@ async function postJson(url: string, body: unknown): Promise<Response> {
   });
 }
 
+/** The account's access token; undefined when the password is wrong or the address unverified. */
 async function logIn(account: OperatorAccount): Promise<string | undefined> {
   const { apiUrl, email, password } = account;
   const res = await postJson(`${apiUrl}/api/auth/login`, { email, password });
-  if (res.status === 401) return undefined;
+  if (res.status === 401 || res.status === 403) return undefined;
   if (!res.ok) throw new ApiRefused(`login as ${email}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
 /**
- * Creates the account when it does not exist yet and makes it a platform operator (an SQL grant,
- * as docs/workflows.md describes, through a connection that may change users). Idempotent.
+ * Creates the account when it does not exist yet and makes it a platform operator with a verified
+ * address (SQL, as docs/workflows.md describes the operator grant, through a connection that may
+ * change users: the local operator's address is no mailbox, `up` vouches for it). Idempotent.
  */
 export async function ensureOperatorAccount(
   account: OperatorAccount,
   adminDatabaseUrl: string,
 ): Promise<void> {
   if ((await logIn(account)) === undefined) {
+    // Answered 202 whether or not the address has an account (sign-up does not tell).
     const res = await postJson(`${account.apiUrl}/api/auth/signup`, {
       email: account.email,
       password: account.password,
     });
-    if (res.status === 409)
-      throw new ApiRefused(
-        `${account.email} exists with another password: set UP_OPERATOR_PASSWORD in .data/up.env to its password`,
-      );
-    if (res.status !== 201)
+    if (res.status !== 202)
       throw new ApiRefused(`sign-up of ${account.email}: ${res.status} ${await res.text()}`);
   }
   const client = new pg.Client({
@@ -66,12 +65,18 @@ export async function ensureOperatorAccount(
   });
   await client.connect();
   try {
-    await client.query(`UPDATE users SET platform_role = 'operator' WHERE lower(email) = lower($1)`, [
-      account.email,
-    ]);
+    await client.query(
+      `UPDATE users SET platform_role = 'operator', email_verified_at = coalesce(email_verified_at, now())
+        WHERE lower(email) = lower($1)`,
+      [account.email],
+    );
   } finally {
     await client.end();
   }
+  if ((await logIn(account)) === undefined)
+    throw new ApiRefused(
+      `${account.email} exists with another password: set UP_OPERATOR_PASSWORD in .data/up.env to its password`,
+    );
 }
 
 /** The operator's access token, signed in again when the API no longer takes it. */

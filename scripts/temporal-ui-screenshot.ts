@@ -4,13 +4,14 @@
 // and saves a screenshot of it.
 //   npm run temporal-ui:screenshot -- [--out docs/images/temporal-ui-decoded.png]
 //   (API, UI and Temporal addresses from PORT, TEMPORAL_UI_PORT, TEMPORAL_PORT and
-//   TEMPORAL_NAMESPACE, as `up` uses them; Chromium from CHROMIUM, else /usr/bin/chromium, which
+//   TEMPORAL_NAMESPACE, as `up` uses them; the verification mail from MAIL_DIR, else .data/mail; Chromium from CHROMIUM, else /usr/bin/chromium, which
 //   `bash scripts/install-tools.sh chromium` installs)
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseArgs, promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { workflowIds } from '../temporal.config.js';
+import { signUpVerified } from './verified-sign-up.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -21,6 +22,7 @@ const ui = `http://localhost:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
 const temporalAddress = `127.0.0.1:${process.env.TEMPORAL_PORT ?? '7233'}`;
 const namespace = process.env.TEMPORAL_NAMESPACE ?? 'vlinders';
 const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const mailDir = process.env.MAIL_DIR ?? '.data/mail';
 
 async function call<T>(path: string, body: unknown, token?: string): Promise<T> {
   const res = await fetch(`${api}${path}`, {
@@ -51,7 +53,7 @@ async function chromiumAt(url: string, ...flags: string[]): Promise<string> {
 }
 
 const ownerEmail = `screenshot-${randomBytes(4).toString('hex')}@example.com`;
-const { accessToken } = await call<{ accessToken: string }>('/api/auth/signup', {
+const { accessToken } = await signUpVerified(api, mailDir, {
   email: ownerEmail,
   password: randomBytes(18).toString('base64url'),
 });

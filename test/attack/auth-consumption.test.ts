@@ -60,7 +60,7 @@ function expectRateLimited(res: LightMyRequestResponse) {
 describe('per-address budget, per endpoint', () => {
   it('sign-up: the request past the budget is refused and creates no account', async () => {
     const ip = freshAddress();
-    await spend(() => post(t.app, '/api/auth/signup', ip, { email: uniqueEmail('burst'), password }), 201);
+    await spend(() => post(t.app, '/api/auth/signup', ip, { email: uniqueEmail('burst'), password }), 202);
     const email = uniqueEmail('refused');
     expectRateLimited(await post(t.app, '/api/auth/signup', ip, { email, password }));
     expect(await usersWithEmail(email)).toBe(0);
@@ -89,11 +89,17 @@ describe('per-address budget, per endpoint', () => {
     expectRateLimited(await post(t.app, '/api/auth/logout', ip, { refreshToken: 'x'.repeat(43) }));
   });
 
-  it('sign-up answers an existing email with 409 (it must, to be usable), so probing it is held to the budget', async () => {
+  it('sign-up answers an existing email like a new one, and probing it is still held to the budget', async () => {
     const user = await signUp();
     const ip = freshAddress();
-    await spend(() => post(t.app, '/api/auth/signup', ip, { email: user.email, password }), 409);
+    await spend(() => post(t.app, '/api/auth/signup', ip, { email: user.email, password }), 202);
     expectRateLimited(await post(t.app, '/api/auth/signup', ip, { email: user.email, password }));
+  });
+
+  it('password reset spends the same budget', async () => {
+    const ip = freshAddress();
+    await spend(() => post(t.app, '/api/auth/password-reset', ip, { email: uniqueEmail('reset') }), 202);
+    expectRateLimited(await post(t.app, '/api/auth/password-reset', ip, { email: uniqueEmail('reset') }));
   });
 });
 
@@ -158,7 +164,15 @@ describe('oversized input', () => {
 
   it('a body over the limit is refused with 413 on every auth endpoint', async () => {
     const huge = { email: uniqueEmail(), password, padding: 'x'.repeat(t.config.BODY_LIMIT_BYTES) };
-    for (const url of ['/api/auth/signup', '/api/auth/login', '/api/auth/refresh', '/api/auth/logout']) {
+    for (const url of [
+      '/api/auth/signup',
+      '/api/auth/login',
+      '/api/auth/refresh',
+      '/api/auth/logout',
+      '/api/auth/verify-email',
+      '/api/auth/password-reset',
+      '/api/auth/password-reset/confirm',
+    ]) {
       const res = await post(t.app, url, freshAddress(), huge);
       expectRefusal(res, { status: 413, code: 'PAYLOAD_TOO_LARGE' });
     }

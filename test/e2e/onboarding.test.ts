@@ -87,9 +87,17 @@ describe('tenant onboarding through the API', () => {
 
     const mails = (await readdir(mailDir)).filter((f) => f.endsWith('.json'));
     const sent = await Promise.all(
-      mails.map(async (f) => JSON.parse(await readFile(join(mailDir, f), 'utf8')) as { to: string }),
+      mails.map(
+        async (f) => JSON.parse(await readFile(join(mailDir, f), 'utf8')) as { to: string; subject: string },
+      ),
     );
-    expect(sent.filter((m) => m.to === owner.email)).toHaveLength(1);
+    // The verification link of the sign-up, then the onboarding's welcome.
+    expect(
+      sent
+        .filter((m) => m.to === owner.email)
+        .map((m) => m.subject)
+        .sort(),
+    ).toEqual(['Confirm your email address for Vlinders', 'Welcome to Vlinders: Butterfly Labs is ready']);
   });
 
   it("keeps the workflow history unreadable without the tenant's key", async () => {

@@ -34,6 +34,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // The embedded vector store is a folder one process holds: one per test process (and the
     // workers it starts), never the checkout's .data/vectors.
     VECTOR_DATA_DIR: join(tmpdir(), `vlinders-test-vectors-${process.pid}`),
+    // Sign-up mails a verification link: into a folder of the test process, not the checkout's .data/mail.
+    MAIL_DIR: join(tmpdir(), `vlinders-test-mail-${process.pid}`),
     ...overrides,
   });
 }

@@ -1,5 +1,5 @@
 // Invitations: a one-time token (shown once, stored hashed) mailed through the outbox, accepted
-// by the signed-in user whose email it was issued to.
+// by the signed-in user whose email it was issued to, once that address is verified.
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { denial } from '../../../core/policy.js';
 import type { Role } from '../../../core/rbac.js';
@@ -181,10 +181,17 @@ export function acceptInvitation(
     if (status === 'accepted') throw new AppError('CONFLICT', 'The invitation was already accepted.');
     if (status === 'revoked') throw new AppError('GONE', 'The invitation was revoked.');
     if (status === 'expired') throw new AppError('GONE', 'The invitation has expired.');
-    const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, actor.userId));
+    const [user] = await tx
+      .select({ email: users.email, emailVerifiedAt: users.emailVerifiedAt })
+      .from(users)
+      .where(eq(users.id, actor.userId));
     if (!user || normalizeEmail(user.email) !== row.email) {
       throw new AppError('FORBIDDEN', 'The invitation was issued to a different email address.');
     }
+    // The address names the invitee only once its owner proved it (an SSO-provisioned account's
+    // address is its identity provider's word, not proof).
+    if (!user.emailVerifiedAt)
+      throw new AppError('EMAIL_NOT_VERIFIED', 'Confirm your email address before accepting an invitation.');
     const inserted = await tx
       .insert(memberships)
       .values({ orgId, userId: actor.userId, role: row.role })

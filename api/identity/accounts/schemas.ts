@@ -22,6 +22,23 @@ export const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const PasswordResetRequestBody = Type.Object({ email: Email }, { additionalProperties: false });
+
+/** A token from a link mailed by sign-up or a reset (43 base64url characters; longer is refused). */
+const MailedToken = Type.String({ minLength: 1, maxLength: 200 });
+
+export const VerifyEmailBody = Type.Object({ token: MailedToken }, { additionalProperties: false });
+
+export const PasswordResetBody = Type.Object(
+  { token: MailedToken, password: Password },
+  { additionalProperties: false },
+);
+
+/** The answer of sign-up and of a reset request: the same for every address, known or not. */
+export const MailSent = Type.Object({
+  message: Type.String({ description: 'what to do next: follow the link mailed to the address' }),
+});
+
 export const RefreshBody = Type.Object(
   { refreshToken: Type.String({ minLength: 1, maxLength: 200 }) },
   { additionalProperties: false },

@@ -143,6 +143,9 @@ const interactions: FastifyPluginAsyncTypebox<InteractionOptions> = async (app, 
           reply.header('retry-after', String(err.retryAfterSeconds));
           return sendPage(reply, details, 429, loginPage(details.uid, name, err.message));
         }
+        // The right password of an account whose address was never verified.
+        if (err instanceof AppError && err.code === 'EMAIL_NOT_VERIFIED')
+          return sendPage(reply, details, 403, loginPage(details.uid, name, err.message));
         if (!(err instanceof AppError) || err.code !== 'INVALID_CREDENTIALS') throw err;
         const { locked } = await throttle.loginFailed(email);
         app.securityEvents.loginFailed(request, 'oidc-login', locked);

@@ -72,14 +72,24 @@ export function buildProvider({ config, db, master, jwks }: ProviderOptions): Pr
     conformIdTokenClaims: false,
     async findAccount(_ctx, sub) {
       const [user] = await db
-        .select({ id: users.id, email: users.email, name: users.displayName })
+        .select({
+          id: users.id,
+          email: users.email,
+          name: users.displayName,
+          emailVerifiedAt: users.emailVerifiedAt,
+        })
         .from(users)
         .where(eq(users.id, sub));
       if (!user) return undefined;
       return {
         accountId: user.id,
-        // Sign-up does not verify addresses (yet), so no email is claimed as verified.
-        claims: () => ({ sub: user.id, email: user.email, email_verified: false, name: user.name }),
+        // Verified once the user used a link mailed to the address (sign-up's, or a reset's).
+        claims: () => ({
+          sub: user.id,
+          email: user.email,
+          email_verified: user.emailVerifiedAt !== null,
+          name: user.name,
+        }),
       };
     },
     cookies: { keys: cookieKeys(master), long: cookie, short: cookie },

@@ -182,7 +182,13 @@ describe('audit entries as structured logs', () => {
         payload: { name: 'core' },
       });
       const audit = lines.filter((l) => l.audit === true);
-      expect(audit.map((l) => l.action)).toEqual(['auth.signup', 'team.create']);
+      // Sign-up, the mailed link followed, login (the sign-up helper), then the team.
+      expect(audit.map((l) => l.action)).toEqual([
+        'auth.signup',
+        'auth.email_verify',
+        'auth.login',
+        'team.create',
+      ]);
       expect(audit.find((l) => l.action === 'team.create')).toMatchObject({
         audit: true,
         orgId,

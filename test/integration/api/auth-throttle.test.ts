@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../../support/app.js';
-import { password, uniqueEmail } from './helpers.js';
+import { password, signUp as signUpFrom, uniqueEmail } from './helpers.js';
 
 const t = useTestApp({
   AUTH_ATTEMPTS_PER_MINUTE: '5',
@@ -31,17 +31,7 @@ function fromAddress() {
 }
 
 /** Signs up from an address of its own: 127.0.0.1's budget is spent by every other test file. */
-async function signUp(app: FastifyInstance, label: string) {
-  const user = { email: uniqueEmail(label), password };
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/auth/signup',
-    remoteAddress: fromAddress(),
-    payload: user,
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return user;
-}
+const signUp = (app: FastifyInstance, label: string) => signUpFrom(app, label, fromAddress());
 
 function login(app: FastifyInstance, ip: string, email: string, pass: string) {
   return app.inject({

@@ -1,55 +1,97 @@
 import { decodeProtectedHeader, decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { buildTestApp, useTestApp } from '../../support/app.js';
-import { useAdminPool, auditRows, bearer, errorCode, password, signUp, uniqueEmail } from './helpers.js';
+import {
+  useAdminPool,
+  auditRows,
+  bearer,
+  errorCode,
+  linkToken,
+  mailedLink,
+  password,
+  signUp,
+  uniqueEmail,
+} from './helpers.js';
 
 const t = useTestApp();
 const admin = useAdminPool();
 
 describe('sign-up', () => {
-  it('creates the account, answers a token pair, stores an argon2id hash and writes a platform audit row', async () => {
+  it('creates the account unverified, answers 202 without a session, mails a verification link, stores an argon2id hash and audits', async () => {
     const email = uniqueEmail('Signup').toUpperCase();
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/auth/signup',
       payload: { email, password, displayName: 'Ada' },
     });
-    expect(res.statusCode).toBe(201);
-    const body = res.json<{
-      user: { id: string };
-      tokenType: string;
-      expiresIn: number;
-      refreshToken: string;
-    }>();
-    expect(body.user).toMatchObject({ email: email.toLowerCase(), displayName: 'Ada' });
-    expect(body.tokenType).toBe('Bearer');
-    expect(body.expiresIn).toBe(t.config.ACCESS_TOKEN_TTL_SECONDS);
-    expect(body.refreshToken).toEqual(expect.any(String));
+    expect(res.statusCode).toBe(202);
+    expect(Object.keys(res.json<object>())).toEqual(['message']);
 
-    const { rows } = await admin.query<{ password_hash: string }>(
-      'SELECT password_hash FROM users WHERE id = $1',
-      [body.user.id],
-    );
+    const { rows } = await admin.query<{
+      id: string;
+      password_hash: string;
+      display_name: string;
+      email_verified_at: Date | null;
+    }>('SELECT id, password_hash, display_name, email_verified_at FROM users WHERE email = $1', [
+      email.toLowerCase(),
+    ]);
+    expect(rows[0]).toMatchObject({ display_name: 'Ada', email_verified_at: null });
     expect(rows[0]?.password_hash).toMatch(/^\$argon2id\$/);
-    const audit = await auditRows(admin, { actorId: body.user.id, action: 'auth.signup' });
+    const userId = rows[0]!.id;
+    const audit = await auditRows(admin, { actorId: userId, action: 'auth.signup' });
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({
-      org_id: null,
-      target_type: 'user',
-      target_id: body.user.id,
-      ip: '127.0.0.1',
+    expect(audit[0]).toMatchObject({ org_id: null, target_type: 'user', target_id: userId, ip: '127.0.0.1' });
+
+    const link = await mailedLink(t.app, email.toLowerCase(), 'verify_email');
+    expect(link.startsWith(`${t.config.PUBLIC_URL}/verify-email?token=`)).toBe(true);
+    const { rows: hashes } = await admin.query<{ token_hash: string }>(
+      `SELECT token_hash FROM email_tokens WHERE user_id = $1 AND purpose = 'verify_email'`,
+      [userId],
+    );
+    expect(hashes).toHaveLength(1);
+    expect(hashes[0]?.token_hash).not.toContain(linkToken(link));
+
+    const before = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email, password },
     });
+    expect(before.statusCode).toBe(403);
+    expect(errorCode(before)).toBe('EMAIL_NOT_VERIFIED');
+    const verified = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/verify-email',
+      payload: { token: linkToken(link) },
+    });
+    expect(verified.statusCode).toBe(204);
+    const after = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email, password },
+    });
+    expect(after.statusCode).toBe(200);
+    expect(after.json<{ user: { id: string } }>().user.id).toBe(userId);
   });
 
-  it('refuses a second account for the same email, whatever its case', async () => {
+  it('answers an existing email, whatever its case, as a new one and mails its owner a reset link instead', async () => {
     const user = await signUp(t.app);
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/auth/signup',
-      payload: { email: user.email.toUpperCase(), password },
+      payload: { email: user.email.toUpperCase(), password: 'another password 2' },
     });
-    expect(res.statusCode).toBe(409);
-    expect(errorCode(res)).toBe('CONFLICT');
+    expect(res.statusCode).toBe(202);
+    const link = await mailedLink(t.app, user.email, 'sign_up_existing');
+    expect(link.startsWith(`${t.config.PUBLIC_URL}/reset-password?token=`)).toBe(true);
+    const { rowCount } = await admin.query('SELECT 1 FROM users WHERE lower(email) = $1', [user.email]);
+    expect(rowCount).toBe(1);
+    // The sign-up's password did not replace the owner's.
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: user.email, password },
+    });
+    expect(login.statusCode).toBe(200);
   });
 
   it.each([
@@ -80,7 +122,7 @@ describe('sign-up', () => {
         url: '/api/auth/signup',
         payload: { email: uniqueEmail(), password: pw },
       });
-      expect(res.statusCode).toBe(201);
+      expect(res.statusCode).toBe(202);
     }
   });
 });
@@ -95,7 +137,8 @@ describe('login', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json<{ user: { id: string } }>().user.id).toBe(user.id);
-    expect(await auditRows(admin, { actorId: user.id, action: 'auth.login' })).toHaveLength(1);
+    // The sign-up helper's login, then this one.
+    expect(await auditRows(admin, { actorId: user.id, action: 'auth.login' })).toHaveLength(2);
   });
 
   it('answers the same error for a wrong password and an unknown email, and records both failures', async () => {

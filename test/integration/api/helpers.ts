@@ -2,10 +2,12 @@
 // API, and a superuser connection to look at what was written (audit rows, outbox) and to play the
 // onboarding workflow's part (owner membership, status active) where a test needs a ready org.
 import { randomUUID } from 'node:crypto';
+import { and, desc, isNull, sql } from 'drizzle-orm';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { afterAll, expect, inject } from 'vitest';
 import type { Role } from '../../../core/rbac.js';
+import { outbox } from '../../../db/schema/index.js';
 
 export interface TestUser {
   id: string;
@@ -25,12 +27,40 @@ export function bearer(user: { accessToken: string }): Record<string, string> {
   return { authorization: `Bearer ${user.accessToken}` };
 }
 
-/** Signs a new user up; `remoteAddress` spends another address's sign-up budget than 127.0.0.1's. */
-export async function signUp(
+/**
+ * The link of the newest account mail (verification, reset) of this template to this address, read
+ * from the outbox as the app role sees it outside a tenant scope.
+ */
+export async function mailedLink(app: FastifyInstance, to: string, template: string): Promise<string> {
+  const [row] = await app.db
+    .select({ payload: outbox.payload })
+    .from(outbox)
+    .where(
+      and(
+        isNull(outbox.orgId),
+        sql`${outbox.payload} ->> 'to' = ${to}`,
+        sql`${outbox.payload} ->> 'template' = ${template}`,
+      ),
+    )
+    .orderBy(desc(outbox.createdAt))
+    .limit(1);
+  expect(row, `no ${template} mail to ${to}`).toBeDefined();
+  return String(row?.payload.url);
+}
+
+/** The token a mailed link carries. */
+export function linkToken(link: string): string {
+  const token = new URL(link).searchParams.get('token');
+  if (!token) throw new Error(`no token in ${link}`);
+  return token;
+}
+
+/** Signs a new user up (202) without following the verification link; answers the address. */
+export async function signUpUnverified(
   app: FastifyInstance,
   label = 'user',
   remoteAddress?: string,
-): Promise<TestUser> {
+): Promise<string> {
   const email = uniqueEmail(label);
   const res = await app.inject({
     method: 'POST',
@@ -38,7 +68,36 @@ export async function signUp(
     payload: { email, password },
     ...(remoteAddress ? { remoteAddress } : {}),
   });
-  expect(res.statusCode, res.body).toBe(201);
+  expect(res.statusCode, res.body).toBe(202);
+  return email;
+}
+
+/**
+ * Signs a new user up, follows the verification link mailed to them and logs in, as a person does;
+ * `remoteAddress` spends another address's sign-in budget than 127.0.0.1's.
+ */
+export async function signUp(
+  app: FastifyInstance,
+  label = 'user',
+  remoteAddress?: string,
+): Promise<TestUser> {
+  const email = await signUpUnverified(app, label, remoteAddress);
+  const from = remoteAddress ? { remoteAddress } : {};
+  const token = linkToken(await mailedLink(app, email, 'verify_email'));
+  const verified = await app.inject({
+    method: 'POST',
+    url: '/api/auth/verify-email',
+    payload: { token },
+    ...from,
+  });
+  expect(verified.statusCode, verified.body).toBe(204);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { email, password },
+    ...from,
+  });
+  expect(res.statusCode, res.body).toBe(200);
   const body = res.json<{ user: { id: string }; accessToken: string; refreshToken: string }>();
   return {
     id: body.user.id,

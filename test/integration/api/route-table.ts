@@ -90,6 +90,24 @@ export const routeTable: RouteRow[] = [
   },
   {
     method: 'POST',
+    url: () => '/api/auth/verify-email',
+    body: () => ({ token: 'unknown' }),
+    scope: 'public',
+  },
+  {
+    method: 'POST',
+    url: () => '/api/auth/password-reset',
+    body: () => ({ email: uniqueEmail('nobody') }),
+    scope: 'public',
+  },
+  {
+    method: 'POST',
+    url: () => '/api/auth/password-reset/confirm',
+    body: () => ({ token: 'unknown', password: 'a long enough password' }),
+    scope: 'public',
+  },
+  {
+    method: 'POST',
     url: () => '/api/auth/login',
     body: () => ({ email: uniqueEmail('nobody'), password: 'whatever it is' }),
     scope: 'public',

@@ -168,9 +168,24 @@ describe('scope hygiene', () => {
 
   it('without a tenant scope no tenant row is visible', async () => {
     for (const table of tenantTables) {
-      const r = await db.execute(sql`SELECT count(*)::int AS n FROM ${sql.identifier(table)}`);
+      const r = await db.execute(
+        sql`SELECT count(*)::int AS n FROM ${sql.identifier(table)} WHERE ${sql.identifier(tenantColumn(table))} IS NOT NULL`,
+      );
       expect(r.rows[0]).toEqual({ n: 0 });
     }
+  });
+
+  it('account mail (outbox rows of no org) is seen outside a tenant scope only, and no tenant writes one', async () => {
+    const key = `account-mail/${randomUUID()}`;
+    await db.execute(
+      sql`INSERT INTO outbox (org_id, kind, payload, idempotency_key) VALUES (NULL, 'mail', '{}'::jsonb, ${key})`,
+    );
+    const count = (tx: Tx) =>
+      rows(tx, sql`SELECT count(*)::int AS n FROM outbox WHERE idempotency_key = ${key}`);
+    expect(await db.transaction(count)).toEqual([{ n: 1 }]);
+    expect(await withTenant(db, a.org, count)).toEqual([{ n: 0 }]);
+    const insert = sql`INSERT INTO outbox (org_id, kind, payload, idempotency_key) VALUES (NULL, 'mail', '{}'::jsonb, ${`${key}-2`})`;
+    expect(await dbError(withTenant(db, a.org, (tx) => tx.execute(insert)))).toMatch(/row-level security/);
   });
 
   it('the audit log is append-only for the app role', async () => {

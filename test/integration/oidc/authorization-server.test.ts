@@ -3,7 +3,14 @@
 // reuse detection, revocation, introspection, and the API accepting (and refusing) its tokens.
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, bearer, useAdminPool, type TestUser } from '../api/helpers.js';
+import {
+  auditRows,
+  bearer,
+  password,
+  signUpUnverified,
+  useAdminPool,
+  type TestUser,
+} from '../api/helpers.js';
 import {
   Browser,
   clientCall,
@@ -139,7 +146,13 @@ describe('authorization code with PKCE', () => {
     expect(claims.exp).toBeGreaterThan(Date.now() / 1000);
 
     const idToken = decodeJwt(tokens.id_token ?? '');
-    expect(idToken).toMatchObject({ sub: owner.id, email: owner.email, aud: webClient.clientId });
+    // The owner followed the verification link mailed at sign-up.
+    expect(idToken).toMatchObject({
+      sub: owner.id,
+      email: owner.email,
+      email_verified: true,
+      aud: webClient.clientId,
+    });
   });
 
   it('the API accepts the access token as the user on user routes', async () => {
@@ -249,7 +262,8 @@ describe('authorization code with PKCE', () => {
     expect(callback.searchParams.get('code')).toBeNull();
   });
 
-  it('answers a wrong password on the login page with 401 and no redirect', async () => {
+  /** Submits the login page of a fresh authorization request. */
+  async function submitLogin(email: string, secret: string) {
     const browser = new Browser(t.base);
     const { challenge } = pkcePair();
     const start = await browser.go(
@@ -262,11 +276,11 @@ describe('authorization code with PKCE', () => {
         code_challenge_method: 'S256',
       }).toString()}`,
     );
-    const loginUrl = Browser.location(start);
-    const failed = await browser.go(`${loginUrl}/login`, {
-      email: owner.email,
-      password: 'not the password',
-    });
+    return browser.go(`${Browser.location(start)}/login`, { email, password: secret });
+  }
+
+  it('answers a wrong password on the login page with 401 and no redirect', async () => {
+    const failed = await submitLogin(owner.email, 'not the password');
     expect(failed.status).toBe(401);
     expect(failed.headers.location).toBeUndefined();
     expect(failed.text).toContain('The email or password is wrong.');
@@ -275,6 +289,14 @@ describe('authorization code with PKCE', () => {
     expect(metrics.body).toMatch(
       /^vlinders_security_login_failures_total\{[^}]*form="oidc-login"[^}]*\} 1$/m,
     );
+  });
+
+  it('answers the right password of an unverified account with 403 and no redirect', async () => {
+    const email = await signUpUnverified(t.app, 'oidc-unverified');
+    const refused = await submitLogin(email, password);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.location).toBeUndefined();
+    expect(refused.text).toContain('Confirm your email address first');
   });
 });
 

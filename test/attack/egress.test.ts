@@ -160,6 +160,9 @@ beforeEach(async () => {
   if (orgId) await admin.query('DELETE FROM sso_connections WHERE org_id = $1', [orgId]);
 });
 
+/** The connections' API audience: without one, a token would be refused before any JWKS fetch. */
+const apiAudience = 'https://api.company.test';
+
 function putIssuer(issuer: string, org = orgId, user = owner) {
   return t.app.inject({
     method: 'PUT',
@@ -171,13 +174,14 @@ function putIssuer(issuer: string, org = orgId, user = owner) {
       clientSecret: 'client-secret',
       allowedDomains: ['company.test'],
       roleMapping: { claim: 'groups', values: {}, default: 'member' },
+      audience: apiAudience,
     },
   });
 }
 
 /** A token signed as `issuer` is refused by /api/me (its JWKS fetch goes nowhere inside). */
 async function expectTokenRefused(issuer: string): Promise<void> {
-  const token = await new SignJWT({ sub: 'someone', aud: 'platform' })
+  const token = await new SignJWT({ sub: 'someone', aud: apiAudience })
     .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
     .setIssuer(issuer)
     .setIssuedAt()

@@ -79,6 +79,12 @@ export async function putSsoConnection(
   orgId: string,
   input: SsoConnectionInput,
 ): Promise<{ view: SsoConnectionView; created: boolean }> {
+  // Every ID token of the connection carries the client id as its audience: an API audience equal to
+  // it would let ID tokens call the API.
+  if (input.audience === input.clientId)
+    throw new AppError('VALIDATION', 'audience must differ from clientId, which ID tokens carry.', {
+      field: 'audience',
+    });
   const metadata = await discoverIssuer(input.issuer, settings);
   try {
     return await withTenant(db, orgId, async (tx) => {

@@ -49,7 +49,8 @@ export const PutSsoBody = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 500,
-        description: 'the aud bearer tokens from this issuer must carry (default: the client id)',
+        description:
+          "the aud of the provider's access tokens for the Vlinders API; without it the connection only signs people in and its tokens cannot call the API. Must differ from clientId (ID tokens carry that)",
       }),
     ),
   },

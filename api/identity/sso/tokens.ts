@@ -1,9 +1,12 @@
 // Bearer JWTs issued by an org's identity provider. Only issuers some org has configured are ever
 // contacted: the token's (unverified) issuer selects connections from the database first, and only
 // then is that issuer's JWKS fetched (cached per JWKS URL, refetched on an unknown kid at most once per
-// cooldown). The signature, issuer, audience (the connection's, default its client id), exp and nbf
-// (with a small clock tolerance) and an algorithm allow-list are checked; the token then acts as the
-// platform user linked to its subject through that connection.
+// cooldown). Only access tokens are taken: a connection without an API audience authenticates no
+// API call, and a token whose `aud` names the connection's client id is an ID token (OpenID Connect
+// Core puts the client id in every ID token's `aud`) and is refused, whatever else it carries. The
+// signature, issuer, audience (the connection's API audience), exp and nbf (with a small clock
+// tolerance) and an algorithm allow-list are checked; the token then acts as the platform user
+// linked to its subject through that connection.
 import { and, eq, sql } from 'drizzle-orm';
 import {
   createRemoteJWKSet,
@@ -44,10 +47,6 @@ export function unverifiedIssuer(token: string): string | undefined {
   }
 }
 
-function audienceOf(connection: SsoConnectionRow): string {
-  return connection.audience ?? connection.clientId;
-}
-
 const invalid = (message?: string) => new AppError('INVALID_TOKEN', message);
 
 export class SsoTokenVerifier {
@@ -71,13 +70,28 @@ export class SsoTokenVerifier {
     // Refused before any I/O: a token that could never verify costs no query and no fetch.
     if (typeof alg !== 'string' || !ssoTokenAlgorithms.includes(alg)) throw invalid();
     if (typeof issuer !== 'string' || issuer.length === 0 || issuer.length > maxIssuerLength) throw invalid();
-    const connections = await this.connectionsOf(issuer);
+    const configured = await this.connectionsOf(issuer);
+    if (configured.length === 0)
+      throw invalid('The token comes from an issuer no organization has configured.');
+    const connections = configured.filter(
+      (c): c is SsoConnectionRow & { audience: string } => c.audience !== null,
+    );
     const first = connections[0];
-    if (!first) throw invalid('The token comes from an issuer no organization has configured.');
-    const payload = await this.verifySignature(token, issuer, first, connections.map(audienceOf));
+    if (!first)
+      throw invalid(
+        "The organization's single sign-on connection names no API audience, so its tokens cannot call the API.",
+      );
+    const payload = await this.verifySignature(
+      token,
+      issuer,
+      first,
+      connections.map((c) => c.audience),
+    );
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    const connection = connections.find((c) => audiences.includes(audienceOf(c)));
+    const connection = connections.find((c) => audiences.includes(c.audience));
     if (!connection || !payload.sub) throw invalid();
+    if (audiences.includes(connection.clientId))
+      throw invalid('An ID token is not an access token; present an access token for the API audience.');
     const subject = payload.sub;
     const [link] = await withTenant(this.db, connection.orgId, (tx) =>
       tx

@@ -233,6 +233,12 @@ export const ConfigSchema = Type.Object({
     default: 86_400,
     description: "how long a rotated API key's previous secret keeps working",
   }),
+  API_KEY_FAILURES_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    default: 20,
+    description:
+      'failed API-key checks allowed per client address per minute; past it, every key from the address is refused (429) until the minute ends',
+  }),
   API_KEY_STALE_SERVE_SECONDS: Type.Integer({
     minimum: 0,
     maximum: 86_400,

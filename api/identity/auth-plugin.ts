@@ -35,7 +35,7 @@ import type { AuthenticatedUser, OrgAccess, RouteAccess } from './caller.js';
 declare module 'fastify' {
   interface FastifyInstance {
     accessTokens: AccessTokens;
-    /** Brute-force counters of every sign-in endpoint (password, OIDC login page, SSO). */
+    /** Brute-force counters of every sign-in endpoint (password, OIDC login page, SSO) and of failed API keys. */
     authThrottle: AuthThrottle;
     /** Security events: counters on /metrics and `security` log lines. */
     securityEvents: SecurityEvents;
@@ -96,6 +96,7 @@ export default fp(
         attemptsPerMinutePerAddress: app.config.AUTH_ATTEMPTS_PER_MINUTE,
         maxFailedLogins: app.config.LOGIN_MAX_FAILURES,
         lockoutSeconds: app.config.LOGIN_LOCKOUT_SECONDS,
+        failedKeysPerMinutePerAddress: app.config.API_KEY_FAILURES_PER_MINUTE,
       }),
     );
     const securityEvents = new SecurityEvents(app.meter);
@@ -112,8 +113,13 @@ export default fp(
     app.decorate('authenticate', async (request: FastifyRequest) => {
       const credential = bearerToken(request);
       if (looksLikeApiKey(credential)) {
+        // Every route that takes a key comes through here: one failed-key budget per address.
+        app.authThrottle.admitKeyCheck(request.ip);
         const key = await app.apiKeyVerifier.verify(credential, request.ip);
-        if (!key) throw new AppError('INVALID_TOKEN', 'The API key is invalid, expired or revoked.');
+        if (!key) {
+          await app.authThrottle.keyCheckFailed(request.ip);
+          throw new AppError('INVALID_TOKEN', 'The API key is invalid, expired or revoked.');
+        }
         request.apiKey = key;
         return;
       }

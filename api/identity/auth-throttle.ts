@@ -1,7 +1,13 @@
 // Brute-force protection for the authentication endpoints: a per-address budget of attempts per
-// minute, and a lockout of an account (by email, whether or not it exists, so the answer reveals
-// nothing) after repeated failed logins. Counters live in Redis when it is configured, so every API
-// replica shares them; otherwise in this process (single instance only).
+// minute, a lockout of an account (by email, whether or not it exists, so the answer reveals
+// nothing) after repeated failed logins, and a per-address budget of failed API-key checks. Counters
+// live in Redis when it is configured, so every API replica shares them; otherwise in this process
+// (single instance only).
+//
+// The failed-key budget sits on the gateway's hot path, so only a failure costs a counter round
+// trip: an address found over budget is remembered in this replica's memory until its window ends,
+// and every key it presents meanwhile — valid or not — is refused before it is checked, without I/O.
+// Another replica learns it on that address's first failure there.
 import type { Redis } from 'ioredis';
 import { RateLimitError } from '../errors.js';
 
@@ -90,13 +96,48 @@ export interface ThrottleLimits {
   attemptsPerMinutePerAddress: number;
   maxFailedLogins: number;
   lockoutSeconds: number;
+  failedKeysPerMinutePerAddress: number;
 }
 
+const maxBlockedAddresses = 10_000;
+
 export class AuthThrottle {
+  /** Addresses over their failed-key budget, as this replica has seen: until when (ms) they are refused. */
+  private readonly keyBlocked = new Map<string, number>();
+
   constructor(
     private readonly counter: AttemptCounter,
     private readonly limits: ThrottleLimits,
   ) {}
+
+  /** Refuses an API key from an address this replica knows is over its failed-key budget; no I/O. */
+  admitKeyCheck(ip: string): void {
+    const until = this.keyBlocked.get(ip);
+    if (until === undefined) return;
+    const leftMs = until - Date.now();
+    if (leftMs <= 0) {
+      this.keyBlocked.delete(ip);
+      return;
+    }
+    throw tooManyFailedKeys(Math.ceil(leftMs / 1000));
+  }
+
+  /** Counts a failed API-key check from this address; past the budget, refuses it and blocks the address. */
+  async keyCheckFailed(ip: string): Promise<void> {
+    const { count, ttlSeconds } = await this.counter.hit(`key-failures:${ip}`, 60);
+    if (count <= this.limits.failedKeysPerMinutePerAddress) return;
+    if (this.keyBlocked.size >= maxBlockedAddresses) this.sweepKeyBlocks();
+    this.keyBlocked.set(ip, Date.now() + ttlSeconds * 1000);
+    throw tooManyFailedKeys(ttlSeconds);
+  }
+
+  private sweepKeyBlocks(): void {
+    const now = Date.now();
+    for (const [ip, until] of this.keyBlocked) if (until <= now) this.keyBlocked.delete(ip);
+    // Still full of live blocks: the oldest goes (it learns it again on its next failure).
+    if (this.keyBlocked.size >= maxBlockedAddresses)
+      this.keyBlocked.delete(this.keyBlocked.keys().next().value!);
+  }
 
   /** Counts one attempt from this address; refuses it past the per-minute budget. */
   async admitAddress(ip: string): Promise<void> {
@@ -123,6 +164,13 @@ export class AuthThrottle {
   async loginSucceeded(email: string): Promise<void> {
     await this.counter.reset(accountKey(email));
   }
+}
+
+function tooManyFailedKeys(retryAfterSeconds: number): RateLimitError {
+  return new RateLimitError(
+    retryAfterSeconds,
+    'Too many invalid API keys from this address; try again later.',
+  );
 }
 
 function accountKey(email: string): string {

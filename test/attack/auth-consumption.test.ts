@@ -3,7 +3,8 @@
 // refresh and sign-up; replicas; lockout; unknown vs known email by status and message): each
 // endpoint's own budget, that a refused request consumes nothing, lockout by any spelling of the
 // email, answers that cannot tell an existing account from an unknown one, oversized input refused
-// before any hashing, and the API-key route under a flood of wrong secrets.
+// before any hashing, and a per-address budget of failed API-key checks wherever a key is taken
+// (the management API and the gateway, shared by replicas).
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/app.js';
@@ -19,11 +20,15 @@ import {
 import { expectRefusal, freshAddress, invalidRequest, invalidToken, type Refusal } from './support.js';
 
 const budget = 5;
-const t = useTestApp({
+const settings = {
   AUTH_ATTEMPTS_PER_MINUTE: String(budget),
   LOGIN_MAX_FAILURES: '3',
   LOGIN_LOCKOUT_SECONDS: '600',
-});
+  API_KEY_FAILURES_PER_MINUTE: String(budget),
+};
+const t = useTestApp(settings);
+/** A second replica sharing the same Redis. */
+const replica = useTestApp(settings);
 const admin = useAdminPool();
 
 const rateLimited: Refusal = { status: 429, code: 'RATE_LIMITED' };
@@ -179,8 +184,8 @@ describe('oversized input', () => {
   });
 });
 
-describe('API-key route under a flood', () => {
-  it('wrong secrets for a real prefix are all refused, write nothing, and never lock the real key out', async () => {
+describe('failed API-key checks, per address', () => {
+  async function liveKey(): Promise<{ id: string; key: string }> {
     const owner = await signUp();
     const orgId = await seedActiveOrg(admin, owner, 'Flooded');
     const created = await t.app.inject({
@@ -190,7 +195,15 @@ describe('API-key route under a flood', () => {
       payload: { name: 'flooded', scopes: ['inference'] },
     });
     expect(created.statusCode, created.body).toBe(201);
-    const { id, key } = created.json<{ id: string; key: string }>();
+    return created.json<{ id: string; key: string }>();
+  }
+  const wrongSecret = (key: string, i: number) =>
+    key.slice(0, -43) + Buffer.from(`wrong-${i}`.padEnd(32, '.')).toString('base64url');
+  const withKey = (app: FastifyInstance, url: string, ip: string, key: string) =>
+    app.inject({ method: 'GET', url, remoteAddress: ip, headers: { authorization: `Bearer ${key}` } });
+
+  it('wrong secrets for a real prefix spend the budget, then even the real key is refused from that address (429), not from others; nothing written', async () => {
+    const { id, key } = await liveKey();
     const row = () =>
       admin
         .query<{ last_used_at: Date | null; revoked_at: Date | null }>(
@@ -200,25 +213,55 @@ describe('API-key route under a flood', () => {
         .then((r) => r.rows[0]);
     const before = await row();
     const ip = freshAddress();
-    for (let i = 0; i < 50; i++) {
-      const wrong = key.slice(0, -43) + Buffer.from(`wrong-${i}`.padEnd(32, '.')).toString('base64url');
-      const res = await t.app.inject({
-        method: 'GET',
-        url: '/api/auth/key',
-        remoteAddress: ip,
-        headers: { authorization: `Bearer ${wrong}` },
-      });
-      expectRefusal(res, invalidToken, wrong);
+    for (let i = 0; i < budget; i++) {
+      const wrong = wrongSecret(key, i);
+      expectRefusal(await withKey(t.app, '/api/auth/key', ip, wrong), invalidToken, wrong);
     }
+    for (let i = budget; i < 3 * budget; i++)
+      expectRateLimited(await withKey(t.app, '/api/auth/key', ip, wrongSecret(key, i)));
+    // Over budget, the address cannot learn that a key is right: the real one is refused too.
+    expectRateLimited(await withKey(t.app, '/api/auth/key', ip, key));
     expect(await row()).toEqual(before);
     const { rows } = await admin.query('SELECT 1 FROM audit_log WHERE ip = $1::inet', [ip]);
     expect(rows).toEqual([]);
-    const real = await t.app.inject({
-      method: 'GET',
-      url: '/api/auth/key',
-      remoteAddress: freshAddress(),
-      headers: { authorization: `Bearer ${key}` },
-    });
-    expect(real.statusCode).toBe(200);
+    expect((await withKey(t.app, '/api/auth/key', freshAddress(), key)).statusCode).toBe(200);
+  });
+
+  it('the gateway spends the same budget: 429 in OpenAI shape with Retry-After, on /v1 and the management API alike', async () => {
+    const { key } = await liveKey();
+    const ip = freshAddress();
+    for (let i = 0; i < budget; i++) {
+      const res = await withKey(t.app, '/v1/models', ip, wrongSecret(key, i));
+      expect(res.statusCode, res.body).toBe(401);
+    }
+    const refused = await withKey(t.app, '/v1/models', ip, wrongSecret(key, budget));
+    expect(refused.statusCode, refused.body).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.json<{ error: { type: string } }>().error.type).toEqual(expect.any(String));
+    // The real key from that address is refused before it is checked.
+    const real = await withKey(t.app, '/v1/models', ip, key);
+    expect(real.statusCode, real.body).toBe(429);
+    expect(real.body).not.toContain(key);
+    expectRateLimited(await withKey(t.app, '/api/auth/key', ip, key));
+    expect((await withKey(t.app, '/v1/models', freshAddress(), key)).statusCode).toBe(200);
+  });
+
+  it('replicas share the budget: failures on one count on the other', async () => {
+    const { key } = await liveKey();
+    const ip = freshAddress();
+    for (let i = 0; i < budget; i++)
+      expectRefusal(await withKey(t.app, '/api/auth/key', ip, wrongSecret(key, i)), invalidToken);
+    expectRateLimited(await withKey(replica.app, '/api/auth/key', ip, wrongSecret(key, budget)));
+    expectRateLimited(await withKey(replica.app, '/api/auth/key', ip, key));
+  });
+
+  it('credentials that are not keys (JWTs, anything without the vl_ form) spend nothing of it', async () => {
+    const { key } = await liveKey();
+    const ip = freshAddress();
+    for (let i = 0; i < 3 * budget; i++) {
+      const res = await withKey(t.app, '/api/auth/key', ip, `not-a-key-${i}`);
+      expect(res.statusCode).toBe(401);
+    }
+    expect((await withKey(t.app, '/api/auth/key', ip, key)).statusCode).toBe(200);
   });
 });

@@ -23,6 +23,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Every test request comes from 127.0.0.1: the per-address budget would throttle the suite
     // itself. test/integration/api/auth-throttle.test.ts checks the budget with low limits.
     AUTH_ATTEMPTS_PER_MINUTE: '1000000',
+    // Likewise the failed-key budget (test/attack/auth-consumption.test.ts checks it).
+    API_KEY_FAILURES_PER_MINUTE: '1000000',
     // The suite's machines are shared and stall processes for seconds at a time: the API's 1 s
     // database deadlines would fail healthy tests. test/integration/gateway/database-outage.test.ts
     // runs with the production defaults.

@@ -7,17 +7,20 @@
 //   management rights;
 // - a client-credentials token (sub = client_id) acts as a machine client of the client's org, with
 //   the token's scopes narrowed to what the client may still have, wherever API keys are accepted.
-//   The client and its org's entitlements are read on every request; while the database does not
-//   answer, what it said about the client less than `staleServeMs` ago stands in (without waiting
-//   on the database again until a refresh in the background gets an answer), unless `forget`
-//   dropped it: revoking a client publishes its id on the API keys' invalidation channel.
+//   The client and its org's entitlements are cached like an API key's row: read at most once per
+//   `cacheTtlMs` (never above the API keys' 5 s, so a plan or subscription change reaches every
+//   replica within it), a client found revoked or missing remembered as such for as long; revoking
+//   a client publishes its id on the API keys' invalidation channel and every replica's `forget`
+//   drops it at once. While the database does not answer, what it said about the client less than
+//   `staleServeMs` ago stands in (without waiting on the database again until a refresh in the
+//   background gets an answer), unless `forget` dropped it.
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { planLimits } from '../../../core/plans.js';
 import { abilityFor } from '../../../core/policy.js';
 import { apiKeyScopes, type ApiKeyScope } from '../../../core/rbac.js';
 import { isDatabaseUnavailable, type Db } from '../../../db/client.js';
 import { AppError } from '../../errors.js';
-import type { VerifiedKey } from '../api-keys/verifier.js';
+import { maxCacheTtlMs, type VerifiedKey } from '../api-keys/verifier.js';
 import { findLiveClient } from '../oauth-clients/clients.js';
 import { orgEntitlements } from '../../control/orgs/orgs.js';
 import { grantIsLive } from './adapter.js';
@@ -30,6 +33,24 @@ function scopesOf(payload: JWTPayload): string[] {
 
 export type OidcIdentity = { userId: string } | { key: VerifiedKey };
 
+/** An introspection answer (RFC 7662 §2.2). */
+export type Introspection =
+  | { active: false }
+  | {
+      active: true;
+      client_id: string;
+      sub: string;
+      scope: string;
+      iss: string;
+      aud: string;
+      exp: number | undefined;
+      iat: number | undefined;
+      jti: string | undefined;
+      token_type: 'Bearer';
+    };
+
+const inactive: Introspection = { active: false };
+
 type MachineClient = {
   client: NonNullable<Awaited<ReturnType<typeof findLiveClient>>>;
   entitlements: Awaited<ReturnType<typeof orgEntitlements>>;
@@ -40,8 +61,17 @@ const maxKnownClients = 10_000;
 /** An unknown kid re-reads the keys at most this often, so random kids cannot hammer the database. */
 const unknownKidReloadMinMs = 5_000;
 
+export interface MachineClientCache {
+  /** How long a read of a client is answered from memory; capped at the API keys' 5 s, 0 never. */
+  cacheTtlMs: number;
+  /** How long a client read may be served while the database does not answer; 0 never. */
+  staleServeMs: number;
+}
+
 export class OidcAccessTokens {
-  private readonly known = new Map<string, { found: MachineClient; at: number }>();
+  private readonly known = new Map<string, { found: MachineClient | null; at: number }>();
+  private readonly ttlMs: number;
+  private readonly staleMs: number;
   private readonly loading = new Map<string, Promise<MachineClient | null>>();
   private databaseDown = false;
   /** Bumped by `forget`, so a read that started before it does not bring the client back. */
@@ -52,9 +82,12 @@ export class OidcAccessTokens {
     private readonly db: Db,
     private readonly issuer: string,
     private readonly audience: string,
-    private readonly staleServeMs = 0,
+    cache: MachineClientCache,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.ttlMs = Math.min(cache.cacheTtlMs, maxCacheTtlMs);
+    this.staleMs = Math.max(cache.staleServeMs, this.ttlMs);
+  }
 
   /** Drops what this replica remembers of a client (it was revoked or changed). */
   forget(clientId: string): void {
@@ -92,6 +125,40 @@ export class OidcAccessTokens {
     }
   }
 
+  /**
+   * RFC 7662's answer about a token, asked by an authenticated client: active, with the token's
+   * claims, only while it verifies, is still live (its grant, or its machine client) and was issued
+   * to the client that asks; `{ active: false }` for anything else, whoever's it is.
+   */
+  async introspect(token: string, askingClientId: string): Promise<Introspection> {
+    let payload: JWTPayload;
+    try {
+      payload = await this.verifiedPayload(token);
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError) return inactive;
+      throw err;
+    }
+    const clientId = payload.client_id;
+    if (clientId !== askingClientId || !payload.sub) return inactive;
+    const live =
+      payload.sub === clientId
+        ? ((await this.machineClient(clientId))?.client.grantTypes.includes('client_credentials') ?? false)
+        : typeof payload.grant === 'string' && (await grantIsLive(this.db, payload.grant));
+    if (!live) return inactive;
+    return {
+      active: true,
+      client_id: clientId,
+      sub: payload.sub,
+      scope: scopesOf(payload).join(' '),
+      iss: this.issuer,
+      aud: this.audience,
+      exp: payload.exp,
+      iat: payload.iat,
+      jti: payload.jti,
+      token_type: 'Bearer',
+    };
+  }
+
   private async verifiedPayload(token: string): Promise<JWTPayload> {
     const check = async () => {
       const { verificationKeys } = await this.host.current();
@@ -115,10 +182,12 @@ export class OidcAccessTokens {
     }
   }
 
-  /** The client and its org's entitlements as the database says, or as it said shortly before it stopped answering. */
+  /** The client and its org's entitlements as the database said within the cache TTL, or shortly before it stopped answering. */
   private async machineClient(clientId: string): Promise<MachineClient | null> {
     const remembered = this.known.get(clientId);
-    const stale = remembered && this.now() - remembered.at < this.staleServeMs ? remembered.found : null;
+    const age = remembered ? this.now() - remembered.at : Infinity;
+    if (remembered && age < this.ttlMs) return remembered.found;
+    const stale = remembered && age < this.staleMs ? remembered.found : null;
     return readThroughOutage(this.refresh(clientId), stale, this.databaseDown);
   }
 
@@ -135,7 +204,7 @@ export class OidcAccessTokens {
         (found) => {
           this.databaseDown = false;
           this.known.delete(clientId);
-          if (found && this.staleServeMs > 0 && generation === this.generation) {
+          if (this.staleMs > 0 && generation === this.generation) {
             if (this.known.size >= maxKnownClients) this.known.delete(this.known.keys().next().value!);
             this.known.set(clientId, { found, at: startedAt });
           }

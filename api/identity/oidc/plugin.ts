@@ -6,10 +6,12 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { preparePasswordVerification } from '../accounts/passwords.js';
+import { maxCacheTtlMs } from '../api-keys/verifier.js';
 import { OidcAccessTokens } from './access-tokens.js';
 import { deleteExpiredPayloads } from './adapter.js';
 import { auditProviderEvents } from './audit-events.js';
 import { OidcHost } from './host.js';
+import { introspectJwtAccessTokens } from './jwt-introspection.js';
 import { apiResource, oidcIssuer } from './provider.js';
 
 declare module 'fastify' {
@@ -29,7 +31,11 @@ export default fp(
       config,
       db,
       master: masterKeyFromConfig(config),
-      onBuild: (provider) => auditProviderEvents(provider, db, app.log),
+      onBuild: (provider) => {
+        auditProviderEvents(provider, db, app.log);
+        // The verifier below exists before any request reaches the provider.
+        introspectJwtAccessTokens(provider, () => tokens);
+      },
     });
     await host.refresh();
     await preparePasswordVerification();
@@ -39,7 +45,8 @@ export default fp(
       db,
       oidcIssuer(config),
       apiResource(config),
-      config.API_KEY_STALE_SERVE_SECONDS * 1000,
+      // The API keys' cache: the same TTL and the same stale-serve bound through an outage.
+      { cacheTtlMs: maxCacheTtlMs, staleServeMs: config.API_KEY_STALE_SERVE_SECONDS * 1000 },
     );
     // A client revoked on any replica is forgotten here too (the api-keys invalidation channel).
     app.apiKeyVerifier.onInvalidation((id) => tokens.forget(id));

@@ -10,7 +10,9 @@ import { bearer, useAdminPool, type TestUser } from '../integration/api/helpers.
 import {
   clientCall,
   createClient,
+  exchangeCode,
   http,
+  introspect as introspectAt,
   json,
   orgWithOwner,
   redirectUri,
@@ -49,13 +51,7 @@ beforeAll(async () => {
   signingJwk = newest;
 });
 
-type Answer = { active: boolean; [claim: string]: unknown };
-
-async function introspect(client: RegisteredClient, token: string): Promise<Answer> {
-  const res = await clientCall(t.base, 'token/introspection', client, { token });
-  expect(res.status, res.text).toBe(200);
-  return json<Answer>(res);
-}
+const introspect = (client: RegisteredClient, token: string) => introspectAt(t.base, client, token);
 
 async function machineToken(client: RegisteredClient = machine): Promise<string> {
   const res = await clientCall(t.base, 'token', client, {
@@ -68,14 +64,7 @@ async function machineToken(client: RegisteredClient = machine): Promise<string>
 
 async function userTokens(): Promise<TokenAnswer> {
   const { code, verifier } = await signInAndConsent(t.base, webClient, owner);
-  const res = await clientCall(t.base, 'token', webClient, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: redirectUri,
-    code_verifier: verifier,
-  });
-  expect(res.status, res.text).toBe(200);
-  return json<TokenAnswer>(res);
+  return exchangeCode(t.base, webClient, code, verifier);
 }
 
 /** A machine token re-signed with the platform's key, with the given claims changed. */

@@ -8,7 +8,12 @@ import { OidcAccessTokens } from '../../api/identity/oidc/access-tokens.js';
 import { apiResource, oidcIssuer } from '../../api/identity/oidc/provider.js';
 import { buildTestApp, useTestApp, type TestApp } from '../support/app.js';
 import { bearer, useAdminPool, type TestUser } from '../integration/api/helpers.js';
-import { basicAuth, createClient, orgWithOwner, type RegisteredClient } from '../integration/oidc/support.js';
+import {
+  createClient,
+  machineAccessToken,
+  orgWithOwner,
+  type RegisteredClient,
+} from '../integration/oidc/support.js';
 import { expectRefusal, invalidToken } from './support.js';
 
 const t = useTestApp();
@@ -33,16 +38,7 @@ async function machine(): Promise<RegisteredClient> {
   });
 }
 
-async function tokenOf(client: RegisteredClient): Promise<string> {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/oidc/token',
-    headers: { ...basicAuth(client), 'content-type': 'application/x-www-form-urlencoded' },
-    payload: 'grant_type=client_credentials&scope=inference',
-  });
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json<{ access_token: string }>().access_token;
-}
+const tokenOf = (client: RegisteredClient) => machineAccessToken(t, client);
 
 const keyRoute = (app: TestApp['app'], token: string) =>
   app.inject({ method: 'GET', url: '/api/auth/key', headers: bearer({ accessToken: token }) });

@@ -15,7 +15,9 @@ import {
   Browser,
   clientCall,
   createClient,
+  exchangeCode,
   http,
+  introspect as introspectAt,
   json,
   orgWithOwner,
   pkcePair,
@@ -49,20 +51,9 @@ beforeAll(async () => {
   });
 });
 
-async function exchangeCode(client: RegisteredClient, code: string, verifier: string): Promise<TokenAnswer> {
-  const res = await clientCall(t.base, 'token', client, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: redirectUri,
-    code_verifier: verifier,
-  });
-  expect(res.status, res.text).toBe(200);
-  return json<TokenAnswer>(res);
-}
-
 async function userTokens(scope?: string): Promise<TokenAnswer> {
   const { code, verifier } = await signInAndConsent(t.base, webClient, owner, scope);
-  return exchangeCode(webClient, code, verifier);
+  return exchangeCode(t.base, webClient, code, verifier);
 }
 
 async function refresh(refreshToken: string): Promise<{ status: number; body: TokenAnswer }> {
@@ -73,14 +64,7 @@ async function refresh(refreshToken: string): Promise<{ status: number; body: To
   return { status: res.status, body: json<TokenAnswer>(res) };
 }
 
-async function introspect(
-  client: RegisteredClient,
-  token: string,
-): Promise<{ active: boolean; [k: string]: unknown }> {
-  const res = await clientCall(t.base, 'token/introspection', client, { token });
-  expect(res.status, res.text).toBe(200);
-  return json(res);
-}
+const introspect = (client: RegisteredClient, token: string) => introspectAt(t.base, client, token);
 
 function callApi(path: string, token: string) {
   return t.app.inject({ method: 'GET', url: path, headers: bearer({ accessToken: token }) });
@@ -224,7 +208,7 @@ describe('authorization code with PKCE', () => {
     expect(wrong.status).toBe(400);
     expect(json<TokenAnswer>(wrong).error).toBe('invalid_grant');
     // The failed attempt does not consume the code; the right verifier redeems it once.
-    await exchangeCode(webClient, code, verifier);
+    await exchangeCode(t.base, webClient, code, verifier);
     const again = await clientCall(t.base, 'token', webClient, {
       grant_type: 'authorization_code',
       code,

@@ -153,6 +153,50 @@ export async function clientCall(
   return http(`${base}/oidc/${endpoint}`, { form, headers: basicAuth(client) });
 }
 
+/** A machine client's access token from the client-credentials grant, through the app (inject). */
+export async function machineAccessToken(
+  t: TestApp,
+  client: RegisteredClient,
+  scope = 'inference',
+): Promise<string> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/oidc/token',
+    headers: { ...basicAuth(client), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString(),
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json<{ access_token: string }>().access_token;
+}
+
+/** Exchanges an authorization code at the token endpoint (200 expected). */
+export async function exchangeCode(
+  base: string,
+  client: RegisteredClient,
+  code: string,
+  verifier: string,
+): Promise<TokenAnswer> {
+  const res = await clientCall(base, 'token', client, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+  });
+  expect(res.status, res.text).toBe(200);
+  return json<TokenAnswer>(res);
+}
+
+/** A client's introspection answer about a token (200 expected). */
+export async function introspect(
+  base: string,
+  client: RegisteredClient,
+  token: string,
+): Promise<{ active: boolean; [claim: string]: unknown }> {
+  const res = await clientCall(base, 'token/introspection', client, { token });
+  expect(res.status, res.text).toBe(200);
+  return json(res);
+}
+
 /** An org with its owner (signed up through the API) and the org seeded active. */
 export async function orgWithOwner(
   t: TestApp,

@@ -8,7 +8,7 @@ import { privateSigningJwks } from '../../../api/identity/signing-keys/signing-k
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { useTestApp } from '../../support/app.js';
 import { bearer, errorCode, useAdminPool } from '../api/helpers.js';
-import { basicAuth, createClient, orgWithOwner, type RegisteredClient } from './support.js';
+import { createClient, machineAccessToken, orgWithOwner, type RegisteredClient } from './support.js';
 
 const t = useTestApp();
 const admin = useAdminPool();
@@ -29,16 +29,7 @@ beforeAll(async () => {
   signingJwk = newest;
 });
 
-async function issuedToken(): Promise<string> {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/oidc/token',
-    headers: { ...basicAuth(machine), 'content-type': 'application/x-www-form-urlencoded' },
-    payload: 'grant_type=client_credentials&scope=inference',
-  });
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json<{ access_token: string }>().access_token;
-}
+const issuedToken = () => machineAccessToken(t, machine);
 
 /** A token signed with the platform's own key, with the given changes to a valid machine token's claims. */
 async function forged(

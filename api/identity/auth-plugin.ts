@@ -22,7 +22,7 @@ import { isPlatformRole } from '../../core/rbac.js';
 import { memberships, teamMembers, users } from '../../db/schema/index.js';
 import { withTenant } from '../../db/tenant.js';
 import { masterKeyFromConfig } from '../../runtime/envelope.js';
-import { AppError } from '../errors.js';
+import { AppError, RateLimitError } from '../errors.js';
 import { AccessTokens } from './accounts/access-tokens.js';
 import { AuthThrottle, MemoryAttemptCounter, RedisAttemptCounter } from './auth-throttle.js';
 import { looksLikeApiKey } from '../../runtime/api-key-secrets.js';
@@ -117,7 +117,13 @@ export default fp(
         app.authThrottle.admitKeyCheck(request.ip);
         const key = await app.apiKeyVerifier.verify(credential, request.ip);
         if (!key) {
-          await app.authThrottle.keyCheckFailed(request.ip);
+          try {
+            await app.authThrottle.keyCheckFailed(request.ip);
+          } catch (err) {
+            if (err instanceof RateLimitError) throw err;
+            // The key is refused all the same; only its budget goes uncounted while the counter is down.
+            request.log.warn({ err }, 'a failed API key was not counted against its address');
+          }
           throw new AppError('INVALID_TOKEN', 'The API key is invalid, expired or revoked.');
         }
         request.apiKey = key;

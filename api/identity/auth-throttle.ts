@@ -101,6 +101,12 @@ export interface ThrottleLimits {
 
 const maxBlockedAddresses = 10_000;
 
+/**
+ * How long a failed key waits for its counter. Past it (Redis hung or down) the failure is not
+ * counted — the key is refused all the same — so an outage of the counters never holds a request.
+ */
+export const keyCounterTimeoutMs = 1_000;
+
 export class AuthThrottle {
   /** Addresses over their failed-key budget, as this replica has seen: until when (ms) they are refused. */
   private readonly keyBlocked = new Map<string, number>();
@@ -124,7 +130,17 @@ export class AuthThrottle {
 
   /** Counts a failed API-key check from this address; past the budget, refuses it and blocks the address. */
   async keyCheckFailed(ip: string): Promise<void> {
-    const { count, ttlSeconds } = await this.counter.hit(`key-failures:${ip}`, 60);
+    const hit = this.counter.hit(`key-failures:${ip}`, 60);
+    // A late answer or failure after the timeout is of no interest.
+    hit.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the failed-key counter did not answer within ${keyCounterTimeoutMs} ms`)),
+        keyCounterTimeoutMs,
+      );
+    });
+    const { count, ttlSeconds } = await Promise.race([hit, late]).finally(() => clearTimeout(timer));
     if (count <= this.limits.failedKeysPerMinutePerAddress) return;
     if (this.keyBlocked.size >= maxBlockedAddresses) this.sweepKeyBlocks();
     this.keyBlocked.set(ip, Date.now() + ttlSeconds * 1000);

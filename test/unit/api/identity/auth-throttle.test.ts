@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AuthThrottle,
+  keyCounterTimeoutMs,
   MemoryAttemptCounter,
   type AttemptCounter,
 } from '../../../../api/identity/auth-throttle.js';
@@ -56,5 +57,20 @@ describe('the failed-key budget', () => {
     expect(counter.calls).toHaveLength(calls);
     // Another address is not affected.
     expect(() => throttle.admitKeyCheck('10.0.0.3')).not.toThrow();
+  });
+
+  it('a counter that does not answer in time counts nothing and holds nobody: an error after the timeout, not a 429', async () => {
+    const hung: AttemptCounter = {
+      hit: () => new Promise(() => undefined),
+      peek: () => new Promise(() => undefined),
+      reset: () => new Promise(() => undefined),
+    };
+    const throttle = new AuthThrottle(hung, limits);
+    const started = Date.now();
+    const err = await throttle.keyCheckFailed('10.0.0.4').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(RateLimitError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(keyCounterTimeoutMs - 10);
+    expect(() => throttle.admitKeyCheck('10.0.0.4')).not.toThrow();
   });
 });

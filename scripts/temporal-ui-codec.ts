@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { postJson } from './verified-sign-up.js';
 
 export interface OperatorAccount {
   /** The API's base URL, as this process reaches it. */
@@ -23,14 +24,6 @@ export interface OperatorAccount {
 }
 
 class ApiRefused extends Error {}
-
-async function postJson(url: string, body: unknown): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
 
 /** The account's access token; undefined when the password is wrong or the address unverified. */
 async function logIn(account: OperatorAccount): Promise<string | undefined> {

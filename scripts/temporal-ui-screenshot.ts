@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs, promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { workflowIds } from '../temporal.config.js';
-import { signUpVerified } from './verified-sign-up.js';
+import { postJson, signUpVerified } from './verified-sign-up.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -23,16 +23,6 @@ const temporalAddress = `127.0.0.1:${process.env.TEMPORAL_PORT ?? '7233'}`;
 const namespace = process.env.TEMPORAL_NAMESPACE ?? 'vlinders';
 const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const mailDir = process.env.MAIL_DIR ?? '.data/mail';
-
-async function call<T>(path: string, body: unknown, token?: string): Promise<T> {
-  const res = await fetch(`${api}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
 
 /** Chromium, headless, given time for the page's requests (the codec's among them) to finish. */
 async function chromiumAt(url: string, ...flags: string[]): Promise<string> {
@@ -57,7 +47,9 @@ const { accessToken } = await signUpVerified(api, mailDir, {
   email: ownerEmail,
   password: randomBytes(18).toString('base64url'),
 });
-const { orgId } = await call<{ orgId: string }>('/api/orgs', { name: 'Decoded Payloads Ltd' }, accessToken);
+const created = await postJson(`${api}/api/orgs`, { name: 'Decoded Payloads Ltd' }, accessToken);
+if (!created.ok) throw new Error(`POST /api/orgs: ${created.status} ${await created.text()}`);
+const { orgId } = (await created.json()) as { orgId: string };
 
 const connection = await Connection.connect({ address: temporalAddress });
 const handle = new Client({ connection, namespace }).workflow.getHandle(workflowIds.onboarding(orgId));

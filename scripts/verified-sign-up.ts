@@ -9,10 +9,11 @@ export interface VerifiedSession {
   accessToken: string;
 }
 
-async function post(apiUrl: string, path: string, body: unknown): Promise<Response> {
-  return fetch(`${apiUrl}${path}`, {
+/** A JSON POST to the API, with a bearer token when given. */
+export async function postJson(url: string, body: unknown, token?: string): Promise<Response> {
+  return fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
 }
@@ -36,12 +37,12 @@ export async function signUpVerified(
   mailDir: string,
   account: { email: string; password: string },
 ): Promise<VerifiedSession> {
-  const signedUp = await post(apiUrl, '/api/auth/signup', account);
+  const signedUp = await postJson(`${apiUrl}/api/auth/signup`, account);
   if (signedUp.status !== 202) throw new Error(`sign-up: ${signedUp.status} ${await signedUp.text()}`);
   const token = await verificationToken(mailDir, account.email.toLowerCase());
-  const verified = await post(apiUrl, '/api/auth/verify-email', { token });
+  const verified = await postJson(`${apiUrl}/api/auth/verify-email`, { token });
   if (verified.status !== 204) throw new Error(`verification: ${verified.status} ${await verified.text()}`);
-  const session = await post(apiUrl, '/api/auth/login', account);
+  const session = await postJson(`${apiUrl}/api/auth/login`, account);
   if (!session.ok) throw new Error(`login: ${session.status} ${await session.text()}`);
   return (await session.json()) as VerifiedSession;
 }

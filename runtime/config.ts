@@ -239,6 +239,31 @@ export const ConfigSchema = Type.Object({
     description:
       'failed API-key checks allowed per client address per minute; past it, every key from the address is refused (429) until the minute ends',
   }),
+  API_KEY_SPIKE_FACTOR: Type.Number({
+    minimum: 2,
+    maximum: 1000,
+    default: 10,
+    description:
+      "a key making more than this many times its own baseline of requests per minute is reported (security: api-key-spike); the baseline is each API replica's moving average over about an hour",
+  }),
+  API_KEY_SPIKE_MIN_REQUESTS_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    default: 300,
+    description: 'a spike must also exceed this many requests per minute on one API replica',
+  }),
+  API_KEY_SPIKE_WARMUP_MINUTES: Type.Integer({
+    minimum: 0,
+    maximum: 1440,
+    default: 60,
+    description: "minutes of a key's history an API replica needs before it judges the key's spikes",
+  }),
+  IP_COUNTRY_RANGES_FILE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "a CSV of first,last,country address ranges (DB-IP's IP to Country Lite format); with it, a key used from a new network whose address has no country is reported (security: api-key-countryless-address)",
+    }),
+  ),
   API_KEY_STALE_SERVE_SECONDS: Type.Integer({
     minimum: 0,
     maximum: 86_400,

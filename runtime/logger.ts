@@ -2,6 +2,40 @@
 import { trace } from '@opentelemetry/api';
 import { pino, type LoggerOptions } from 'pino';
 
+/** Query parameters that carry a credential or a one-time code (an SSO callback's, a mailed link's). */
+const secretParameters = [
+  'code',
+  'state',
+  'token',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'client_secret',
+];
+
+/** The request URL as logged: the values of secret query parameters replaced. */
+export function loggableUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const params = new URLSearchParams(url.slice(query + 1));
+  let redacted = false;
+  for (const name of secretParameters)
+    if (params.has(name)) {
+      params.set(name, '[redacted]');
+      redacted = true;
+    }
+  return redacted ? `${url.slice(0, query)}?${params.toString()}` : url;
+}
+
+/** A request as Fastify logs it (its own serializer's fields), with `loggableUrl`. */
+interface LoggedRequest {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
 export function loggerOptions(level: string, service: string): LoggerOptions {
   return {
     level,
@@ -10,6 +44,15 @@ export function loggerOptions(level: string, service: string): LoggerOptions {
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.refreshToken', '*.token'],
       censor: '[redacted]',
+    },
+    serializers: {
+      req: (req: LoggedRequest) => ({
+        method: req.method,
+        url: loggableUrl(req.url),
+        host: req.host,
+        remoteAddress: req.ip,
+        remotePort: req.socket?.remotePort,
+      }),
     },
     mixin() {
       const span = trace.getActiveSpan()?.spanContext();

@@ -8,7 +8,17 @@ export interface SecurityLog {
 }
 
 export type SecurityEvent =
-  'login-failed' | 'login-locked' | 'refresh-token-reuse' | 'policy-denied' | 'audit-chain-broken';
+  | 'login-failed'
+  | 'login-locked'
+  | 'refresh-token-reuse'
+  | 'policy-denied'
+  | 'audit-chain-broken'
+  | 'api-key-invalid'
+  | 'api-key-address-blocked'
+  | 'api-key-new-network'
+  | 'api-key-countryless-address'
+  | 'api-key-spike'
+  | 'token-request-failed';
 
 /** Writes one security event line: `{ security: event, ...fields }`, message `security <event>`. */
 export function logSecurityEvent(

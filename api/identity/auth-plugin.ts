@@ -29,6 +29,7 @@ import { looksLikeApiKey } from '../../runtime/api-key-secrets.js';
 import type { VerifiedKey } from './api-keys/verifier.js';
 import { SsoTokenVerifier, unverifiedIssuer } from './sso/tokens.js';
 import { SecurityEvents } from './security-events.js';
+import { keyUsageWatchFromConfig } from './api-keys/usage-watch.js';
 import { recordAudit, type AuditEntry, type UserActor } from '../audit.js';
 import type { AuthenticatedUser, OrgAccess, RouteAccess } from './caller.js';
 
@@ -101,6 +102,7 @@ export default fp(
     );
     const securityEvents = new SecurityEvents(app.meter);
     app.decorate('securityEvents', securityEvents);
+    const keyUsage = keyUsageWatchFromConfig(app.config, app.redis, securityEvents);
     const ssoTokens = new SsoTokenVerifier(app.db, {
       egress: app.egress,
       clockToleranceSeconds: app.config.SSO_CLOCK_TOLERANCE_SECONDS,
@@ -117,23 +119,31 @@ export default fp(
         app.authThrottle.admitKeyCheck(request.ip);
         const key = await app.apiKeyVerifier.verify(credential, request.ip);
         if (!key) {
+          securityEvents.apiKeyRejected(request);
           try {
             await app.authThrottle.keyCheckFailed(request.ip);
           } catch (err) {
-            if (err instanceof RateLimitError) throw err;
+            if (err instanceof RateLimitError) {
+              securityEvents.apiKeyAddressBlocked(request, err.retryAfterSeconds);
+              throw err;
+            }
             // The key is refused all the same; only its budget goes uncounted while the counter is down.
             request.log.warn({ err }, 'a failed API key was not counted against its address');
           }
           throw new AppError('INVALID_TOKEN', 'The API key is invalid, expired or revoked.');
         }
         request.apiKey = key;
+        keyUsage.observe(key, request);
         return;
       }
       // A token of the built-in authorization server (issuer PUBLIC_URL/oidc): a user or a machine client.
       if (app.oidcTokens.issuedByUs(credential)) {
         const identity = await app.oidcTokens.verify(credential);
         if ('userId' in identity) request.user = { id: identity.userId };
-        else request.apiKey = identity.key;
+        else {
+          request.apiKey = identity.key;
+          keyUsage.observe(identity.key, request);
+        }
         return;
       }
       // A JWT from another issuer can only be an org's identity provider's (api/services/sso-tokens.ts).

@@ -128,7 +128,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  if (handle) await terminateWhenIdle(handle);
+  if (handle) await terminateWhenIdle(env, handle);
 });
 
 let loops = 0;

@@ -194,7 +194,7 @@ describe('gdpr-erasure (time-skipping)', () => {
       const row = await requestRow(org.orgId, input.requestId);
       expect(row).toMatchObject({ status: 'running', finishedAt: null });
       expect(row.overdueAt!.getTime()).toBeGreaterThanOrEqual(row.dueAt.getTime());
-      await terminateWhenIdle(handle);
+      await terminateWhenIdle(env, handle);
     });
   }, 180_000);
 

@@ -247,7 +247,7 @@ describe('gdpr-export (time-skipping)', () => {
       expect(mails).toHaveLength(1);
       expect(mails[0]!.to).toBe(org.other.email);
       expect(mails[0]!.text).toContain(`${publicUrl}/api/orgs/${org.orgId}/data-requests/${input.requestId}`);
-      await terminateWhenIdle(handle);
+      await terminateWhenIdle(env, handle);
     });
   });
 
@@ -265,7 +265,7 @@ describe('gdpr-export (time-skipping)', () => {
       const row = await requestRow(org.orgId, input.requestId);
       expect(row).toMatchObject({ status: 'running', finishedAt: null });
       expect(row.overdueAt!.getTime()).toBeGreaterThanOrEqual(row.dueAt.getTime());
-      await terminateWhenIdle(handle);
+      await terminateWhenIdle(env, handle);
     });
   }, 180_000);
 });

@@ -85,7 +85,7 @@ async function runOnboarding(input: OnboardingInput, mailer: Mailer, recordAs?: 
       return s.stripeSubscriptionId ? s : undefined;
     });
     const description = await child.describe();
-    await terminateWhenIdle(child);
+    await terminateWhenIdle(env, child);
     return { result, lifecycle: { state, description } };
   });
 }

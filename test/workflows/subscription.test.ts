@@ -293,7 +293,7 @@ describe('subscription lifecycle (time-skipping)', () => {
 
     if (process.env.RECORD_HISTORIES === '1')
       saveHistory('subscription-lifecycle', await handle.fetchHistory());
-    await terminateWhenIdle(handle);
+    await terminateWhenIdle(env, handle);
   }, 120_000);
 
   it('applies events by Stripe created time: an older or repeated event changes nothing', async () => {
@@ -334,7 +334,7 @@ describe('subscription lifecycle (time-skipping)', () => {
     await handle.signal(subscriptionSignals.stripeEvent, failed);
     state = await until(handle, (s) => s.status === 'past_due');
     await expectMails(orgId, ['billing.payment_failed']);
-    await terminateWhenIdle(handle);
+    await terminateWhenIdle(env, handle);
   });
 
   it('refuses a plan change with the reason and changes nothing; applies an accepted one everywhere', async () => {
@@ -370,7 +370,7 @@ describe('subscription lifecycle (time-skipping)', () => {
     const { account, org } = await entitlements(orgId);
     expect(account).toMatchObject({ plan: 'team', seats: 12 });
     expect(org?.plan).toBe('team');
-    await terminateWhenIdle(handle);
+    await terminateWhenIdle(env, handle);
   });
 
   it('cancels at the end of the paid period: service continues until then, then it ends', async () => {
@@ -408,7 +408,7 @@ describe('subscription lifecycle (time-skipping)', () => {
     await env.sleep(day + 60_000);
     await until(handle, (s) => s.status === 'canceled');
     await expectMails(orgId, ['billing.canceled']);
-    await terminateWhenIdle(handle);
+    await terminateWhenIdle(env, handle);
   });
 
   it('continues as new with its whole state when the history grows', async () => {
@@ -439,6 +439,6 @@ describe('subscription lifecycle (time-skipping)', () => {
     await env.sleep(day + 60_000);
     await until(handle, (s) => s.remindersSent.includes('dunning-1'));
     await expectMails(orgId, ['billing.payment_failed', 'billing.payment_reminder']);
-    await terminateWhenIdle(handle);
+    await terminateWhenIdle(env, handle);
   });
 });

@@ -5,6 +5,7 @@ import type { ConnectionPlugin, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 // CommonJS package: Node's ESM loader sees only its default export.
 import proto from '@temporalio/proto';
+import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import { searchAttributes } from '../../temporal.config.js';
 import { repoRoot } from '../support/services.js';
 
@@ -44,25 +45,34 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   return env;
 }
 
+/** How far off an activity's next retry must be for a terminate to land safely before it. */
+const retryMarginMs = 3_000;
+
 /**
  * Terminates a workflow once no workflow task or activity of it is out. The test server holds its
  * clock while a workflow task is scheduled or an activity runs, and a terminate in that moment never
  * gives the hold back: time stops skipping on that server for every later test, which then waits out
- * its timers and retries in real time (its "31 days" sleep never returns). An activity scheduled for
- * its first attempt counts as out: a worker starts it a moment later (a terminate that landed then,
- * as a lifecycle's last mail went out, was a later test's hang). One waiting to retry after a
- * failure does not: its backoff is a timer. Waits at most 30 s, for a task no worker will take.
+ * its timers and retries in real time (its "31 days" sleep never returns).
+ *
+ * An activity scheduled for its first attempt counts as out: a worker starts it a moment later (a
+ * terminate that landed then, as a lifecycle's last mail went out, was a later test's hang). So does
+ * one waiting to retry within the next few seconds: outside `result()` and `sleep()` the test
+ * environment locks time skipping, so a retry's backoff passes in real time and its attempt starts on
+ * its own (a terminate that met the retry of a step that had failed once under load was another
+ * hang). A retry further off is safe to terminate before. Waits at most 30 s, for a task no worker
+ * will take.
  */
-export async function terminateWhenIdle(handle: WorkflowHandle): Promise<void> {
+export async function terminateWhenIdle(env: TestWorkflowEnvironment, handle: WorkflowHandle): Promise<void> {
   const { PENDING_ACTIVITY_STATE_SCHEDULED: scheduled } = PendingActivityState;
   const busy = async () => {
-    const { raw } = await handle.describe();
-    return (
-      raw.pendingWorkflowTask != null ||
-      (raw.pendingActivities ?? []).some(
-        (a) => a.state !== scheduled || !(a.lastFailure || a.nextAttemptScheduleTime),
-      )
-    );
+    const [{ raw }, now] = await Promise.all([handle.describe(), env.currentTimeMs()]);
+    if (raw.pendingWorkflowTask != null) return true;
+    return (raw.pendingActivities ?? []).some((a) => {
+      if (a.state !== scheduled) return true;
+      const nextAttempt = optionalTsToMs(a.nextAttemptScheduleTime);
+      if (!a.lastFailure || nextAttempt === undefined) return true;
+      return nextAttempt - now < retryMarginMs;
+    });
   };
   for (let i = 0; i < 300 && (await busy()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   await handle.terminate('test finished');

@@ -10,6 +10,7 @@ import { maxCacheTtlMs } from '../api-keys/verifier.js';
 import { OidcAccessTokens } from './access-tokens.js';
 import { deleteExpiredPayloads } from './adapter.js';
 import { auditProviderEvents } from './audit-events.js';
+import { reportProviderSecurityEvents } from './security-events.js';
 import { OidcHost } from './host.js';
 import { introspectJwtAccessTokens } from './jwt-introspection.js';
 import { apiResource, oidcIssuer } from './provider.js';
@@ -33,6 +34,7 @@ export default fp(
       master: masterKeyFromConfig(config),
       onBuild: (provider) => {
         auditProviderEvents(provider, db, app.log);
+        reportProviderSecurityEvents(provider, app.securityEvents, app.log);
         // The verifier below exists before any request reaches the provider.
         introspectJwtAccessTokens(provider, () => tokens);
       },
@@ -58,5 +60,5 @@ export default fp(
     sweep.unref();
     app.addHook('onClose', async () => clearInterval(sweep));
   },
-  { name: 'oidc', dependencies: ['services', 'api-keys'] },
+  { name: 'oidc', dependencies: ['services', 'api-keys', 'auth'] },
 );

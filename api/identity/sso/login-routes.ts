@@ -5,11 +5,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { errors } from '../../common-schemas.js';
+import { AppError, type ErrorCode } from '../../errors.js';
 import { SsoCallbackQuery, SsoLoginParams, SsoRedirect, SsoSession } from './schemas.js';
 import type { SsoSettings } from './connections.js';
 import { finishSsoLogin, ssoStateCookie, startSsoLogin } from './login.js';
 
 const tags = ['sso'];
+/** The callback's answers that refuse the sign-in itself (a forged or replayed state, a token that fails, an unverified address). */
+const refusedSignIn = new Set<ErrorCode>(['VALIDATION', 'UNAUTHENTICATED', 'FORBIDDEN', 'CONFLICT']);
 const loginCookieSeconds = 600;
 
 /** The state cookie: sent back only to the callback, never readable by scripts. */
@@ -78,7 +81,12 @@ const ssoLogin: FastifyPluginAsyncTypebox = async (app) => {
           cookieState: cookieValue(request, ssoStateCookie),
           ip: request.ip,
         },
-      );
+      ).catch((err: unknown) => {
+        // A refused sign-in is a security event; an identity provider or database that does not answer is not.
+        if (err instanceof AppError && refusedSignIn.has(err.code))
+          app.securityEvents.loginFailed(request, 'sso', false, { reason: err.code });
+        throw err;
+      });
       return {
         user: signedIn.user,
         orgId: signedIn.orgId,

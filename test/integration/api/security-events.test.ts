@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../../runtime/logger.js';
 import { buildTestApp, type TestApp } from '../../support/app.js';
+import { metricValue } from '../../support/metrics.js';
 import { bearer, signUp } from './helpers.js';
 
 let t: TestApp;
@@ -33,17 +34,7 @@ afterAll(async () => {
 const address = () => `10.77.${randomUUID().charCodeAt(0) % 250}.${Math.floor(Math.random() * 250) + 1}`;
 
 /** A counter's value on /metrics for exactly these labels (0 when absent). */
-async function counter(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const res = await t.app.inject({ method: 'GET', url: '/metrics' });
-  expect(res.statusCode).toBe(200);
-  for (const line of res.body.split('\n')) {
-    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match?.[1] !== name) continue;
-    const found = new Map([...(match[2] ?? '').matchAll(/([a-z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(match[3]);
-  }
-  return 0;
-}
+const counter = (name: string, labels: Record<string, string> = {}) => metricValue(t.app, name, labels);
 
 const events = (name: string) => lines.filter((l) => l.security === name);
 
@@ -119,5 +110,44 @@ describe('security events', () => {
         orgId: null,
       }),
     ]);
+  });
+
+  it('counts a refused SSO callback as a failed sign-in of the sso form, with the reason', async () => {
+    const ip = address();
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/sso/callback?state=forged-state&code=stolen-code',
+      remoteAddress: ip,
+      headers: { cookie: 'vl_sso_state=another-state' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(await counter('vlinders_security_login_failures_total', { form: 'sso' })).toBe(1);
+    expect(events('login-failed').filter((l) => l.ip === ip)).toEqual([
+      expect.objectContaining({ form: 'sso', reason: 'VALIDATION' }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('stolen-code');
+  });
+
+  it('counts a wrong client secret at the token endpoint as invalid_client, naming the client', async () => {
+    const ip = address();
+    const clientId = 'oc_unknown-client';
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/token',
+      remoteAddress: ip,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:guessed-secret`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: 'grant_type=client_credentials&scope=inference',
+    });
+    expect(res.statusCode).toBe(401);
+    expect(await counter('vlinders_security_token_request_failures_total', { error: 'invalid_client' })).toBe(
+      1,
+    );
+    expect(events('token-request-failed')).toEqual([
+      expect.objectContaining({ error: 'invalid_client', grantType: 'client_credentials', ip }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('guessed-secret');
   });
 });

@@ -11,6 +11,7 @@ import {
   useAdminPool,
   type TestUser,
 } from '../api/helpers.js';
+import { metricValue } from '../../support/metrics.js';
 import {
   Browser,
   clientCall,
@@ -302,9 +303,15 @@ describe('refresh tokens', () => {
     const newest = third.body;
 
     // An attacker replays the first (rotated-away) refresh token.
+    const reusedBefore = await metricValue(t.app, 'vlinders_security_refresh_token_reuse_total');
     const replay = await refresh(first.refresh_token ?? '');
     expect(replay.status).toBe(400);
     expect(replay.body.error).toBe('invalid_grant');
+    // A security event, as for the platform's own refresh tokens; the refused request counts too.
+    expect(await metricValue(t.app, 'vlinders_security_refresh_token_reuse_total')).toBe(reusedBefore + 1);
+    expect(
+      await metricValue(t.app, 'vlinders_security_token_request_failures_total', { error: 'invalid_grant' }),
+    ).toBeGreaterThan(0);
 
     // Every token of the family stops working: the newest refresh token too.
     const afterReuse = await refresh(newest.refresh_token ?? '');

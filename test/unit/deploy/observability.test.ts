@@ -117,6 +117,12 @@ describe('the metrics the code exports', () => {
       vlinders_security_lockouts_total: 'api/identity/security-events.ts',
       vlinders_security_refresh_token_reuse_total: 'api/identity/security-events.ts',
       vlinders_security_policy_denials_total: 'api/identity/security-events.ts',
+      vlinders_security_api_key_failures_total: 'api/identity/security-events.ts',
+      vlinders_security_api_key_address_blocks_total: 'api/identity/security-events.ts',
+      vlinders_security_api_key_new_networks_total: 'api/identity/security-events.ts',
+      vlinders_security_api_key_countryless_addresses_total: 'api/identity/security-events.ts',
+      vlinders_security_api_key_spikes_total: 'api/identity/security-events.ts',
+      vlinders_security_token_request_failures_total: 'api/identity/security-events.ts',
     });
   });
 

@@ -13,6 +13,8 @@ export const users = pgTable(
     platformRole: text('platform_role'),
     /** When the user used a link mailed to their address; null until then (see email_tokens). */
     emailVerifiedAt: timestamptz('email_verified_at'),
+    /** Access tokens issued before this are refused (a password reset sets it); null: none are. */
+    tokensValidAfter: timestamptz('tokens_valid_after'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('users_email_key').on(sql`lower(${t.email})`)],

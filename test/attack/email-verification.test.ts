@@ -2,7 +2,7 @@
 // a known address from an unknown one; a mailed link works once, for its purpose, until it expires;
 // a reset ends every session; an address nobody proved signs in to nothing and accepts no invitation;
 // a squatter's sign-up with someone else's address gives the squatter nothing.
-import type { LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/app.js';
 import {
@@ -20,6 +20,8 @@ import {
 import { expectRefusal, freshAddress, invalidToken } from './support.js';
 
 const t = useTestApp();
+/** A second replica of the API on the same database. */
+const replica = useTestApp();
 const admin = useAdminPool();
 const newPassword = 'a brand new password 9';
 
@@ -131,6 +133,32 @@ describe('password reset', () => {
       expectRefusal(await post('/api/auth/refresh', { refreshToken }), invalidToken, refreshToken);
     expect((await login(user.email, password)).statusCode).toBe(401);
     expect((await login(user.email, newPassword)).statusCode).toBe(200);
+  });
+
+  it('ends every access token issued before it, on every replica within 5 s; one issued after works', async () => {
+    const user = await signUp();
+    const second = (await login(user.email, password)).json<{ accessToken: string }>().accessToken;
+    const me = (app: FastifyInstance, accessToken: string) =>
+      app.inject({ method: 'GET', url: '/api/me', headers: bearer({ accessToken }) });
+    // The other replica has read the account's cut-off (none yet) and trusts it for 5 s.
+    expect((await me(replica.app, user.accessToken)).statusCode).toBe(200);
+    const token = await requestReset(user.email);
+    expect(
+      (await post('/api/auth/password-reset/confirm', { token, password: newPassword })).statusCode,
+    ).toBe(204);
+    for (const accessToken of [user.accessToken, second])
+      expectRefusal(await me(t.app, accessToken), invalidToken, accessToken);
+    await expect
+      .poll(async () => (await me(replica.app, user.accessToken)).statusCode, {
+        timeout: 10_000,
+        interval: 250,
+      })
+      .toBe(401);
+    // A sign-in in the very second of the reset is refused too (iat counts seconds): wait it out.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const fresh = (await login(user.email, newPassword)).json<{ accessToken: string }>().accessToken;
+    expect((await me(t.app, fresh)).statusCode).toBe(200);
+    expect((await me(replica.app, fresh)).statusCode).toBe(200);
   });
 
   it('works once, and a reset spends every other link of the account', async () => {

@@ -3,6 +3,14 @@
 // starts signing here at its activation time, or at the next reload) and verifies with any
 // published key by `kid`. An unknown kid triggers one reload (another replica may have rotated),
 // rate-limited so random kids cannot hammer the database.
+//
+// A password reset ends the account's access tokens too: a token issued before the user's
+// `tokens_valid_after`, or in the same second (`iat` counts whole seconds), is refused — so is a
+// sign-in within the very second of the reset. Each replica trusts what it read of that time for
+// `cutoffCacheMs`, so a reset reaches every replica within 5 s (as a key's revocation without
+// Redis); while the database does not answer, the last value read stands, and a user never read
+// gets 503.
+import { eq } from 'drizzle-orm';
 import {
   errors as joseErrors,
   importJWK,
@@ -11,7 +19,8 @@ import {
   type CryptoKey,
   type JWTHeaderParameters,
 } from 'jose';
-import type { Db } from '../../../db/client.js';
+import { isDatabaseUnavailable, type Db } from '../../../db/client.js';
+import { users } from '../../../db/schema/index.js';
 import type { MasterKey } from '../../../runtime/envelope.js';
 import { AppError } from '../../errors.js';
 import type { Actor } from '../../audit.js';
@@ -33,6 +42,8 @@ export const accessTokenAudience = 'vlinders-api';
 const unknownKidReloadMinMs = 5_000;
 /** Replicas' clocks may differ a little; a token issued or expiring within this margin is fine. */
 const clockSkewSeconds = 30;
+const cutoffCacheMs = 5_000;
+const maxCachedCutoffs = 50_000;
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -49,6 +60,8 @@ export class AccessTokens {
   private verifying = new Map<string, CryptoKey>();
   private readonly signing = new Map<string, Promise<CryptoKey>>();
   private loadedAt = 0;
+  /** Per user: the Unix second before which tokens are refused (null: none), and until when it is fresh. */
+  private readonly cutoffs = new Map<string, { validAfter: number | null; freshUntil: number }>();
 
   constructor(
     private readonly db: Db,
@@ -103,12 +116,36 @@ export class AccessTokens {
         clockTolerance: clockSkewSeconds,
       });
       if (!payload.sub) throw new AppError('INVALID_TOKEN');
+      const validAfter = await this.tokensValidAfter(payload.sub);
+      if (validAfter !== null && payload.iat! <= validAfter) throw new AppError('INVALID_TOKEN');
       return { userId: payload.sub };
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof joseErrors.JOSEError) throw new AppError('INVALID_TOKEN');
       throw err;
     }
+  }
+
+  /** The Unix second of the user's last password reset (tokens issued up to it are refused), or null. */
+  private async tokensValidAfter(userId: string): Promise<number | null> {
+    const cached = this.cutoffs.get(userId);
+    if (cached && cached.freshUntil > Date.now()) return cached.validAfter;
+    let validAfter: number | null;
+    try {
+      const [row] = await this.db
+        .select({ tokensValidAfter: users.tokensValidAfter })
+        .from(users)
+        .where(eq(users.id, userId));
+      validAfter = row?.tokensValidAfter ? Math.floor(row.tokensValidAfter.getTime() / 1000) : null;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      if (cached) return cached.validAfter;
+      throw new AppError('DATABASE_UNAVAILABLE');
+    }
+    if (this.cutoffs.size >= maxCachedCutoffs) this.cutoffs.delete(this.cutoffs.keys().next().value!);
+    this.cutoffs.delete(userId);
+    this.cutoffs.set(userId, { validAfter, freshUntil: Date.now() + cutoffCacheMs });
+    return validAfter;
   }
 
   /** The public keys to publish: every key not yet retired, including those not signing yet. */

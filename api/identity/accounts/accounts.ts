@@ -146,8 +146,9 @@ export async function requestPasswordReset(
 
 /**
  * Sets a new password through a reset link. The link proves the mailbox, so the address becomes
- * verified; every sign-in of the account ends: refresh tokens revoked, the authorization server's
- * sessions and grants (and so its tokens) deleted, other mailed links spent.
+ * verified; every sign-in of the account ends: refresh tokens revoked, access tokens issued before
+ * now refused (tokens_valid_after), the authorization server's sessions and grants (and so its
+ * tokens) deleted, other mailed links spent.
  */
 export async function resetPassword(
   db: Db,
@@ -163,7 +164,7 @@ export async function resetPassword(
     const now = new Date();
     await tx
       .update(users)
-      .set({ passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now })
+      .set({ passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now, tokensValidAfter: now })
       .where(eq(users.id, user.id));
     await tx
       .update(refreshTokens)

@@ -2,7 +2,7 @@
 // a random token stored only as a SHA-256 hash, used once and short-lived. The mail is recorded in
 // the outbox (account mail: no org) by the transaction that decides it, and delivered after commit
 // without the answer waiting for it, so a request's answer and timing do not depend on the mail.
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { MailPayload } from '../../../activities/outbox.js';
 import type { Mailer } from '../../../activities/mail/mailer.js';
@@ -150,9 +150,19 @@ export async function enqueueAccountMail(tx: Tx, tokenId: string, payload: MailP
   return row.id;
 }
 
+/** An unsent account mail this old is the sweep's: the request that wrote it had its chance. */
+const sweepAfterSeconds = 60;
+/** Older than this its link has expired (a reset link lives 30 minutes by default, a verification link 48 hours). */
+const sweepWithinHours = 48;
+const sweepBatch = 50;
+/** One sweeper at a time across replicas: a transaction-scoped advisory lock on this key. */
+const sweepLockKey = 7_246_001;
+
 /**
- * Delivers account mail after its transaction committed, off the request's path. A failed delivery
- * is logged and the row stays unsent in the outbox; the user asks again (sign-up or reset).
+ * Delivers account mail after its transaction committed, off the request's path. What that misses
+ * — a failed delivery, or a replica that died between commit and delivery — stays unsent in the
+ * outbox, and `sweepUnsent` (every minute, on one replica at a time) delivers it; the mailer takes a
+ * message delivered twice, under its row's id, as one.
  */
 export class AccountMailer {
   private readonly pending = new Set<Promise<void>>();
@@ -174,6 +184,39 @@ export class AccountMailer {
   /** Waits for the deliveries under way (on close). */
   async settle(): Promise<void> {
     await Promise.all(this.pending);
+  }
+
+  /** Delivers unsent account mail older than a minute (and younger than its link); answers how many went out. */
+  async sweepUnsent(): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const locked = await tx.execute<{ locked: boolean }>(
+        sql`SELECT pg_try_advisory_xact_lock(${sweepLockKey}) AS locked`,
+      );
+      if (!locked.rows[0]?.locked) return 0;
+      const rows = await tx
+        .select({ id: outbox.id })
+        .from(outbox)
+        .where(
+          and(
+            isNull(outbox.orgId),
+            isNull(outbox.sentAt),
+            lt(outbox.createdAt, sql`now() - make_interval(secs => ${sweepAfterSeconds})`),
+            gt(outbox.createdAt, sql`now() - make_interval(hours => ${sweepWithinHours})`),
+          ),
+        )
+        .orderBy(asc(outbox.createdAt))
+        .limit(sweepBatch);
+      let delivered = 0;
+      for (const row of rows) {
+        try {
+          await this.deliver(row.id);
+          delivered += 1;
+        } catch (err) {
+          this.log.error({ err, outboxId: row.id }, 'could not deliver an account mail');
+        }
+      }
+      return delivered;
+    });
   }
 
   private async deliver(outboxId: string): Promise<void> {

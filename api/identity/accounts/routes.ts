@@ -42,7 +42,14 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     publicUrl: app.config.PUBLIC_URL,
   };
   const mail = new AccountMailer(app.db, new FileMailer(app.config.MAIL_DIR), app.config.MAIL_FROM, app.log);
-  app.addHook('onClose', () => mail.settle());
+  const sweep = setInterval(() => {
+    mail.sweepUnsent().catch((err: unknown) => app.log.error({ err }, 'the account mail sweep failed'));
+  }, 60_000);
+  sweep.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweep);
+    await mail.settle();
+  });
   // One answer for every address, known or not: what differs is only the mail its owner gets.
   const mailSent = {
     message: 'If the address can receive mail, a link is on its way: follow it to continue.',

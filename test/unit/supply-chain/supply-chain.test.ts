@@ -374,3 +374,17 @@ describe('npm audit', () => {
     expect(() => classifyAuditOutput('npm error something')).toThrow('npm audit printed no JSON');
   });
 });
+
+describe('installs', () => {
+  const root = join(import.meta.dirname, '../../..');
+  it('run no install script: every npm ci of the test command, up and the image passes --ignore-scripts', () => {
+    const installs = ['scripts/ensure-node-modules.sh', 'deploy/Dockerfile'].flatMap((file) =>
+      readFileSync(join(root, file), 'utf8')
+        .split('\n')
+        .filter((line) => /^(RUN )?\(?(cd .*&& )?npm ci\b/.test(line.trim()))
+        .map((line) => ({ file, line: line.trim() })),
+    );
+    expect(installs.length).toBeGreaterThanOrEqual(3);
+    for (const install of installs) expect(install.line, install.file).toContain('--ignore-scripts');
+  });
+});

@@ -19,10 +19,11 @@ import {
   type CryptoKey,
   type JWTHeaderParameters,
 } from 'jose';
-import { isDatabaseUnavailable, type Db } from '../../../db/client.js';
+import type { Db } from '../../../db/client.js';
 import { users } from '../../../db/schema/index.js';
 import type { MasterKey } from '../../../runtime/envelope.js';
 import { AppError } from '../../errors.js';
+import { readThroughOutage } from '../outage-read.js';
 import type { Actor } from '../../audit.js';
 import {
   ensureSigningKey,
@@ -130,22 +131,21 @@ export class AccessTokens {
   private async tokensValidAfter(userId: string): Promise<number | null> {
     const cached = this.cutoffs.get(userId);
     if (cached && cached.freshUntil > Date.now()) return cached.validAfter;
-    let validAfter: number | null;
-    try {
-      const [row] = await this.db
-        .select({ tokensValidAfter: users.tokensValidAfter })
-        .from(users)
-        .where(eq(users.id, userId));
-      validAfter = row?.tokensValidAfter ? Math.floor(row.tokensValidAfter.getTime() / 1000) : null;
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      if (cached) return cached.validAfter;
-      throw new AppError('DATABASE_UNAVAILABLE');
-    }
-    if (this.cutoffs.size >= maxCachedCutoffs) this.cutoffs.delete(this.cutoffs.keys().next().value!);
-    this.cutoffs.delete(userId);
-    this.cutoffs.set(userId, { validAfter, freshUntil: Date.now() + cutoffCacheMs });
-    return validAfter;
+    const loading = this.db
+      .select({ tokensValidAfter: users.tokensValidAfter })
+      .from(users)
+      .where(eq(users.id, userId))
+      .then(([row]) => {
+        const entry = {
+          validAfter: row?.tokensValidAfter ? Math.floor(row.tokensValidAfter.getTime() / 1000) : null,
+          freshUntil: Date.now() + cutoffCacheMs,
+        };
+        if (this.cutoffs.size >= maxCachedCutoffs) this.cutoffs.delete(this.cutoffs.keys().next().value!);
+        this.cutoffs.delete(userId);
+        this.cutoffs.set(userId, entry);
+        return entry;
+      });
+    return (await readThroughOutage(loading, cached ?? null, false)).validAfter;
   }
 
   /** The public keys to publish: every key not yet retired, including those not signing yet. */

@@ -49,10 +49,11 @@ const what: Readonly<Record<Action, string>> = {
   'codec.use': 'decode workflow payloads (Temporal UI)',
   'model-registry.read': 'list and show models and their deployments',
   'model-registry.manage': 'add, change, remove models and deployments',
-  'billing-runs.read': 'read the billing reconciliation (all tenants)',
+  'billing-runs.read': 'read the billing runs and the reconciliation (all tenants)',
   'legal-holds.read': "read an organization's legal holds",
   'legal-holds.manage': 'place and release legal holds (they block erasures)',
   'costs.read': 'read the GPU cost analysis (all models and tenants)',
+  'tenants.read': 'list and show every tenant (status, plan, members, usage)',
 };
 
 // A sample principal per role in one org, judged on someone else's resources of that org.
@@ -82,6 +83,7 @@ const othersResources: { [K in SubjectType]: SubjectAttributes[K] } = {
   DataRequest: { orgId, subjectUserId: other, scope: 'person' },
   LegalHold: {},
   CostReport: {},
+  Tenant: {},
 };
 
 function onOthers<K extends SubjectType>(ability: AppAbility, verb: PolicyAction, type: K): boolean {

@@ -42,7 +42,8 @@ export type SubjectType =
   | 'BillingRun'
   | 'DataRequest'
   | 'LegalHold'
-  | 'CostReport';
+  | 'CostReport'
+  | 'Tenant';
 
 export type PolicyAction =
   | 'read'
@@ -86,6 +87,8 @@ export interface SubjectAttributes {
   DataRequest: { orgId: string; subjectUserId: string | null; scope: 'person' | 'organization' };
   LegalHold: object;
   CostReport: object;
+  /** Any organization as operators see it (the tenant directory): not the org a member reads. */
+  Tenant: object;
 }
 type Resource = { [K in SubjectType]: SubjectAttributes[K] & ForcedSubject<K> }[SubjectType];
 
@@ -133,6 +136,7 @@ export const platformActions = [
   'legal-holds.read',
   'legal-holds.manage',
   'costs.read',
+  'tenants.read',
 ] as const;
 export type PlatformAction = (typeof platformActions)[number];
 
@@ -175,6 +179,7 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'legal-holds.read': ['read', 'LegalHold'],
   'legal-holds.manage': ['configure', 'LegalHold'],
   'costs.read': ['read', 'CostReport'],
+  'tenants.read': ['read', 'Tenant'],
 };
 
 /**
@@ -284,6 +289,7 @@ function defineUserRules({ can }: Builder, p: { userId: string; platformRole: Pl
     // Legal holds stop erasures: operators place and release them, for legal reasons tenants may not see.
     can(['read', 'configure'], 'LegalHold');
     can('read', 'CostReport');
+    can('read', 'Tenant');
   }
 }
 

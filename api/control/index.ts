@@ -1,7 +1,7 @@
 // The management API, registered by app.ts under /api: organizations (and their onboarding),
 // invitations, members, teams, the audit log, the model registry (and deployments' upstream keys),
 // serving clusters and rollouts (operators), usage reads, GDPR data requests and legal holds (operators),
-// the cost analysis (operators).
+// the cost analysis and the tenant directory (operators).
 import type { FastifyInstance } from 'fastify';
 import auditLogRoutes from './audit-log/routes.js';
 import costRoutes from './costs/routes.js';
@@ -14,6 +14,7 @@ import orgRoutes from './orgs/routes.js';
 import rolloutRoutes from './rollouts/routes.js';
 import servingClusterRoutes from './serving-clusters/routes.js';
 import teamRoutes from './teams/routes.js';
+import tenantRoutes from './tenants/routes.js';
 import upstreamKeyRoutes from './upstream-keys/routes.js';
 import usageRoutes from './usage/routes.js';
 
@@ -31,4 +32,5 @@ export default async function control(app: FastifyInstance) {
   await app.register(dataRequestRoutes);
   await app.register(legalHoldRoutes);
   await app.register(costRoutes);
+  await app.register(tenantRoutes);
 }

@@ -321,6 +321,8 @@ export const routeTable: RouteRow[] = [
   { method: 'GET', url: (i) => `/api/sso/${i.orgId}/login`, scope: 'public' },
   { method: 'GET', url: () => '/api/sso/callback', scope: 'public' },
   { method: 'POST', url: () => '/api/admin/signing-keys/rotate', scope: 'operator' },
+  { method: 'GET', url: () => '/api/admin/orgs', scope: 'operator' },
+  { method: 'GET', url: (i) => `/api/admin/orgs/${i.orgId}`, scope: 'operator' },
   { method: 'GET', url: (i) => `/api/admin/orgs/${i.orgId}/legal-holds`, scope: 'operator' },
   {
     method: 'POST',

@@ -10,6 +10,7 @@ export default tseslint.config(
       '.tools/',
       '.data/',
       'dist/',
+      'console/dist/',
       'coverage/',
       'eslint.config.js',
       'eslint.layers.js',

@@ -24,6 +24,7 @@ npx eslint . --max-warnings 0
 npx prettier --check . --log-level warn
 echo "== typecheck" >&2
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p console/tsconfig.json
 # What production runs (dist/, tsconfig.build.json) must compile too; skipped when unchanged.
 echo "== build" >&2
 bash scripts/build.sh

@@ -98,7 +98,7 @@ export async function createInvitation(
       .from(organizations)
       .where(eq(organizations.id, access.orgId));
     const acceptUrl = new URL(
-      `/invitations/accept?org=${access.orgId}&token=${token}`,
+      `/console/invitations/accept?org=${access.orgId}&token=${token}`,
       settings.publicUrl,
     ).toString();
     await tx.insert(outbox).values({

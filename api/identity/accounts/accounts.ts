@@ -246,8 +246,9 @@ export async function checkPassword(
   return toView(row);
 }
 
-export async function getUser(db: Db, userId: string): Promise<UserView> {
+/** The signed-in user, with their role on the platform (operators run it; null for everyone else). */
+export async function getUser(db: Db, userId: string): Promise<UserView & { platformRole: string | null }> {
   const [row] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
   if (!row) throw new AppError('INVALID_TOKEN');
-  return toView(row);
+  return { ...toView(row), platformRole: row.platformRole };
 }

@@ -24,8 +24,8 @@ interface IssuedLink {
 }
 
 const pages: Record<EmailTokenPurpose, string> = {
-  verify_email: '/verify-email',
-  reset_password: '/reset-password',
+  verify_email: '/console/verify-email',
+  reset_password: '/console/reset-password',
 };
 
 /** A new single-use token for the user, answered as the link that carries it. */

@@ -15,6 +15,7 @@ import {
   Session,
   SignUpBody,
   TokenPair,
+  Me,
   User,
   VerifyEmailBody,
 } from './schemas.js';
@@ -175,7 +176,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       '/api/me',
       {
         config: { access: 'signed-in' },
-        schema: { tags, security: [{ bearer: [] }], response: { 200: User, ...errors(401) } },
+        schema: { tags, security: [{ bearer: [] }], response: { 200: Me, ...errors(401) } },
       },
       async (request) => getUser(app.db, currentUser(request).id),
     );

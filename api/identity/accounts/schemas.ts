@@ -51,6 +51,13 @@ export const User = Type.Object({
   createdAt: Timestamp,
 });
 
+export const Me = Type.Object({
+  ...User.properties,
+  platformRole: Type.Union([Type.Literal('operator'), Type.Null()], {
+    description: 'operator for the people who run the platform, else null',
+  }),
+});
+
 export const TokenPair = Type.Object({
   accessToken: Type.String(),
   refreshToken: Type.String(),

@@ -43,7 +43,7 @@ describe('sign-up', () => {
     expect(audit[0]).toMatchObject({ org_id: null, target_type: 'user', target_id: userId, ip: '127.0.0.1' });
 
     const link = await mailedLink(t.app, email.toLowerCase(), 'verify_email');
-    expect(link.startsWith(`${t.config.PUBLIC_URL}/verify-email?token=`)).toBe(true);
+    expect(link.startsWith(`${t.config.PUBLIC_URL}/console/verify-email?token=`)).toBe(true);
     const { rows: hashes } = await admin.query<{ token_hash: string }>(
       `SELECT token_hash FROM email_tokens WHERE user_id = $1 AND purpose = 'verify_email'`,
       [userId],
@@ -82,7 +82,7 @@ describe('sign-up', () => {
     });
     expect(res.statusCode).toBe(202);
     const link = await mailedLink(t.app, user.email, 'sign_up_existing');
-    expect(link.startsWith(`${t.config.PUBLIC_URL}/reset-password?token=`)).toBe(true);
+    expect(link.startsWith(`${t.config.PUBLIC_URL}/console/reset-password?token=`)).toBe(true);
     const { rowCount } = await admin.query('SELECT 1 FROM users WHERE lower(email) = $1', [user.email]);
     expect(rowCount).toBe(1);
     // The sign-up's password did not replace the owner's.

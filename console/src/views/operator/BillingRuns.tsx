@@ -1,0 +1,72 @@
+import { useState } from 'react';
+import { useApiQuery } from '../../api/client';
+import { WorkflowLink } from '../../ui/links';
+import { EmptyState, Loaded } from '../../ui/notices';
+import { formatTime, Page, Section } from '../../ui/page';
+
+interface Reconciliation {
+  windows: { orgId: string; windowStart: string; flags: string[] }[];
+  balances: { orgId: string; flagged: boolean; difference: { inputTokens: number; outputTokens: number } }[];
+  flagged: number;
+}
+
+export function BillingRuns() {
+  // The last 24 hours of billing windows, metered against reported.
+  const [range] = useState(() => {
+    const to = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000);
+    return { from: new Date(to.getTime() - 24 * 3_600_000).toISOString(), to: to.toISOString() };
+  });
+  const report = useApiQuery<Reconciliation>(
+    `/api/admin/billing/reconciliation?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}`,
+  );
+  return (
+    <Page
+      title="Billing runs"
+      intro="Hourly billing runs report metered tokens to Stripe; the reconciliation shows what does not add up."
+    >
+      <Section title="Reconciliation, last 24 hours">
+        <Loaded query={report} what="the reconciliation report">
+          {(r) =>
+            r.windows.length === 0 ? (
+              <EmptyState title="No billing windows in the last 24 hours." />
+            ) : (
+              <>
+                <p role="status">
+                  {r.flagged === 0
+                    ? 'Every window and balance adds up.'
+                    : `${r.flagged} windows or balances do not add up.`}
+                </p>
+                <table className="table">
+                  <thead>
+                    <tr>
+                      <th scope="col">Tenant</th>
+                      <th scope="col">Window</th>
+                      <th scope="col">Flags</th>
+                      <th scope="col">Run</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {r.windows.map((w) => (
+                      <tr key={`${w.orgId}/${w.windowStart}`}>
+                        <td>
+                          <code>{w.orgId}</code>
+                        </td>
+                        <td>{formatTime(w.windowStart)}</td>
+                        <td>{w.flags.join(', ') || 'none'}</td>
+                        <td>
+                          <WorkflowLink workflowId={`billing/${w.windowStart}`}>
+                            Run in the Temporal UI
+                          </WorkflowLink>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </>
+            )
+          }
+        </Loaded>
+      </Section>
+    </Page>
+  );
+}

@@ -1,0 +1,105 @@
+import { useState } from 'react';
+import { useParams } from 'react-router';
+import { useApiQuery } from '../../api/client';
+import { Button } from '../../ui/forms';
+import { EmptyState, Loaded } from '../../ui/notices';
+import { formatTime, Page, Section } from '../../ui/page';
+
+interface AuditEntry {
+  id: number;
+  action: string;
+  actorId: string | null;
+  targetType: string;
+  targetId: string | null;
+  ip: string | null;
+  createdAt: string;
+}
+
+interface ChainReport {
+  ok: boolean;
+  checked: number;
+  firstBrokenId?: number;
+  reason?: string;
+}
+
+export function AuditLog() {
+  const { orgId = '' } = useParams();
+  const [before, setBefore] = useState<number[]>([]);
+  const cursor = before.at(-1);
+  const page = useApiQuery<{ items: AuditEntry[]; nextCursor: number | null }>(
+    `/api/orgs/${orgId}/audit-log?limit=50${cursor ? `&before=${cursor}` : ''}`,
+  );
+  const [verifying, setVerifying] = useState(false);
+  const chain = useApiQuery<ChainReport>(verifying ? `/api/orgs/${orgId}/audit-log/verify` : null);
+  return (
+    <Page
+      title="Audit log"
+      intro="Every change to the organization, newest first. Each entry is chained to the one before by a hash."
+    >
+      <Section title="Chain verification">
+        <Button variant="secondary" onPress={() => (verifying ? void chain.refetch() : setVerifying(true))}>
+          Verify the chain
+        </Button>
+        {chain.data ? (
+          <p role="status" className={`notice ${chain.data.ok ? 'success' : 'error'}`}>
+            {chain.data.ok
+              ? `The chain holds: ${chain.data.checked} entries checked.`
+              : `The chain is broken at entry ${chain.data.firstBrokenId}: ${chain.data.reason}.`}
+          </p>
+        ) : null}
+      </Section>
+      <Loaded query={page} what="the audit log">
+        {({ items, nextCursor }) =>
+          items.length === 0 ? (
+            <EmptyState title="Nothing recorded yet." />
+          ) : (
+            <>
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">Action</th>
+                    <th scope="col">Actor</th>
+                    <th scope="col">Target</th>
+                    <th scope="col">Address</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((e) => (
+                    <tr key={e.id}>
+                      <td>{formatTime(e.createdAt)}</td>
+                      <td>{e.action}</td>
+                      <td>
+                        <code>{e.actorId ?? 'system'}</code>
+                      </td>
+                      <td>
+                        {e.targetType} <code>{e.targetId ?? ''}</code>
+                      </td>
+                      <td>{e.ip ?? '—'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <div className="actions">
+                <Button
+                  variant="secondary"
+                  isDisabled={before.length === 0}
+                  onPress={() => setBefore(before.slice(0, -1))}
+                >
+                  Newer
+                </Button>
+                <Button
+                  variant="secondary"
+                  isDisabled={nextCursor === null}
+                  onPress={() => nextCursor !== null && setBefore([...before, nextCursor])}
+                >
+                  Older
+                </Button>
+              </div>
+            </>
+          )
+        }
+      </Loaded>
+    </Page>
+  );
+}

@@ -1,11 +1,12 @@
 // Builds the Fastify application: the app-wide plugins, then the systems (api/gateway, identity,
-// control, billing, codec), each an encapsulated plugin. Listening is server.ts's job, so tests
-// build the app and use inject().
+// control, billing, codec) and the admin console, each an encapsulated plugin. Listening is
+// server.ts's job, so tests build the app and use inject().
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import billing from './billing/index.js';
 import codec from './codec/index.js';
+import adminConsole from './console/index.js';
 import control from './control/index.js';
 import { AppError } from './errors.js';
 import { sendInferenceError } from './gateway/errors.js';
@@ -86,8 +87,9 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
   await app.register(limits);
   await app.register(usageRecorder);
 
-  // The systems, each in its own scope. Browsers come to identity, control and billing only: they
-  // get the security headers, CORS and the NUL check; the gateway and the codec endpoint do not.
+  // The systems, each in its own scope. Browsers come to identity, control, billing and the console
+  // only: they get the security headers, CORS and the NUL check; the gateway and the codec endpoint
+  // do not.
   await app.register(gateway, { prefix: '/v1' });
   await app.register(codec, { prefix: '/codec' });
   await app.register(async function browserFacing(scope: FastifyInstance) {
@@ -96,6 +98,7 @@ export async function buildApp(deps: AppServices, options: BuildOptions = {}): P
     await scope.register(identity);
     await scope.register(control, { prefix: '/api' });
     await scope.register(billing);
+    await scope.register(adminConsole);
   });
 
   return app;

@@ -26,6 +26,11 @@ export const errorCodes = {
   BAD_GATEWAY: { status: 502, message: 'The model server failed to answer.' },
   PAYMENT_PROVIDER: { status: 502, message: 'Stripe, our payment provider, failed to answer; try again.' },
   UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },
+  /** CONSOLE_DIR has no build of the admin console: the API runs, /console cannot be served. */
+  CONSOLE_NOT_BUILT: {
+    status: 503,
+    message: 'The admin console is not built; build it with: bash scripts/build.sh',
+  },
   /** PostgreSQL did not answer in time (hung, down, restarting): nothing was changed; try again. */
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly.' },
   GATEWAY_TIMEOUT: { status: 504, message: 'The model server did not answer in time.' },

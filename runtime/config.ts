@@ -143,6 +143,11 @@ export const ConfigSchema = Type.Object({
       'how long a usage event may stay delivered but unstored before another ingest worker takes it over (a crashed consumer)',
   }),
 
+  CONSOLE_DIR: Type.String({
+    default: 'console/dist',
+    description:
+      "the admin console's built files (index.html, assets/), served under /console; relative to the working directory",
+  }),
   CORS_ORIGINS: Type.Array(Type.String({ pattern: '^https?://[^/\\s,]+$' }), {
     default: [],
     description: 'comma-separated browser origins allowed to call the API (none by default)',
@@ -158,8 +163,15 @@ export const ConfigSchema = Type.Object({
   TEMPORAL_API_KEY: Type.Optional(Type.String({ description: 'Temporal Cloud API key' })),
   TEMPORAL_UI_ORIGIN: Type.String({
     default: 'http://localhost:8233',
-    description: 'origin allowed to call the codec endpoint',
+    description:
+      'origin allowed to call the codec endpoint; the admin console links to the Temporal UI there',
   }),
+  GRAFANA_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+[^/\\s]$',
+      description: "Grafana's base URL, for the admin console's links to dashboards; unset means no links",
+    }),
+  ),
 
   MASTER_KEY: Type.String({
     pattern: '^[A-Za-z0-9+/]{43}=$',

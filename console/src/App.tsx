@@ -17,14 +17,21 @@ import { OAuthClients } from './views/tenant/OAuthClients';
 import { OrgOverview } from './views/tenant/OrgOverview';
 import { Orgs } from './views/tenant/Orgs';
 import { Sso } from './views/tenant/Sso';
-import { Usage } from './views/tenant/Usage';
-import { BillingRuns } from './views/operator/BillingRuns';
-import { Capacity } from './views/operator/Capacity';
-import { ModelDetail } from './views/operator/ModelDetail';
-import { Models } from './views/operator/Models';
-import { Tenants } from './views/operator/Tenants';
 import { Loading } from './ui/notices';
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
+
+// Loaded when first opened: the chart library and the operators' views are most of the code, and
+// most visits need neither.
+const Usage = lazy(() => import('./views/tenant/Usage').then((m) => ({ default: m.Usage })));
+const BillingRuns = lazy(() =>
+  import('./views/operator/BillingRuns').then((m) => ({ default: m.BillingRuns })),
+);
+const Capacity = lazy(() => import('./views/operator/Capacity').then((m) => ({ default: m.Capacity })));
+const ModelDetail = lazy(() =>
+  import('./views/operator/ModelDetail').then((m) => ({ default: m.ModelDetail })),
+);
+const Models = lazy(() => import('./views/operator/Models').then((m) => ({ default: m.Models })));
+const Tenants = lazy(() => import('./views/operator/Tenants').then((m) => ({ default: m.Tenants })));
 
 /** Pages a signed-out visitor may open. */
 const publicPaths = ['/', '/sign-up', '/verify-email', '/reset-password'];
@@ -45,29 +52,31 @@ export function App() {
     );
   }
   return (
-    <Routes>
-      <Route element={<Shell />}>
-        <Route path="/" element={<Orgs />} />
-        <Route path="/invitations/accept" element={<AcceptInvitation />} />
-        <Route path="/orgs/:orgId" element={<OrgOverview />} />
-        <Route path="/orgs/:orgId/members" element={<Members />} />
-        <Route path="/orgs/:orgId/keys" element={<ApiKeys />} />
-        <Route path="/orgs/:orgId/oauth-clients" element={<OAuthClients />} />
-        <Route path="/orgs/:orgId/sso" element={<Sso />} />
-        <Route path="/orgs/:orgId/usage" element={<Usage />} />
-        <Route path="/orgs/:orgId/billing" element={<Billing />} />
-        <Route path="/orgs/:orgId/audit-log" element={<AuditLog />} />
-        <Route path="/orgs/:orgId/data-requests" element={<DataRequests />} />
-        <Route path="/admin/tenants" element={<Tenants />} />
-        <Route path="/admin/models" element={<Models />} />
-        <Route path="/admin/models/:modelId" element={<ModelDetail />} />
-        <Route path="/admin/capacity" element={<Capacity />} />
-        <Route path="/admin/billing" element={<BillingRuns />} />
-        <Route path="/verify-email" element={<VerifyEmail />} />
-        <Route path="/reset-password" element={<ResetPassword />} />
-        <Route path="*" element={<Navigate to="/" replace />} />
-      </Route>
-    </Routes>
+    <Suspense fallback={<Loading what="the page" />}>
+      <Routes>
+        <Route element={<Shell />}>
+          <Route path="/" element={<Orgs />} />
+          <Route path="/invitations/accept" element={<AcceptInvitation />} />
+          <Route path="/orgs/:orgId" element={<OrgOverview />} />
+          <Route path="/orgs/:orgId/members" element={<Members />} />
+          <Route path="/orgs/:orgId/keys" element={<ApiKeys />} />
+          <Route path="/orgs/:orgId/oauth-clients" element={<OAuthClients />} />
+          <Route path="/orgs/:orgId/sso" element={<Sso />} />
+          <Route path="/orgs/:orgId/usage" element={<Usage />} />
+          <Route path="/orgs/:orgId/billing" element={<Billing />} />
+          <Route path="/orgs/:orgId/audit-log" element={<AuditLog />} />
+          <Route path="/orgs/:orgId/data-requests" element={<DataRequests />} />
+          <Route path="/admin/tenants" element={<Tenants />} />
+          <Route path="/admin/models" element={<Models />} />
+          <Route path="/admin/models/:modelId" element={<ModelDetail />} />
+          <Route path="/admin/capacity" element={<Capacity />} />
+          <Route path="/admin/billing" element={<BillingRuns />} />
+          <Route path="/verify-email" element={<VerifyEmail />} />
+          <Route path="/reset-password" element={<ResetPassword />} />
+          <Route path="*" element={<Navigate to="/" replace />} />
+        </Route>
+      </Routes>
+    </Suspense>
   );
 }
 

@@ -113,7 +113,11 @@ export async function billingRun(input: BillingRunInput): Promise<BillingRunResu
   if (orgIds.length === pageSize && last !== undefined)
     return continueAsNew<typeof billingRun>({ ...input, progress: { ...progress, afterOrgId: last } });
 
-  await database.finishBillingRun({ windowStart, tenants: progress.tenants });
+  await database.finishBillingRun({
+    windowStart,
+    tenants: progress.tenants,
+    failedTenants: progress.failedTenants,
+  });
   if (patched(reconciliationMetricsPatch)) {
     try {
       await database.reconcileBilling();

@@ -205,18 +205,23 @@ export function createBillingActivities({
         .values({ windowStart: window.start, windowEnd: window.end, workflowId })
         .onConflictDoUpdate({
           target: billingRuns.windowStart,
-          set: { workflowId, startedAt: sql`now()`, finishedAt: null },
+          set: { workflowId, startedAt: sql`now()`, finishedAt: null, failedTenants: null },
         });
       return { windowStart, workflowId };
     },
 
-    /** Records the finished run: its tenants, and the window's meter events and late tokens in all. */
+    /**
+     * Records the finished run: its tenants and those it could not bill, and the window's meter
+     * events and late tokens in all. (Runs started before failedTenants was passed record null.)
+     */
     async finishBillingRun({
       windowStart,
       tenants,
+      failedTenants,
     }: {
       windowStart: string;
       tenants: number;
+      failedTenants?: number;
     }): Promise<{ windowStart: string }> {
       const start = billingWindow(new Date(windowStart)).start;
       await withBillingRun(db, async (tx) => {
@@ -231,6 +236,7 @@ export function createBillingActivities({
           .update(billingRuns)
           .set({
             tenants,
+            failedTenants: failedTenants ?? null,
             meterEvents: totals?.meterEvents ?? 0,
             lateTokens: Number(totals?.lateTokens ?? 0),
             finishedAt: sql`now()`,

@@ -61,6 +61,8 @@ export const billingRuns = pgTable('billing_runs', {
   windowEnd: timestamptz('window_end').notNull(),
   workflowId: text('workflow_id').notNull(),
   tenants: integer('tenants').notNull().default(0),
+  /** Tenants the run could not bill (null: not finished, or recorded before 0026). */
+  failedTenants: integer('failed_tenants'),
   meterEvents: integer('meter_events').notNull().default(0),
   lateTokens: tokens('late_tokens').default(0),
   startedAt: timestamptz('started_at').notNull().defaultNow(),

@@ -198,3 +198,43 @@ describe('billing run: reconciliation', () => {
     expect(result).toMatchObject({ windowStart: windowStart.toISOString(), meterEvents: 0 });
   });
 });
+
+describe('billing run: a tenant it cannot bill', () => {
+  it(
+    'bills the others, records the failure on the run and ends incomplete',
+    { timeout: 60_000 },
+    async () => {
+      const windowStart = hour(10);
+      const [, refused] = (await seedBillingTenants(admin, 2)) as [BillingTenant, BillingTenant];
+      const real = createBillingActivities({
+        db,
+        stripe: createStripe({ STRIPE_SECRET_KEY: stripeTestKey, STRIPE_API_URL: recorder.url }),
+        mailer: new FileMailer(mailDir),
+        mailFrom: 'Vlinders <no-reply@vlinders.test>',
+        metrics: Runtime.instance().metricMeter,
+        watermarkMinutes: 15,
+      });
+      const worker = await billingWorker({
+        reportTenantUsage: (input) =>
+          input.orgId === refused.orgId
+            ? Promise.reject(ApplicationFailure.nonRetryable('the customer was deleted in Stripe'))
+            : real.reportTenantUsage(input),
+      });
+      const run = worker.runUntil(
+        env.client.workflow.execute(billingRun, {
+          taskQueue: taskQueues.billing,
+          workflowId: workflowIds.billingRun(windowStart),
+          args: [{ windowStart: windowStart.toISOString() }],
+        }),
+      );
+      await expect(run).rejects.toMatchObject({ cause: { type: 'BILLING_INCOMPLETE' } });
+      const { rows } = await admin.query<{ tenants: number; failed_tenants: number; finished: boolean }>(
+        'SELECT tenants, failed_tenants, finished_at IS NOT NULL AS finished FROM billing_runs WHERE window_start = $1',
+        [windowStart],
+      );
+      // Every tenant of the isolated database is gone through; only the refused one failed.
+      expect(rows).toEqual([{ tenants: expect.any(Number), failed_tenants: 1, finished: true }]);
+      expect(rows[0]!.tenants).toBeGreaterThanOrEqual(2);
+    },
+  );
+});

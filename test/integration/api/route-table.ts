@@ -341,6 +341,7 @@ export const routeTable: RouteRow[] = [
     url: () => '/api/admin/billing/reconciliation?from=2026-11-26T00:00:00Z&to=2026-11-26T06:00:00Z',
     scope: 'operator',
   },
+  { method: 'GET', url: () => '/api/admin/billing/runs?limit=10', scope: 'operator' },
   {
     method: 'GET',
     url: () => '/api/admin/costs?from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z',

@@ -10,10 +10,9 @@ import type { Config } from '../../../runtime/config.js';
 /** Not of the per-org form (vlc_<org hex>_<random>), so it names no org and none can shadow it. */
 export const consoleClientId = 'vlinders-console';
 
-const oidcScopes = 'openid email profile';
 /** The API resource's scope that management calls need (access-tokens.ts). */
 const apiScope = 'admin';
-export const consoleScope = `${oidcScopes} ${apiScope}`;
+export const consoleScope = `openid email profile ${apiScope}`;
 
 function consoleUrl(config: Pick<Config, 'PUBLIC_URL'>): string {
   return `${config.PUBLIC_URL.replace(/\/+$/, '')}/console`;
@@ -59,7 +58,9 @@ export async function firstPartyGrant(ctx: KoaContextWithOIDC, apiResource: stri
   const grant =
     (grantId ? await provider.Grant.find(grantId) : undefined) ??
     new provider.Grant({ accountId, clientId: client.clientId });
-  grant.addOIDCScope(oidcScopes);
+  // What the consent page would have granted: the provider counts every configured scope (the API's
+  // too) as an OpenID scope, and the API's scope again for its resource.
+  grant.addOIDCScope(consoleScope);
   grant.addResourceScope(apiResource, apiScope);
   await grant.save();
   return grant;

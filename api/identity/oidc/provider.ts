@@ -11,6 +11,8 @@
 //   exactly the tokens meant for it even though both issuers sign with the same keys.
 // - Cookies are signed with a key derived from the master key (HKDF), httpOnly, SameSite=Lax, and
 //   Secure whenever PUBLIC_URL is https.
+// - Clients are the orgs' (oauth_clients, through the adapter) plus one static, platform-level
+//   client: the admin console (console-client.ts), public, first-party, same-origin.
 import { hkdfSync } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { JWK } from 'jose';
@@ -21,6 +23,7 @@ import { users } from '../../../db/schema/index.js';
 import type { Config } from '../../../runtime/config.js';
 import type { MasterKey } from '../../../runtime/envelope.js';
 import { postgresAdapter } from './adapter.js';
+import { consoleClient, consoleClientId, consoleOrigin, firstPartyGrant } from './console-client.js';
 import { openIdScopes } from '../oauth-clients/clients.js';
 
 export const mountPath = '/oidc';
@@ -64,7 +67,7 @@ export function buildProvider({ config, db, master, jwks }: ProviderOptions): Pr
   const configuration: Configuration = {
     adapter: postgresAdapter(db, master),
     jwks: { keys: jwks },
-    clients: [],
+    clients: [consoleClient(config)],
     scopes: [...openIdScopes, ...apiKeyScopes],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     // The ID token carries the claims the client was granted: there is no userinfo endpoint, every
@@ -96,7 +99,25 @@ export function buildProvider({ config, db, master, jwks }: ProviderOptions): Pr
     interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
     pkce: { required: () => true },
     rotateRefreshToken: true,
-    clientBasedCORS: () => false,
+    // The console alone gets a refresh token without asking for offline_access: a token bound to the
+    // browser's session (it expires with it, oidc-provider's default without offline_access), so the
+    // single-page app stays signed in across access-token lifetimes and signing out ends it.
+    issueRefreshToken: (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') &&
+      (code.scopes.has('offline_access') || client.clientId === consoleClientId),
+    // The console is first-party: its grant is made without a consent page. Every other client's
+    // grant is the one the user consented to (oidc-provider's default lookup).
+    loadExistingGrant: async (ctx) => {
+      const clientId = ctx.oidc.client?.clientId;
+      if (clientId === consoleClientId) return firstPartyGrant(ctx, resource);
+      const grantId =
+        ctx.oidc.result?.consent?.grantId ?? (clientId && ctx.oidc.session?.grantIdFor(clientId));
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
+    // A browser's fetch to the token endpoints carries Origin, even same-origin. Only the console, on
+    // the platform's own origin, calls them from a browser; every other client is a server.
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.clientId === consoleClientId && origin === consoleOrigin(config),
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: false },
@@ -107,6 +128,8 @@ export function buildProvider({ config, db, master, jwks }: ProviderOptions): Pr
         allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
       },
       revocation: { enabled: true },
+      // /oidc/session/end: the console signs out there (id_token_hint, post_logout_redirect_uri).
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => resource,
@@ -165,6 +188,34 @@ export function escapeHtml(text: string): string {
 
 export function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
+/**
+ * The provider's own pages (sign-out) as strictly as our interaction pages: no script, no style, and
+ * forms that post only to the provider (and redirect only to where the client is, if elsewhere).
+ */
+function setPageHeaders(ctx: KoaContextWithOIDC) {
+  const redirect = ctx.oidc.params?.post_logout_redirect_uri;
+  const clientOrigin = typeof redirect === 'string' ? URL.parse(redirect)?.origin : undefined;
+  ctx.set(
+    'content-security-policy',
+    `default-src 'none'; form-action 'self'${clientOrigin ? ` ${clientOrigin}` : ''}; frame-ancestors 'none'`,
+  );
+  ctx.type = 'html';
+}
+
+/** Asks before ending the session, so a cross-site link cannot sign the user out. */
+async function logoutSource(ctx: KoaContextWithOIDC, form: string) {
+  setPageHeaders(ctx);
+  ctx.body = page(
+    'Sign out of Vlinders?',
+    `${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>`,
+  );
+}
+
+async function postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+  setPageHeaders(ctx);
+  ctx.body = page('Signed out', '<p>You are signed out of Vlinders.</p>');
 }
 
 function errorPage(error: string, description?: string): string {

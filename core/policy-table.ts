@@ -54,6 +54,8 @@ const what: Readonly<Record<Action, string>> = {
   'legal-holds.manage': 'place and release legal holds (they block erasures)',
   'costs.read': 'read the GPU cost analysis (all models and tenants)',
   'tenants.read': 'list and show every tenant (status, plan, members, usage)',
+  'capacity.read': "read the capacity loops' state and decisions",
+  'capacity.manage': 'pause, resume and configure a capacity loop',
 };
 
 // A sample principal per role in one org, judged on someone else's resources of that org.
@@ -84,6 +86,7 @@ const othersResources: { [K in SubjectType]: SubjectAttributes[K] } = {
   LegalHold: {},
   CostReport: {},
   Tenant: {},
+  CapacityPool: {},
 };
 
 function onOthers<K extends SubjectType>(ability: AppAbility, verb: PolicyAction, type: K): boolean {

@@ -43,7 +43,8 @@ export type SubjectType =
   | 'DataRequest'
   | 'LegalHold'
   | 'CostReport'
-  | 'Tenant';
+  | 'Tenant'
+  | 'CapacityPool';
 
 export type PolicyAction =
   | 'read'
@@ -89,6 +90,7 @@ export interface SubjectAttributes {
   CostReport: object;
   /** Any organization as operators see it (the tenant directory): not the org a member reads. */
   Tenant: object;
+  CapacityPool: object;
 }
 type Resource = { [K in SubjectType]: SubjectAttributes[K] & ForcedSubject<K> }[SubjectType];
 
@@ -137,6 +139,8 @@ export const platformActions = [
   'legal-holds.manage',
   'costs.read',
   'tenants.read',
+  'capacity.read',
+  'capacity.manage',
 ] as const;
 export type PlatformAction = (typeof platformActions)[number];
 
@@ -180,6 +184,8 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'legal-holds.manage': ['configure', 'LegalHold'],
   'costs.read': ['read', 'CostReport'],
   'tenants.read': ['read', 'Tenant'],
+  'capacity.read': ['read', 'CapacityPool'],
+  'capacity.manage': ['configure', 'CapacityPool'],
 };
 
 /**
@@ -290,6 +296,7 @@ function defineUserRules({ can }: Builder, p: { userId: string; platformRole: Pl
     can(['read', 'configure'], 'LegalHold');
     can('read', 'CostReport');
     can('read', 'Tenant');
+    can(['read', 'configure'], 'CapacityPool');
   }
 }
 

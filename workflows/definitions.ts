@@ -46,6 +46,7 @@ export const workflowTypes = {
   auditChainVerification: 'auditChainVerification',
   serveCluster: 'serveCluster',
   rollout: 'rollout',
+  capacity: 'capacity',
   gdprExport: 'gdprExport',
   gdprErasure: 'gdprErasure',
   ingest: 'ingest',

@@ -1,9 +1,10 @@
 // The management API, registered by app.ts under /api: organizations (and their onboarding),
 // invitations, members, teams, the audit log, the model registry (and deployments' upstream keys),
 // serving clusters and rollouts (operators), usage reads, GDPR data requests and legal holds (operators),
-// the cost analysis and the tenant directory (operators).
+// the cost analysis, the tenant directory and the capacity loops (operators).
 import type { FastifyInstance } from 'fastify';
 import auditLogRoutes from './audit-log/routes.js';
+import capacityRoutes from './capacity/routes.js';
 import costRoutes from './costs/routes.js';
 import dataRequestRoutes from './data-requests/routes.js';
 import invitationRoutes from './invitations/routes.js';
@@ -33,4 +34,5 @@ export default async function control(app: FastifyInstance) {
   await app.register(legalHoldRoutes);
   await app.register(costRoutes);
   await app.register(tenantRoutes);
+  await app.register(capacityRoutes);
 }

@@ -30,6 +30,8 @@ export interface Ids {
   requestId: string;
   /** A legal hold (operator routes; as with models, no row is needed). */
   holdId: string;
+  /** A capacity pool (operator routes; as with models, no loop is needed). */
+  pool: string;
   archiveFile: string;
 }
 
@@ -49,6 +51,7 @@ export function idsOf(tenant: Tenant): Ids {
     requestId: '00000000-0000-4000-8000-0000000000a4',
     archiveFile: 'manifest.json',
     holdId: '00000000-0000-4000-8000-0000000000a5',
+    pool: 'gpu-pool-a',
   };
 }
 
@@ -491,6 +494,28 @@ export const routeTable: RouteRow[] = [
     optional: ['reason'],
     scope: 'operator',
   },
+  { method: 'GET', url: () => '/api/admin/capacity', scope: 'operator' },
+  { method: 'GET', url: (i) => `/api/admin/capacity/${i.pool}`, scope: 'operator' },
+  {
+    method: 'POST',
+    url: (i) => `/api/admin/capacity/${i.pool}/pause`,
+    body: () => ({ reason: 'GPU maintenance' }),
+    scope: 'operator',
+  },
+  {
+    method: 'POST',
+    url: (i) => `/api/admin/capacity/${i.pool}/resume`,
+    body: () => ({ reason: 'maintenance over' }),
+    optional: ['reason'],
+    scope: 'operator',
+  },
+  {
+    method: 'PATCH',
+    url: (i) => `/api/admin/capacity/${i.pool}`,
+    body: () => ({ dryRun: true, maxReplicas: 4 }),
+    optional: ['dryRun', 'maxReplicas'],
+    scope: 'operator',
+  },
   { method: 'GET', url: () => '/api/admin/serving-clusters', scope: 'operator' },
   {
     method: 'POST',
@@ -551,6 +576,7 @@ export function routeName(row: RouteRow): string {
     requestId: ':requestId',
     archiveFile: ':file',
     holdId: ':holdId',
+    pool: ':pool',
   };
   // A row's URL may carry the query a route requires; the route is its path.
   return `${row.method} ${row.url(pattern).split('?')[0]}`;

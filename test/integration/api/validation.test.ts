@@ -46,6 +46,7 @@ const placeholder: Ids = {
   requestId: '00000000-0000-4000-8000-000000000009',
   archiveFile: 'manifest.json',
   holdId: '00000000-0000-4000-8000-00000000000a',
+  pool: 'gpu-pool-a',
 };
 
 function wrongTypeFor(value: unknown): unknown {

@@ -1,9 +1,10 @@
 // The admin console under /console: the single-page app's build (console/, built by Vite into
 // CONSOLE_DIR) and the settings it signs in with. The build is small, so it is read into memory
-// whole; requests are answered from that map, never by joining a path to the URL, so no URL can
-// reach another file. Asset names carry a content hash: cached for good. index.html answers every
-// other path (the app routes on the client) and is never cached, so a new build takes effect on the
-// next page load. Until a build exists the API runs without it and /console says how to build it.
+// whole, once; requests are answered from that map, never by joining a path to the URL, so no URL
+// can reach another file. Asset names carry a content hash: cached for good. index.html answers
+// every other path (the app routes on the client) and no browser keeps it, so a new release takes
+// effect on the next page load. Until a build exists the API runs without it, /console says how to
+// build it, and each request looks again; a rebuild while a build is loaded waits for a restart.
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

@@ -113,7 +113,7 @@ install_chromium() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3 helm kubeconform promtool)
+[ ${#targets[@]} -gt 0 ] || targets=(node temporal test-server stripe-mock schemathesis qdrant-standin postgres redis serving s3 helm kubeconform promtool chromium)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
@@ -132,7 +132,8 @@ for t in "${targets[@]}"; do
     kubeconform) install_go_binary kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" kubeconform ;;
     # The alert rules' checks and unit tests (test/unit/deploy/observability.test.ts).
     promtool) install_go_binary promtool github.com/prometheus/prometheus/cmd/promtool "$PROMTOOL_VERSION" promtool ;;
-    # Headless screenshots (scripts/temporal-ui-screenshot.ts); not needed by the test suite.
+    # The browser tests (test/support/browser.ts) and the Temporal UI screenshot; Debian's package,
+    # installed only when missing.
     chromium) install_chromium ;;
     *) echo "install-tools: unknown tool $t" >&2; exit 2 ;;
   esac

@@ -3,7 +3,7 @@
 // status, which the gateway enforces). Each is idempotent and runs under the tenant's RLS scope.
 import { ApplicationFailure } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
-import type { SubscriptionStatus } from '../core/billing.js';
+import { enforcedStatus, type SubscriptionStatus } from '../core/billing.js';
 import { plan, type PlanName } from '../core/plans.js';
 import type { Db } from '../db/client.js';
 import { billingAccounts, organizations } from '../db/schema/index.js';
@@ -74,9 +74,14 @@ export function createBillingAccountActivities({ db }: { db: Db }) {
       return { orgId };
     },
 
-    /** Writes the subscription's state where the API and the gateway read it, in one transaction. */
+    /**
+     * Writes the subscription's state where the API and the gateway read it, in one transaction: the
+     * account keeps the billing status and any operator's suspension, the org the status enforced.
+     */
     async applyEntitlements(state: SubscriptionState): Promise<{ orgId: string }> {
       const { orgId } = state;
+      // Absent from states of workflows started before operators' suspensions existed.
+      const suspension = state.operatorSuspension ?? null;
       const account = {
         stripeCustomerId: state.stripeCustomerId,
         stripeSubscriptionId: state.stripeSubscriptionId,
@@ -88,6 +93,9 @@ export function createBillingAccountActivities({ db }: { db: Db }) {
         currentPeriodEnd: date(state.currentPeriodEnd),
         cancelAtPeriodEnd: state.cancelAtPeriodEnd,
         statusEventCreated: state.lastEventCreated > 0 ? new Date(state.lastEventCreated * 1000) : null,
+        operatorSuspendedAt: date(suspension?.since ?? null),
+        operatorSuspendedBy: suspension?.by ?? null,
+        operatorSuspensionReason: suspension?.reason ?? null,
         updatedAt: new Date(),
       };
       await withTenant(db, orgId, async (tx) => {
@@ -97,7 +105,7 @@ export function createBillingAccountActivities({ db }: { db: Db }) {
           .onConflictDoUpdate({ target: billingAccounts.orgId, set: account });
         await tx
           .update(organizations)
-          .set({ plan: state.plan, subscriptionStatus: state.status })
+          .set({ plan: state.plan, subscriptionStatus: enforcedStatus(state.status, suspension !== null) })
           .where(eq(organizations.id, orgId));
       });
       return { orgId };

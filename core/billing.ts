@@ -9,6 +9,14 @@ export function isSubscriptionStatus(value: unknown): value is SubscriptionStatu
   return typeof value === 'string' && (subscriptionStatuses as readonly string[]).includes(value);
 }
 
+/**
+ * The status the platform enforces (the gateway, what the tenant is shown): an operator's suspension
+ * suspends a tenant whatever its billing status does underneath, except a canceled one (no service).
+ */
+export function enforcedStatus(status: SubscriptionStatus, suspendedByOperator: boolean): SubscriptionStatus {
+  return suspendedByOperator && status !== 'canceled' ? 'suspended' : status;
+}
+
 /** Whether the gateway serves /v1 to a tenant in this state (past_due still serves, in its grace period). */
 export function servesInference(status: SubscriptionStatus): boolean {
   return status !== 'suspended' && status !== 'canceled';

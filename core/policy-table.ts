@@ -54,6 +54,7 @@ const what: Readonly<Record<Action, string>> = {
   'legal-holds.manage': 'place and release legal holds (they block erasures)',
   'costs.read': 'read the GPU cost analysis (all models and tenants)',
   'tenants.read': 'list and show every tenant (status, plan, members, usage)',
+  'tenants.suspend': 'suspend and resume a tenant (through its subscription)',
   'capacity.read': "read the capacity loops' state and decisions",
   'capacity.manage': 'pause, resume and configure a capacity loop',
 };

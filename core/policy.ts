@@ -139,6 +139,7 @@ export const platformActions = [
   'legal-holds.manage',
   'costs.read',
   'tenants.read',
+  'tenants.suspend',
   'capacity.read',
   'capacity.manage',
 ] as const;
@@ -184,6 +185,7 @@ export const actionTargets: Readonly<Record<Action, readonly [PolicyAction, Subj
   'legal-holds.manage': ['configure', 'LegalHold'],
   'costs.read': ['read', 'CostReport'],
   'tenants.read': ['read', 'Tenant'],
+  'tenants.suspend': ['update', 'Tenant'],
   'capacity.read': ['read', 'CapacityPool'],
   'capacity.manage': ['configure', 'CapacityPool'],
 };
@@ -295,7 +297,7 @@ function defineUserRules({ can }: Builder, p: { userId: string; platformRole: Pl
     // Legal holds stop erasures: operators place and release them, for legal reasons tenants may not see.
     can(['read', 'configure'], 'LegalHold');
     can('read', 'CostReport');
-    can('read', 'Tenant');
+    can(['read', 'update'], 'Tenant');
     can(['read', 'configure'], 'CapacityPool');
   }
 }

@@ -4,6 +4,7 @@
 // effects through activities. Times are ISO strings in the state and epoch milliseconds as `now`.
 import type {
   ChangePlanRequest,
+  OperatorSuspendRequest,
   StripeEventSignal,
   SubscriptionInput,
   SubscriptionState,
@@ -23,7 +24,14 @@ export const lifecycleTimers = {
 } as const;
 
 export type LifecycleMail =
-  'trial_ending' | 'payment_failed' | 'dunning' | 'suspended' | 'reactivated' | 'canceled';
+  | 'trial_ending'
+  | 'payment_failed'
+  | 'dunning'
+  | 'suspended'
+  | 'reactivated'
+  | 'canceled'
+  | 'operator_suspended'
+  | 'operator_resumed';
 
 export type Effect =
   /** Write billing_accounts and the org's plan and subscription status (what the gateway enforces). */
@@ -61,6 +69,7 @@ export function initialState(input: SubscriptionInput, now: number): Subscriptio
     lastEventCreated: 0,
     lastEventIds: [],
     remindersSent: [],
+    operatorSuspension: null,
   };
 }
 
@@ -308,4 +317,41 @@ export function cancelRejection(state: SubscriptionState): string | null {
 export function applyCancel(state: SubscriptionState, atPeriodEnd: boolean, now: number): Transition {
   if (atPeriodEnd) return { state: { ...state, cancelAtPeriodEnd: true }, effects: [entitlements] };
   return moveTo(state, 'canceled', iso(now));
+}
+
+/** Why an operator's suspension is refused, or null. */
+export function operatorSuspendRejection(
+  state: SubscriptionState,
+  request: OperatorSuspendRequest,
+): string | null {
+  if (request.reason.trim() === '') return 'a suspension needs a reason';
+  if (state.operatorSuspension) return 'the organization is already suspended by an operator';
+  if (state.status === 'canceled') return 'the subscription is canceled: there is no service to suspend';
+  return null;
+}
+
+/** Suspends the tenant (its billing status goes on underneath) and tells its owners. */
+export function applyOperatorSuspend(
+  state: SubscriptionState,
+  request: OperatorSuspendRequest,
+  now: number,
+): Transition {
+  const since = iso(now);
+  return {
+    state: { ...state, operatorSuspension: { reason: request.reason, since, by: request.operatorId } },
+    effects: [entitlements, mail('operator_suspended', `operator-suspended/${since}`)],
+  };
+}
+
+/** Why an operator's resumption is refused, or null. */
+export function operatorResumeRejection(state: SubscriptionState): string | null {
+  return state.operatorSuspension ? null : 'the organization is not suspended by an operator';
+}
+
+/** Lifts the operator's suspension: the tenant is back to its billing status. */
+export function applyOperatorResume(state: SubscriptionState, now: number): Transition {
+  return {
+    state: { ...state, operatorSuspension: null },
+    effects: [entitlements, mail('operator_resumed', `operator-resumed/${iso(now)}`)],
+  };
 }

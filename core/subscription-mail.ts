@@ -1,5 +1,6 @@
 // The lifecycle's mails to an organization's owners: subject and text per kind. Pure, so the
 // workflow composes them and the outbox activity only records what it is given.
+import { servesInference } from './billing.js';
 import type { SubscriptionState } from './subscription.js';
 import { lifecycleTimers, type LifecycleMail } from './subscription-lifecycle.js';
 
@@ -69,6 +70,27 @@ export function lifecycleMail(kind: LifecycleMail, state: SubscriptionState): Li
         text: ['Thank you: your payment was received and your subscription is active again.', ...sign].join(
           '\n',
         ),
+      };
+    case 'operator_suspended':
+      return {
+        template: 'account.suspended',
+        subject: 'Your Vlinders API access is suspended',
+        text: [
+          'Vlinders has suspended API access for your organization, so API requests are refused.',
+          'Your data is kept. Please contact Vlinders support to have access restored.',
+          ...sign,
+        ].join('\n'),
+      };
+    case 'operator_resumed':
+      return {
+        template: 'account.resumed',
+        subject: 'The suspension of your Vlinders organization has ended',
+        text: [
+          servesInference(state.status)
+            ? 'The suspension of your organization has ended: API requests are served again.'
+            : `The suspension by Vlinders has ended, but your subscription is ${state.status}, so API requests are still refused.`,
+          ...sign,
+        ].join('\n'),
       };
     case 'canceled':
       return {

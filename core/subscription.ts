@@ -25,6 +25,19 @@ export interface SubscriptionState {
   lastEventIds: string[];
   /** Reminder mails already sent for the current trial or grace period ('trial-ending', 'dunning-3'). */
   remindersSent: string[];
+  /**
+   * A platform operator's suspension, held until an operator resumes the tenant whatever the
+   * billing status does meanwhile; null when none. (States carried over before it existed lack it.)
+   */
+  operatorSuspension: OperatorSuspension | null;
+}
+
+export interface OperatorSuspension {
+  reason: string;
+  /** When it began (ISO). */
+  since: string;
+  /** The operator's user id. */
+  by: string;
 }
 
 export interface SubscriptionInput {
@@ -70,6 +83,19 @@ export interface ChangePlanRequest {
   seats: number;
   /** The org's member count now (the API counts it): fewer seats than members is refused. */
   members: number;
+}
+
+/** An operator suspends the tenant: the gateway refuses it until an operator resumes it. */
+export interface OperatorSuspendRequest {
+  orgId: string;
+  operatorId: string;
+  reason: string;
+}
+
+export interface OperatorResumeRequest {
+  orgId: string;
+  operatorId: string;
+  reason?: string;
 }
 
 export interface CancelRequest {

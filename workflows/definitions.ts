@@ -4,6 +4,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   CancelRequest,
   ChangePlanRequest,
+  OperatorResumeRequest,
+  OperatorSuspendRequest,
   StripeEventSignal,
   SubscriptionState,
 } from '../core/subscription.js';
@@ -57,6 +59,9 @@ export const workflowTypes = {
 export type {
   CancelRequest,
   ChangePlanRequest,
+  OperatorResumeRequest,
+  OperatorSuspendRequest,
+  OperatorSuspension,
   StripeEventSignal,
   SubscriptionInput,
   SubscriptionState,
@@ -69,6 +74,13 @@ export const subscriptionUpdates = {
   /** Validated: an unknown plan, or fewer seats than members, is rejected with the reason. */
   changePlan: defineUpdate<SubscriptionState, [ChangePlanRequest]>('changePlan'),
   cancel: defineUpdate<SubscriptionState, [CancelRequest]>('cancel'),
+  /**
+   * A platform operator suspends the tenant until an operator resumes it, whatever its billing
+   * status does meanwhile; validated (a reason, not already suspended, not canceled). Audited.
+   */
+  operatorSuspend: defineUpdate<SubscriptionState, [OperatorSuspendRequest]>('operatorSuspend'),
+  /** Lifts an operator's suspension; refused when there is none. Audited. */
+  operatorResume: defineUpdate<SubscriptionState, [OperatorResumeRequest]>('operatorResume'),
 } as const;
 
 export const subscriptionQueries = {

@@ -1,6 +1,6 @@
 // The subscription lifecycle of one tenant (`subscription/<orgId>`), an entity workflow for the
-// tenant's whole life. Stripe events arrive as signals, plan changes and cancellations as validated
-// updates; timers drive the trial and the grace period. The rules are in core/subscription-lifecycle.ts:
+// tenant's whole life. Stripe events arrive as signals, plan changes, cancellations and operators'
+// suspensions as validated updates; timers drive the trial and the grace period. The rules are in core/subscription-lifecycle.ts:
 // this file wires messages and timers to them and applies their effects through activities.
 import {
   ActivityFailure,
@@ -18,11 +18,15 @@ import { isPlanName } from '../core/plans.js';
 import {
   applyCancel,
   applyDueTimers,
+  applyOperatorResume,
+  applyOperatorSuspend,
   applyPlanChange,
   applyStripeEvent,
   cancelRejection,
   initialState,
   nextTimerAt,
+  operatorResumeRejection,
+  operatorSuspendRejection,
   planChangeRejection,
   type Effect,
   type Transition,
@@ -35,6 +39,8 @@ import {
   subscriptionUpdates,
   type CancelRequest,
   type ChangePlanRequest,
+  type OperatorResumeRequest,
+  type OperatorSuspendRequest,
   type StripeEventSignal,
   type SubscriptionInput,
   type SubscriptionState,
@@ -51,7 +57,10 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
   const { workflowId } = workflowInfo();
   const stepKey = (step: string) => `${workflowId}/${step}`;
   const { orgId } = input;
-  let state: SubscriptionState = input.state ?? initialState(input, Date.now());
+  // A state carried over from before operators' suspensions existed has no such field.
+  let state: SubscriptionState = input.state
+    ? { ...input.state, operatorSuspension: input.state.operatorSuspension ?? null }
+    : initialState(input, Date.now());
   const inbox: StripeEventSignal[] = [];
   let busy = false;
 
@@ -144,6 +153,66 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
     {
       validator: (_request: CancelRequest) => {
         const reason = cancelRejection(state);
+        if (reason !== null) throw rejected(reason);
+      },
+    },
+  );
+
+  /** An operator's suspension or resumption, recorded in the org's audit log as that operator's. */
+  async function auditOperator(action: string, step: string, operatorId: string, reason: string | null) {
+    await durable.recordAuditEntry({
+      orgId,
+      idempotencyKey: stepKey(step),
+      actorId: operatorId,
+      action,
+      targetType: 'organization',
+      targetId: orgId,
+      details: { workflowId, reason, status: state.status },
+    });
+  }
+
+  setHandler(
+    subscriptionUpdates.operatorSuspend,
+    (request) =>
+      exclusive(async () => {
+        const reason = operatorSuspendRejection(state, request);
+        if (reason !== null) throw rejected(reason);
+        await apply(applyOperatorSuspend(state, request, Date.now()));
+        await auditOperator(
+          'subscription.operator_suspended',
+          `operator-suspend/${state.operatorSuspension!.since}`,
+          request.operatorId,
+          request.reason,
+        );
+        return state;
+      }),
+    {
+      validator: (request: OperatorSuspendRequest) => {
+        const reason = operatorSuspendRejection(state, request);
+        if (reason !== null) throw rejected(reason);
+      },
+    },
+  );
+
+  setHandler(
+    subscriptionUpdates.operatorResume,
+    (request) =>
+      exclusive(async () => {
+        const reason = operatorResumeRejection(state);
+        if (reason !== null) throw rejected(reason);
+        const at = new Date().toISOString();
+        await apply(applyOperatorResume(state, Date.now()));
+        await auditOperator(
+          'subscription.operator_resumed',
+          `operator-resume/${at}`,
+          request.operatorId,
+          request.reason ?? null,
+        );
+        return state;
+      }),
+    {
+      validator: (_request: OperatorResumeRequest) => {
+        const reason = operatorResumeRejection(state);
         if (reason !== null) throw rejected(reason);
       },
     },

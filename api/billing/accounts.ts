@@ -2,6 +2,7 @@
 // workflow's activities), its member count (seats may not fall below it), and this period's tokens
 // against the plan's included tokens, read from the hourly rollups.
 import { and, count, eq, gte, sql } from 'drizzle-orm';
+import { enforcedStatus } from '../../core/billing.js';
 import { plan, type PlanName } from '../../core/plans.js';
 import type { Db } from '../../db/client.js';
 import { billingAccounts, memberships, organizations, usageHourly } from '../../db/schema/index.js';
@@ -40,7 +41,7 @@ export function billingAccountView(account: BillingAccountRow): BillingAccountVi
   return {
     orgId: account.orgId,
     plan: account.plan,
-    status: account.status,
+    status: enforcedStatus(account.status, account.operatorSuspendedAt !== null),
     seats: account.seats,
     trialEndsAt: iso(account.trialEndsAt),
     currentPeriodStart: iso(account.currentPeriodStart),

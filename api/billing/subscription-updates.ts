@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { enforcedStatus } from '../../core/billing.js';
 import type { Db } from '../../db/client.js';
 import { workflowIds } from '../../temporal.config.js';
 import {
@@ -24,7 +25,7 @@ function view(state: SubscriptionState): BillingAccountView {
   return {
     orgId: state.orgId,
     plan: state.plan,
-    status: state.status,
+    status: enforcedStatus(state.status, Boolean(state.operatorSuspension)),
     seats: state.seats,
     trialEndsAt: state.trialEndsAt,
     currentPeriodStart: state.currentPeriodStart,

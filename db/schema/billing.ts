@@ -22,6 +22,10 @@ export const billingAccounts = pgTable('billing_accounts', {
   cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
   /** Stripe's `created` of the newest event applied; older events arriving later change nothing. */
   statusEventCreated: timestamptz('status_event_created'),
+  /** A platform operator's suspension (0027): the gateway refuses the tenant while it is set. */
+  operatorSuspendedAt: timestamptz('operator_suspended_at'),
+  operatorSuspendedBy: uuid('operator_suspended_by'),
+  operatorSuspensionReason: text('operator_suspension_reason'),
   createdAt: createdAt(),
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
 });

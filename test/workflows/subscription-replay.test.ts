@@ -1,4 +1,5 @@
-// Replays the recorded subscription lifecycle (test/fixtures/histories/subscription-lifecycle.json,
+// Replays the recorded subscription lifecycles (test/fixtures/histories/subscription-lifecycle.json,
+// recorded before operators' suspensions existed, and subscription-operator-suspension.json;
 // re-recorded with RECORD_HISTORIES=1 npx vitest run test/workflows/subscription.test.ts) against
 // today's workflow code: a change that would make a running subscription non-deterministic fails here.
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -27,6 +28,20 @@ describe('subscription replay', () => {
         { workflowBundle: bundle, ...temporalWorkerTracing() },
         history,
         'subscription-lifecycle',
+      ),
+    ).resolves.toBeUndefined();
+  });
+
+  it("replays a recorded operator's suspension and resumption deterministically", async () => {
+    const history = loadHistory('subscription-operator-suspension');
+    expect(
+      history.events.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes).length,
+    ).toBeGreaterThanOrEqual(2);
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: bundle, ...temporalWorkerTracing() },
+        history,
+        'subscription-operator-suspension',
       ),
     ).resolves.toBeUndefined();
   });

@@ -2,8 +2,9 @@
 // the real PostgreSQL and stripe-mock behind a recorder: a whole life in seconds (trial, reminder,
 // conversion, failed payment, dunning, suspension, payment, cancellation) with the gateway's answer
 // to the tenant's API key at each step, events out of order and
-// twice, plan changes refused and accepted, and continue-as-new. RECORD_HISTORIES=1 re-records the
-// replay fixture (test/fixtures/histories/subscription-lifecycle.json).
+// twice, plan changes refused and accepted, an operator's suspension held through billing events
+// until resumed, and continue-as-new. RECORD_HISTORIES=1 re-records the replay fixtures
+// (test/fixtures/histories/subscription-lifecycle.json, subscription-operator-suspension.json).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { asc, eq } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
+import { enforcedStatus } from '../../core/billing.js';
 import { FileMailer } from '../../activities/mail/mailer.js';
 import { createDb, createPool, type Db } from '../../db/client.js';
 import { billingAccounts, memberships, organizations, outbox } from '../../db/schema/index.js';
@@ -33,7 +35,7 @@ import { subscription } from '../../workflows/index.js';
 import { bundleWorkflows } from '../../workers/bootstrap.js';
 import { useTestApp } from '../support/app.js';
 import { testConfig } from '../support/config.js';
-import { seedActiveOrg, signUp, useAdminPool } from '../integration/api/helpers.js';
+import { auditRows, seedActiveOrg, signUp, useAdminPool } from '../integration/api/helpers.js';
 import { createKey } from '../integration/gateway/world.js';
 import { actAsStripeAccount } from '../../simulator/stripe-account.js';
 import { StripeRecorder } from '../../simulator/stripe-recorder.js';
@@ -132,7 +134,8 @@ async function until(
     state = await handle.query(subscriptionQueries.state);
     if (ready(state)) {
       const row = await entitlements(state.orgId);
-      if (row.account?.status === state.status && row.org?.subscriptionStatus === state.status) return state;
+      const enforced = enforcedStatus(state.status, state.operatorSuspension !== null);
+      if (row.account?.status === state.status && row.org?.subscriptionStatus === enforced) return state;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -440,5 +443,115 @@ describe('subscription lifecycle (time-skipping)', () => {
     await until(handle, (s) => s.remindersSent.includes('dunning-1'));
     await expectMails(orgId, ['billing.payment_failed', 'billing.payment_reminder']);
     await terminateWhenIdle(env, handle);
+  });
+
+  it("holds an operator's suspension whatever billing does until an operator resumes it, audited", async () => {
+    const owner = await signUp(api.app, 'suspended-owner');
+    const operator = await signUp(api.app, 'suspending-operator');
+    const { orgId, handle, subscriptionId } = await lifecycleOf(
+      await seedActiveOrg(admin, owner, 'Suspended Ltd'),
+    );
+    const key = await createKey(api, owner, orgId);
+    const refusal = (update: Promise<unknown>) =>
+      update.then(
+        () => undefined,
+        (e: unknown) => (e as WorkflowUpdateFailedError).cause?.message,
+      );
+    const suspend = (reason: string) =>
+      handle.executeUpdate(subscriptionUpdates.operatorSuspend, {
+        args: [{ orgId, operatorId: operator.id, reason }],
+      });
+    const resume = () =>
+      handle.executeUpdate(subscriptionUpdates.operatorResume, {
+        args: [{ orgId, operatorId: operator.id, reason: 'cleared' }],
+      });
+    expect(await refusal(suspend('  '))).toBe('a suspension needs a reason');
+    expect(await refusal(resume())).toBe('the organization is not suspended by an operator');
+
+    const suspended = await suspend('abuse report 4711');
+    expect(suspended).toMatchObject({
+      status: 'trialing',
+      operatorSuspension: { reason: 'abuse report 4711', by: operator.id },
+    });
+    await until(handle, (s) => s.operatorSuspension !== null);
+    const { account, org } = await entitlements(orgId);
+    expect(org?.subscriptionStatus).toBe('suspended');
+    expect(account).toMatchObject({
+      status: 'trialing',
+      operatorSuspendedBy: operator.id,
+      operatorSuspensionReason: 'abuse report 4711',
+    });
+    expect(account?.operatorSuspendedAt?.toISOString()).toBe(suspended.operatorSuspension?.since);
+    await expect
+      .poll(() => gatewayAnswer(key), { timeout: 20_000, interval: 250 })
+      .toEqual({ status: 403, code: 'subscription_suspended' });
+    expect(await refusal(suspend('again'))).toBe('the organization is already suspended by an operator');
+
+    // Billing goes on underneath: the subscription turns active, the tenant stays suspended.
+    const t = await nowSeconds();
+    await handle.signal(
+      subscriptionSignals.stripeEvent,
+      event(orgId, 'customer.subscription.updated', t, {
+        subscription: {
+          id: subscriptionId,
+          status: 'active',
+          currentPeriodStart: t,
+          currentPeriodEnd: t + 30 * 86_400,
+          trialEnd: null,
+          cancelAtPeriodEnd: false,
+          plan: null,
+          seats: null,
+        },
+      }),
+    );
+    await until(handle, (s) => s.status === 'active');
+    expect((await entitlements(orgId)).org?.subscriptionStatus).toBe('suspended');
+    expect(await gatewayAnswer(key)).toEqual({ status: 403, code: 'subscription_suspended' });
+
+    const resumed = await resume();
+    expect(resumed).toMatchObject({ status: 'active', operatorSuspension: null });
+    await until(handle, (s) => s.operatorSuspension === null);
+    expect((await entitlements(orgId)).account?.operatorSuspendedAt).toBeNull();
+    await expect
+      .poll(() => gatewayAnswer(key), { timeout: 20_000, interval: 250 })
+      .toEqual({ status: 200, code: undefined });
+    await expectMails(orgId, ['account.suspended', 'account.resumed']);
+    const audited = await auditRows(admin, { orgId, actorId: operator.id });
+    expect(audited.map((r) => [r.action, r.details.reason])).toEqual([
+      ['subscription.operator_suspended', 'abuse report 4711'],
+      ['subscription.operator_resumed', 'cleared'],
+    ]);
+
+    if (process.env.RECORD_HISTORIES === '1')
+      saveHistory('subscription-operator-suspension', await handle.fetchHistory());
+    await terminateWhenIdle(env, handle);
+  }, 120_000);
+
+  it('suspends a lifecycle carried over from before operators could', async () => {
+    const { orgId, handle } = await startLifecycle('Old Run BV');
+    // A run continued before the field existed carries a state without it.
+    const { operatorSuspension: _absent, ...carried } = await handle.query(subscriptionQueries.state);
+    await handle.terminate('continued by an older version');
+    const operator = await signUp(api.app, 'old-run-operator');
+    const next: Handle = await env.client.workflow.start(subscription, {
+      taskQueue,
+      workflowId: workflowIds.subscription(orgId),
+      args: [
+        {
+          orgId,
+          plan: carried.plan,
+          seats: carried.seats,
+          stripeCustomerId: carried.stripeCustomerId,
+          state: carried as SubscriptionState,
+        },
+      ],
+    });
+    expect((await next.query(subscriptionQueries.state)).operatorSuspension).toBeNull();
+    await next.executeUpdate(subscriptionUpdates.operatorSuspend, {
+      args: [{ orgId, operatorId: operator.id, reason: 'unpaid invoices elsewhere' }],
+    });
+    await until(next, (s) => s.operatorSuspension !== null);
+    expect((await entitlements(orgId)).org?.subscriptionStatus).toBe('suspended');
+    await terminateWhenIdle(env, next);
   });
 });

@@ -17,6 +17,7 @@ import {
   workflowTypes,
   type StripeEventSignal,
   type SubscriptionInput,
+  type SubscriptionState,
 } from '../../../workflows/definitions.js';
 import { AppError } from '../../errors.js';
 import { tenantSearchAttributes } from '../../control/orgs/onboarding.js';
@@ -45,6 +46,9 @@ const accountColumns = {
   currentPeriodEnd: billingAccounts.currentPeriodEnd,
   cancelAtPeriodEnd: billingAccounts.cancelAtPeriodEnd,
   statusEventCreated: billingAccounts.statusEventCreated,
+  operatorSuspendedAt: billingAccounts.operatorSuspendedAt,
+  operatorSuspendedBy: billingAccounts.operatorSuspendedBy,
+  operatorSuspensionReason: billingAccounts.operatorSuspensionReason,
   updatedAt: billingAccounts.updatedAt,
 };
 
@@ -81,7 +85,8 @@ const iso = (date: Date | null) => date?.toISOString() ?? null;
 /**
  * What signalWithStart starts the workflow with when it is not running. Before the first Stripe
  * subscription exists that is a new lifecycle; after it (the workflow was terminated) the lifecycle
- * resumes from the account, so no second trial subscription is opened.
+ * resumes from the account, so no second trial subscription is opened, and an operator's
+ * suspension holds.
  */
 function subscriptionInput(account: BillingAccount): SubscriptionInput {
   const input = {
@@ -108,8 +113,14 @@ function subscriptionInput(account: BillingAccount): SubscriptionInput {
         : 0,
       lastEventIds: [],
       remindersSent: [],
+      operatorSuspension: operatorSuspension(account),
     },
   };
+}
+
+function operatorSuspension(account: BillingAccount): SubscriptionState['operatorSuspension'] {
+  const { operatorSuspendedAt: since, operatorSuspendedBy: by, operatorSuspensionReason: reason } = account;
+  return since && by && reason !== null ? { since: since.toISOString(), by, reason } : null;
 }
 
 export async function takeStripeEvent(

@@ -50,7 +50,35 @@ export const Tenant = Type.Object({
   tokensThisMonth: Type.Integer({
     description: 'prompt + completion tokens since the start of the current UTC month (hourly rollups)',
   }),
+  suspension: Type.Union(
+    [
+      Type.Object({
+        reason: Type.String(),
+        since: Timestamp,
+        by: Uuid,
+      }),
+      Type.Null(),
+    ],
+    { description: "an operator's suspension (subscriptionStatus is then suspended); null when none" },
+  ),
 });
+
+export const SuspendBody = Type.Object(
+  {
+    reason: Type.String({
+      minLength: 1,
+      maxLength: 500,
+      pattern: namePattern,
+      description: 'for the audit log',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ResumeBody = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500, description: 'for the audit log' })) },
+  { additionalProperties: false },
+);
 
 export const TenantPage = Type.Object({
   items: Type.Array(Tenant, { description: 'newest first' }),

@@ -1,5 +1,5 @@
-// Every tenant as operators see it: status, plan, subscription, seats, members and this month's
-// tokens. Reads across tenants go through the read-only `app.billing_run` policies (0011, 0013,
+// Every tenant as operators see it: status, plan, subscription (and an operator's suspension),
+// seats, members and this month's tokens. Reads across tenants go through the read-only `app.billing_run` policies (0011, 0013,
 // 0021 and 0025 migrations), as the reconciliation and the cost analysis do.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Static } from 'typebox';
@@ -22,6 +22,9 @@ interface TenantRow extends Record<string, unknown> {
   plan: TenantView['plan'];
   subscription_status: TenantView['subscriptionStatus'];
   seats: number | null;
+  operator_suspended_at: Date | null;
+  operator_suspended_by: string | null;
+  operator_suspension_reason: string | null;
   members: number;
   tokens: string;
 }
@@ -58,6 +61,7 @@ async function selectTenants(db: Db, where: SQL[], limit: number, now: Date): Pr
       SELECT o.id, o.name, o.slug, o.status, o.failure_reason, o.created_at,
         to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position,
         o.plan, o.subscription_status, b.seats,
+        b.operator_suspended_at, b.operator_suspended_by, b.operator_suspension_reason,
         (SELECT count(*) FROM memberships m WHERE m.org_id = o.id)::int AS members,
         (SELECT coalesce(sum(u.prompt_tokens + u.completion_tokens), 0) FROM usage_hourly u
           WHERE u.org_id = o.id AND u.hour >= ${since})::text AS tokens
@@ -82,6 +86,14 @@ function view(row: TenantRow): TenantView {
     seats: row.seats,
     members: row.members,
     tokensThisMonth: Number(row.tokens),
+    suspension:
+      row.operator_suspended_at && row.operator_suspended_by && row.operator_suspension_reason !== null
+        ? {
+            reason: row.operator_suspension_reason,
+            since: new Date(row.operator_suspended_at).toISOString(),
+            by: row.operator_suspended_by,
+          }
+        : null,
   };
 }
 

@@ -326,6 +326,19 @@ export const routeTable: RouteRow[] = [
   { method: 'POST', url: () => '/api/admin/signing-keys/rotate', scope: 'operator' },
   { method: 'GET', url: () => '/api/admin/orgs', scope: 'operator' },
   { method: 'GET', url: (i) => `/api/admin/orgs/${i.orgId}`, scope: 'operator' },
+  {
+    method: 'POST',
+    url: (i) => `/api/admin/orgs/${i.orgId}/suspend`,
+    body: () => ({ reason: 'abuse report 4711' }),
+    scope: 'operator',
+  },
+  {
+    method: 'POST',
+    url: (i) => `/api/admin/orgs/${i.orgId}/resume`,
+    body: () => ({ reason: 'resolved' }),
+    optional: ['reason'],
+    scope: 'operator',
+  },
   { method: 'GET', url: (i) => `/api/admin/orgs/${i.orgId}/legal-holds`, scope: 'operator' },
   {
     method: 'POST',

@@ -22,6 +22,7 @@ interface TenantView {
   seats: number | null;
   members: number;
   tokensThisMonth: number;
+  suspension: { reason: string; since: string; by: string } | null;
 }
 interface TenantPage {
   items: TenantView[];
@@ -118,6 +119,7 @@ describe('GET /api/admin/orgs', () => {
       seats: 1,
       members: 1,
       tokensThisMonth: 150,
+      suspension: null,
     });
     expect(byId.get(beta.orgId)).toMatchObject({ subscriptionStatus: 'suspended', seats: 3, members: 3 });
     expect(byId.get(onboardingId)).toMatchObject({

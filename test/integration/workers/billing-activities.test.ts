@@ -158,6 +158,7 @@ describe('billing account activities', () => {
       lastEventCreated: 1_796_000_000,
       lastEventIds: ['evt_1'],
       remindersSent: [],
+      operatorSuspension: null,
     });
     const [account] = await withTenant(db, orgId, (tx) =>
       tx.select().from(billingAccounts).where(eq(billingAccounts.orgId, orgId)),

@@ -4,6 +4,19 @@ import { WorkflowLink } from '../../ui/links';
 import { EmptyState, Loaded } from '../../ui/notices';
 import { formatTime, Page, Section } from '../../ui/page';
 
+interface BillingRun {
+  windowStart: string;
+  windowEnd: string;
+  workflowId: string;
+  status: 'running' | 'completed' | 'incomplete' | 'stopped';
+  tenants: number | null;
+  failedTenants: number | null;
+  meterEvents: number | null;
+  lateTokens: number | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
 interface Reconciliation {
   windows: { orgId: string; windowStart: string; flags: string[] }[];
   balances: { orgId: string; flagged: boolean; difference: { inputTokens: number; outputTokens: number } }[];
@@ -16,6 +29,9 @@ export function BillingRuns() {
     const to = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000);
     return { from: new Date(to.getTime() - 24 * 3_600_000).toISOString(), to: to.toISOString() };
   });
+  const runs = useApiQuery<{ items: BillingRun[] }>('/api/admin/billing/runs?limit=24', {
+    refetchInterval: 30_000,
+  });
   const report = useApiQuery<Reconciliation>(
     `/api/admin/billing/reconciliation?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}`,
   );
@@ -24,6 +40,48 @@ export function BillingRuns() {
       title="Billing runs"
       intro="Hourly billing runs report metered tokens to Stripe; the reconciliation shows what does not add up."
     >
+      <Section title="Runs">
+        <Loaded query={runs} what="the billing runs">
+          {({ items }) =>
+            items.length === 0 ? (
+              <EmptyState title="No billing runs yet.">
+                <p>The billing-hourly schedule starts one per hour; see docs/billing-runs.md.</p>
+              </EmptyState>
+            ) : (
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th scope="col">Window</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Tenants (not billed)</th>
+                    <th scope="col">Meter events</th>
+                    <th scope="col">Late tokens</th>
+                    <th scope="col">Workflow</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((run) => (
+                    <tr key={run.windowStart}>
+                      <td>
+                        {formatTime(run.windowStart)} – {formatTime(run.windowEnd)}
+                      </td>
+                      <td>{run.status}</td>
+                      <td>
+                        {run.tenants ?? '—'} ({run.failedTenants ?? '—'})
+                      </td>
+                      <td>{run.meterEvents ?? '—'}</td>
+                      <td>{run.lateTokens ?? '—'}</td>
+                      <td>
+                        <WorkflowLink workflowId={run.workflowId}>{run.workflowId}</WorkflowLink>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )
+          }
+        </Loaded>
+      </Section>
       <Section title="Reconciliation, last 24 hours">
         <Loaded query={report} what="the reconciliation report">
           {(r) =>
@@ -42,7 +100,6 @@ export function BillingRuns() {
                       <th scope="col">Tenant</th>
                       <th scope="col">Window</th>
                       <th scope="col">Flags</th>
-                      <th scope="col">Run</th>
                     </tr>
                   </thead>
                   <tbody>

@@ -20,11 +20,11 @@ loadConfig()
     root.render(
       <StrictMode>
         <QueryClientProvider client={queries}>
-          <SessionProvider config={config}>
-            <BrowserRouter basename="/console">
+          <BrowserRouter basename="/console">
+            <SessionProvider config={config}>
               <App />
-            </BrowserRouter>
-          </SessionProvider>
+            </SessionProvider>
+          </BrowserRouter>
         </QueryClientProvider>
       </StrictMode>,
     ),

@@ -10,6 +10,7 @@ import {
   useState,
   type ReactNode,
 } from 'react';
+import { useNavigate } from 'react-router';
 import {
   completeSignIn,
   refreshTokens,
@@ -44,11 +45,15 @@ export function useSession(): Session {
 export const callbackPath = '/console/callback';
 
 export function SessionProvider({ config, children }: { config: ConsoleConfig; children: ReactNode }) {
+  const navigate = useNavigate();
   const [status, setStatus] = useState<SessionStatus>('starting');
   const [error, setError] = useState<string | null>(null);
   const tokens = useRef<Tokens | null>(null);
   const renewing = useRef<Promise<string> | null>(null);
   const timer = useRef<number | undefined>(undefined);
+  // The start runs once: a code is spent once, and a later run (navigate changes with the location,
+  // React's development double run) must not judge the session again.
+  const started = useRef(false);
   // The renewal the timer runs: set below, once renew exists.
   const scheduledRenewal = useRef<() => Promise<string>>(() => Promise.reject(new Error('not ready')));
 
@@ -114,21 +119,27 @@ export function SessionProvider({ config, children }: { config: ConsoleConfig; c
   }, [config, drop]);
 
   useEffect(() => {
+    if (started.current) return;
+    started.current = true;
     if (window.location.pathname !== callbackPath) {
       setStatus('signed-out');
       return;
     }
     completeSignIn(config, new URL(window.location.href))
       .then(({ tokens: signedIn, returnTo }) => {
-        window.history.replaceState(null, '', returnTo.startsWith('/console') ? returnTo : '/console/');
+        // returnTo is a path of this page (/console/…); the router's paths are below /console.
+        const inConsole = returnTo.startsWith('/console/') ? returnTo.slice('/console'.length) : '/';
+        // To the page first: signed in on the callback's URL, the router would send the catch-all home.
+        void navigate(inConsole, { replace: true });
         adopt(signedIn);
       })
       .catch((err: unknown) => {
-        window.history.replaceState(null, '', '/console/');
         drop(err instanceof Error ? err.message : 'The sign-in failed.');
+        void navigate('/', { replace: true });
       });
-    return () => window.clearTimeout(timer.current);
-  }, [adopt, config, drop]);
+  }, [adopt, config, drop, navigate]);
+
+  useEffect(() => () => window.clearTimeout(timer.current), []);
 
   const value = useMemo(
     () => ({ config, status, error, accessToken, signIn, signOut }),

@@ -1,6 +1,6 @@
 // Form fields on react-aria-components: labelled, described, and showing the API's validation error
 // of the field (Form's validationErrors) next to it.
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import {
   Button as AriaButton,
   Checkbox as AriaCheckbox,
@@ -36,20 +36,31 @@ interface FormProps {
   label: string;
 }
 
-/** A form whose API error is shown field by field, and as a whole above the fields. */
+/**
+ * A form whose API error is shown field by field, and as a whole above the fields, until the next
+ * edit: cleared while typing, not when focus leaves the field, so the layout does not move under a
+ * click on the submit button.
+ */
 export function Form({ onSubmit, error, children, label }: FormProps) {
+  const [editedSince, setEditedSince] = useState<ApiError | null>(null);
+  const shown = error !== null && editedSince !== error ? error : null;
   return (
     <AriaForm
       aria-label={label}
-      className="form"
-      validationErrors={error?.fieldErrors}
+      // The API validates: its errors show on the fields, and the browser's own checks never block a
+      // submission.
+      validationBehavior="aria"
+      validationErrors={shown?.fieldErrors}
       onSubmit={(event) => {
         event.preventDefault();
         onSubmit(new FormData(event.currentTarget));
       }}
     >
-      {error ? <ErrorNotice error={error} /> : null}
-      {children}
+      {/* Input events bubble here from every field. */}
+      <div className="form" onInput={() => setEditedSince(error)}>
+        {shown ? <ErrorNotice error={shown} /> : null}
+        {children}
+      </div>
     </AriaForm>
   );
 }

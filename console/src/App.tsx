@@ -73,6 +73,8 @@ export function App() {
           <Route path="/admin/billing" element={<BillingRuns />} />
           <Route path="/verify-email" element={<VerifyEmail />} />
           <Route path="/reset-password" element={<ResetPassword />} />
+          {/* The sign-in's last step navigates away from here; until then, nothing to redirect. */}
+          <Route path="/callback" element={<Loading what="your session" />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Route>
       </Routes>

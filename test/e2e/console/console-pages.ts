@@ -19,9 +19,9 @@ export async function openView(page: Page, name: string): Promise<void> {
   await page.getByRole('heading', { level: 1 }).first().waitFor();
 }
 
-/** Picks `option` in the react-aria Select labelled `label`. */
+/** Picks `option` in the react-aria Select labelled `label` (its button is named "<value> <label>"). */
 export async function choose(page: Page, label: string, option: string): Promise<void> {
-  await page.getByRole('button', { name: new RegExp(`^${label}`) }).click();
+  await page.getByRole('button', { name: new RegExp(`(^|\\s)${label}$`) }).click();
   await page.getByRole('option', { name: option, exact: true }).click();
 }
 
@@ -46,12 +46,12 @@ export function collectCspViolations(page: Page): string[] {
   return violations;
 }
 
-/** An afterEach hook: when a test failed, the page it left is kept as failed-<test>.png for a person to see. */
-export function keepFailure(page: () => Page | undefined) {
+/** An afterEach hook: when a test failed, the pages it left are kept as failed-<test>-<n>.png for a person to see. */
+export function keepFailure(pages: () => (Page | undefined)[]) {
   return async ({ task }: TestContext) => {
-    const current = page();
-    if (task.result?.state !== 'fail' || !current) return;
+    if (task.result?.state !== 'fail') return;
     const name = `failed-${task.name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}`;
-    await saveScreenshot(current, name).catch(() => undefined);
+    const open = pages().filter((p): p is Page => p !== undefined);
+    await Promise.all(open.map((p, i) => saveScreenshot(p, `${name}-${i + 1}`).catch(() => undefined)));
   };
 }

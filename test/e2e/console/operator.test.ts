@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 describe('the admin console, as an operator', { timeout: 300_000 }, () => {
-  afterEach(keepFailure(() => page));
+  afterEach(keepFailure(() => [page]));
   it('signs in from a deep link and sees the platform views', async () => {
     await page.goto(`${stack.consoleUrl}admin/models`);
     await signInOnPlatformPage(page, operator);

@@ -52,7 +52,8 @@ afterAll(async () => {
 
 describe('the admin console, as a tenant', { timeout: 300_000 }, () => {
   let page: Page;
-  afterEach(keepFailure(() => page));
+  let inviteePage: Page | undefined;
+  afterEach(keepFailure(() => [page, inviteePage]));
 
   it('signs up, verifies the address and signs in through the platform OIDC server', async () => {
     page = await newPage();
@@ -75,7 +76,7 @@ describe('the admin console, as a tenant', { timeout: 300_000 }, () => {
     await page.getByText('Your email address is verified.').waitFor();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await signInOnPlatformPage(page, owner);
-    await page.getByRole('heading', { name: 'Organizations' }).waitFor();
+    await page.getByRole('heading', { name: 'Organizations', level: 1 }).waitFor();
     await page.getByText('You are in no organization yet.').waitFor();
   });
 
@@ -123,14 +124,15 @@ describe('the admin console, as a tenant', { timeout: 300_000 }, () => {
     await checkAndKeep(page, 'members');
 
     await stack.signUpVerified(invitee, password);
-    const inviteePage = await newPage();
+    inviteePage = await newPage();
     // Opened signed out: the console signs in first and comes back to the invitation.
     await inviteePage.goto(await stack.latestMailLink(invitee, 'invitation'));
     await signInOnPlatformPage(inviteePage, invitee);
     await inviteePage.getByText('You joined as member.').waitFor();
 
     await page.reload();
-    await page.getByRole('cell', { name: invitee, exact: true }).waitFor();
+    const members = page.getByRole('table').first();
+    await members.getByRole('cell', { name: invitee, exact: true }).waitFor();
 
     // The invitee makes an organization of their own: the other tenant of the cross-tenant check.
     await inviteePage.getByRole('link', { name: 'Open the organization' }).click();
@@ -212,8 +214,11 @@ describe('the admin console, as a tenant', { timeout: 300_000 }, () => {
   });
 
   it('signs out: the session ends and the console asks to sign in again', async () => {
+    // Home after a reload: the landing page; signing in again needs no password while the server's
+    // session lasts.
     await page.goto(stack.consoleUrl);
-    await page.getByRole('heading', { name: 'Organizations' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Organizations', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Vlinders console' }).waitFor();

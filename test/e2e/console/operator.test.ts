@@ -99,7 +99,7 @@ describe('the admin console, as an operator', { timeout: 300_000 }, () => {
     await page.getByRole('list').or(page.getByText('No capacity loops run.')).first().waitFor();
     await checkAndKeep(page, 'capacity');
     await openView(page, 'Billing runs');
-    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    await page.getByRole('heading', { name: 'Runs', exact: true }).waitFor();
     await page
       .getByRole('status')
       .or(page.getByText('No billing windows in the last 24 hours.'))

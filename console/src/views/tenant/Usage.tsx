@@ -28,19 +28,26 @@ const ranges: Record<Granularity, { label: string; ms: number }> = {
   day: { label: 'the last 30 days, by day', ms: 30 * 86_400_000 },
 };
 
-/** One chart point per period, with a total per group (the bars stack). */
-function chartData(rows: UsageRow[], granularity: Granularity) {
-  const periods = new Map<string, Record<string, number | string>>();
+const stepMs: Record<Granularity, number> = { hour: 3_600_000, day: 86_400_000 };
+
+/** One chart point per period of the window, empty ones included, with a total per group (the bars stack). */
+function chartData(rows: UsageRow[], granularity: Granularity, from: Date, to: Date) {
+  const label = (at: Date) =>
+    granularity === 'hour'
+      ? at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+      : at.toLocaleDateString();
+  const step = stepMs[granularity];
+  const points = new Map<number, Record<string, number | string>>();
+  for (let at = Math.floor(from.getTime() / step) * step; at < to.getTime(); at += step)
+    points.set(at, { period: label(new Date(at)) });
   for (const row of rows) {
-    const label =
-      granularity === 'hour'
-        ? new Date(row.period).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-        : new Date(row.period).toLocaleDateString();
-    const point = periods.get(row.period) ?? { period: label };
-    point[row.group ?? 'no team'] = Number(point[row.group ?? 'no team'] ?? 0) + row.totalTokens;
-    periods.set(row.period, point);
+    const at = new Date(row.period).getTime();
+    const point = points.get(at) ?? { period: label(new Date(at)) };
+    const group = row.group ?? 'no team';
+    point[group] = Number(point[group] ?? 0) + row.totalTokens;
+    points.set(at, point);
   }
-  return [...periods.values()];
+  return [...points.entries()].sort(([a], [b]) => a - b).map(([, point]) => point);
 }
 
 const palette = ['#1f5fbf', '#b3541e', '#2e7d32', '#7b1fa2', '#00838f', '#6d4c41'];
@@ -131,7 +138,7 @@ export function Usage() {
             <>
               <figure className="chart" aria-label={`Tokens by ${groupBy}`}>
                 <ResponsiveContainer width="100%" height={280}>
-                  <BarChart data={chartData(rows, granularity)}>
+                  <BarChart data={chartData(rows, granularity, from, to)}>
                     <CartesianGrid strokeDasharray="3 3" />
                     <XAxis dataKey="period" />
                     <YAxis />

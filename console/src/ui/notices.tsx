@@ -62,3 +62,16 @@ export function Success({ children }: { children: ReactNode }) {
     </div>
   );
 }
+
+/** A secret the API answers once (a new key, a client secret): shown until the user says it is copied. */
+export function ShownOnce({ what, secret, onDone }: { what: ReactNode; secret: string; onDone: () => void }) {
+  return (
+    <div role="status" className="notice success secret">
+      <p>{what} — copy it now, it is not shown again:</p>
+      <code data-testid="shown-once">{secret}</code>
+      <button type="button" className="button secondary" onClick={onDone}>
+        I have copied it
+      </button>
+    </div>
+  );
+}

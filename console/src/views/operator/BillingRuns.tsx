@@ -1,3 +1,4 @@
+import { Table } from '../../ui/table';
 import { useState } from 'react';
 import { useApiQuery } from '../../api/client';
 import { WorkflowLink } from '../../ui/links';
@@ -48,36 +49,33 @@ export function BillingRuns() {
                 <p>The billing-hourly schedule starts one per hour; see docs/billing-runs.md.</p>
               </EmptyState>
             ) : (
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Window</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Tenants (not billed)</th>
-                    <th scope="col">Meter events</th>
-                    <th scope="col">Late tokens</th>
-                    <th scope="col">Workflow</th>
+              <Table
+                columns={[
+                  'Window',
+                  'Status',
+                  'Tenants (not billed)',
+                  'Meter events',
+                  'Late tokens',
+                  'Workflow',
+                ]}
+              >
+                {items.map((run) => (
+                  <tr key={run.windowStart}>
+                    <td>
+                      {formatTime(run.windowStart)} – {formatTime(run.windowEnd)}
+                    </td>
+                    <td>{run.status}</td>
+                    <td>
+                      {run.tenants ?? '—'} ({run.failedTenants ?? '—'})
+                    </td>
+                    <td>{run.meterEvents ?? '—'}</td>
+                    <td>{run.lateTokens ?? '—'}</td>
+                    <td>
+                      <WorkflowLink workflowId={run.workflowId}>{run.workflowId}</WorkflowLink>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {items.map((run) => (
-                    <tr key={run.windowStart}>
-                      <td>
-                        {formatTime(run.windowStart)} – {formatTime(run.windowEnd)}
-                      </td>
-                      <td>{run.status}</td>
-                      <td>
-                        {run.tenants ?? '—'} ({run.failedTenants ?? '—'})
-                      </td>
-                      <td>{run.meterEvents ?? '—'}</td>
-                      <td>{run.lateTokens ?? '—'}</td>
-                      <td>
-                        <WorkflowLink workflowId={run.workflowId}>{run.workflowId}</WorkflowLink>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )
           }
         </Loaded>
@@ -94,31 +92,22 @@ export function BillingRuns() {
                     ? 'Every window and balance adds up.'
                     : `${r.flagged} windows or balances do not add up.`}
                 </p>
-                <table className="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Tenant</th>
-                      <th scope="col">Window</th>
-                      <th scope="col">Flags</th>
+                <Table columns={['Tenant', 'Window', 'Flags']}>
+                  {r.windows.map((w) => (
+                    <tr key={`${w.orgId}/${w.windowStart}`}>
+                      <td>
+                        <code>{w.orgId}</code>
+                      </td>
+                      <td>{formatTime(w.windowStart)}</td>
+                      <td>{w.flags.join(', ') || 'none'}</td>
+                      <td>
+                        <WorkflowLink workflowId={`billing/${w.windowStart}`}>
+                          Run in the Temporal UI
+                        </WorkflowLink>
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {r.windows.map((w) => (
-                      <tr key={`${w.orgId}/${w.windowStart}`}>
-                        <td>
-                          <code>{w.orgId}</code>
-                        </td>
-                        <td>{formatTime(w.windowStart)}</td>
-                        <td>{w.flags.join(', ') || 'none'}</td>
-                        <td>
-                          <WorkflowLink workflowId={`billing/${w.windowStart}`}>
-                            Run in the Temporal UI
-                          </WorkflowLink>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </Table>
               </>
             )
           }

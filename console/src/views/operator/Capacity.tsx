@@ -1,3 +1,4 @@
+import { Table } from '../../ui/table';
 import { useState } from 'react';
 import { useApiMutation, useApiQuery } from '../../api/client';
 import { Button } from '../../ui/forms';
@@ -118,34 +119,23 @@ export function Capacity() {
                   ) : null}
                   <WorkflowLink workflowId={p.workflowId} />
                   {p.decisions.length > 0 ? (
-                    <table className="table">
-                      <caption>Recent decisions</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">When</th>
-                          <th scope="col">Replicas</th>
-                          <th scope="col">Why</th>
-                          <th scope="col">Outcome</th>
+                    <Table columns={['When', 'Replicas', 'Why', 'Outcome']} caption="Recent decisions">
+                      {p.decisions.map((d) => (
+                        <tr key={d.at}>
+                          <td>{formatTime(d.at)}</td>
+                          <td>
+                            {d.current} → {d.desired}
+                          </td>
+                          <td>
+                            {d.reason}: {d.detail}
+                          </td>
+                          <td>
+                            {d.outcome}
+                            {d.error ? ` (${d.error})` : ''}
+                          </td>
                         </tr>
-                      </thead>
-                      <tbody>
-                        {p.decisions.map((d) => (
-                          <tr key={d.at}>
-                            <td>{formatTime(d.at)}</td>
-                            <td>
-                              {d.current} → {d.desired}
-                            </td>
-                            <td>
-                              {d.reason}: {d.detail}
-                            </td>
-                            <td>
-                              {d.outcome}
-                              {d.error ? ` (${d.error})` : ''}
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
+                      ))}
+                    </Table>
                   ) : null}
                 </li>
               ))}

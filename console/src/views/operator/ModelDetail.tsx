@@ -1,3 +1,4 @@
+import { Table } from '../../ui/table';
 import { useParams } from 'react-router';
 import { useApiMutation, useApiQuery } from '../../api/client';
 import { Button, Form, optionalInteger, optionalText, TextInput } from '../../ui/forms';
@@ -74,44 +75,27 @@ export function ModelDetail() {
                 </p>
               </EmptyState>
             ) : (
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Version</th>
-                    <th scope="col">Stage</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Weight</th>
-                    <th scope="col">Where</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
+              <Table columns={['Version', 'Stage', 'State', 'Weight', 'Where', '']}>
+                {m.deployments.map((d) => (
+                  <tr key={d.id}>
+                    <td>{d.version}</td>
+                    <td>
+                      {d.stage}
+                      {d.failureReason ? ` (${d.failureReason})` : ''}
+                    </td>
+                    <td>{d.state}</td>
+                    <td>{d.weight}</td>
+                    <td>{d.cluster ? `cluster ${d.cluster}` : d.urls.join(', ')}</td>
+                    <td>
+                      {d.cluster && (d.stage === 'registered' || d.stage === 'failed') ? (
+                        <Button onPress={() => start.mutate(d.version)} aria-label={`Roll out ${d.version}`}>
+                          Roll out
+                        </Button>
+                      ) : null}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {m.deployments.map((d) => (
-                    <tr key={d.id}>
-                      <td>{d.version}</td>
-                      <td>
-                        {d.stage}
-                        {d.failureReason ? ` (${d.failureReason})` : ''}
-                      </td>
-                      <td>{d.state}</td>
-                      <td>{d.weight}</td>
-                      <td>{d.cluster ? `cluster ${d.cluster}` : d.urls.join(', ')}</td>
-                      <td>
-                        {d.cluster && (d.stage === 'registered' || d.stage === 'failed') ? (
-                          <Button
-                            onPress={() => start.mutate(d.version)}
-                            aria-label={`Roll out ${d.version}`}
-                          >
-                            Roll out
-                          </Button>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )}
           </Section>
           {m.deployments

@@ -1,3 +1,4 @@
+import { Table } from '../../ui/table';
 import { Link } from 'react-router';
 import { useApiMutation, useApiQuery } from '../../api/client';
 import type { List } from '../../api/types';
@@ -54,33 +55,23 @@ export function Models() {
               <p>Add one below, then give it a deployment or roll out a version on a serving cluster.</p>
             </EmptyState>
           ) : (
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Deployments</th>
-                  <th scope="col">Prices (in, out per 1M)</th>
+            <Table columns={['Model', 'Status', 'Deployments', 'Prices (in, out per 1M)']}>
+              {items.map((m) => (
+                <tr key={m.id}>
+                  <td>
+                    <Link to={`/admin/models/${m.id}`}>{m.name}</Link>
+                  </td>
+                  <td>{m.status}</td>
+                  <td>
+                    {m.deployments.map((d) => `${d.version} (${d.stage}, weight ${d.weight})`).join('; ') ||
+                      'none'}
+                  </td>
+                  <td>
+                    {m.inputPricePerMillion}, {m.outputPricePerMillion}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((m) => (
-                  <tr key={m.id}>
-                    <td>
-                      <Link to={`/admin/models/${m.id}`}>{m.name}</Link>
-                    </td>
-                    <td>{m.status}</td>
-                    <td>
-                      {m.deployments.map((d) => `${d.version} (${d.stage}, weight ${d.weight})`).join('; ') ||
-                        'none'}
-                    </td>
-                    <td>
-                      {m.inputPricePerMillion}, {m.outputPricePerMillion}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )
         }
       </Loaded>

@@ -1,3 +1,4 @@
+import { Pager, Table } from '../../ui/table';
 import { useState } from 'react';
 import { useApiMutation, useApiQuery } from '../../api/client';
 import { Button } from '../../ui/forms';
@@ -68,87 +69,67 @@ export function Tenants() {
             <EmptyState title="No tenants match." />
           ) : (
             <>
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Tenant</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Plan</th>
-                    <th scope="col">Subscription</th>
-                    <th scope="col">Members / seats</th>
-                    <th scope="col">Tokens this month</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
+              <Table
+                columns={[
+                  'Tenant',
+                  'Status',
+                  'Plan',
+                  'Subscription',
+                  'Members / seats',
+                  'Tokens this month',
+                  'Created',
+                  '',
+                ]}
+              >
+                {items.map((t) => (
+                  <tr key={t.id}>
+                    <td>
+                      {t.name}
+                      <br />
+                      <code className="muted">{t.id}</code>
+                    </td>
+                    <td>
+                      {t.status}
+                      {t.failureReason ? ` (${t.failureReason})` : ''}
+                    </td>
+                    <td>{t.plan}</td>
+                    <td>
+                      {t.subscriptionStatus}
+                      {t.suspension
+                        ? ` by an operator since ${formatTime(t.suspension.since)}: ${t.suspension.reason}`
+                        : ''}
+                      <br />
+                      <WorkflowLink workflowId={`subscription/${t.id}`}>Lifecycle workflow</WorkflowLink>
+                    </td>
+                    <td>
+                      {t.members} / {t.seats ?? '—'}
+                    </td>
+                    <td>{t.tokensThisMonth}</td>
+                    <td>{formatTime(t.createdAt)}</td>
+                    <td>
+                      {t.suspension ? (
+                        <Button
+                          variant="secondary"
+                          aria-label={`Resume ${t.name}`}
+                          onPress={() => resume.mutate(t.id)}
+                        >
+                          Resume
+                        </Button>
+                      ) : (
+                        <Button
+                          variant="danger"
+                          aria-label={`Suspend ${t.name}`}
+                          isDisabled={!reason.trim()}
+                          onPress={() => suspend.mutate({ id: t.id, reason: reason.trim() })}
+                        >
+                          Suspend
+                        </Button>
+                      )}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {items.map((t) => (
-                    <tr key={t.id}>
-                      <td>
-                        {t.name}
-                        <br />
-                        <code className="muted">{t.id}</code>
-                      </td>
-                      <td>
-                        {t.status}
-                        {t.failureReason ? ` (${t.failureReason})` : ''}
-                      </td>
-                      <td>{t.plan}</td>
-                      <td>
-                        {t.subscriptionStatus}
-                        {t.suspension
-                          ? ` by an operator since ${formatTime(t.suspension.since)}: ${t.suspension.reason}`
-                          : ''}
-                        <br />
-                        <WorkflowLink workflowId={`subscription/${t.id}`}>Lifecycle workflow</WorkflowLink>
-                      </td>
-                      <td>
-                        {t.members} / {t.seats ?? '—'}
-                      </td>
-                      <td>{t.tokensThisMonth}</td>
-                      <td>{formatTime(t.createdAt)}</td>
-                      <td>
-                        {t.suspension ? (
-                          <Button
-                            variant="secondary"
-                            aria-label={`Resume ${t.name}`}
-                            onPress={() => resume.mutate(t.id)}
-                          >
-                            Resume
-                          </Button>
-                        ) : (
-                          <Button
-                            variant="danger"
-                            aria-label={`Suspend ${t.name}`}
-                            isDisabled={!reason.trim()}
-                            onPress={() => suspend.mutate({ id: t.id, reason: reason.trim() })}
-                          >
-                            Suspend
-                          </Button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <div className="actions">
-                <Button
-                  variant="secondary"
-                  isDisabled={cursors.length === 0}
-                  onPress={() => setCursors(cursors.slice(0, -1))}
-                >
-                  Newer
-                </Button>
-                <Button
-                  variant="secondary"
-                  isDisabled={nextCursor === null}
-                  onPress={() => nextCursor !== null && setCursors([...cursors, nextCursor])}
-                >
-                  Older
-                </Button>
-              </div>
+                ))}
+              </Table>
+              <Pager cursors={cursors} onChange={setCursors} next={nextCursor} />
             </>
           )
         }

@@ -1,9 +1,10 @@
+import { Table } from '../../ui/table';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useApiMutation, useApiQuery } from '../../api/client';
 import type { List } from '../../api/types';
 import { Button, Checkboxes, Form, optionalInteger, optionalText, TextInput } from '../../ui/forms';
-import { EmptyState, ErrorNotice, Loaded } from '../../ui/notices';
+import { EmptyState, ErrorNotice, Loaded, ShownOnce } from '../../ui/notices';
 import { formatTime, Page, Section } from '../../ui/page';
 
 interface ApiKey {
@@ -71,15 +72,15 @@ export function ApiKeys() {
       intro="Keys call the OpenAI-compatible API under /v1. A key is shown once, when it is made."
     >
       {secret ? (
-        <div role="status" className="notice success secret">
-          <p>
-            The key <strong>{secret.name}</strong> — copy it now, it is not shown again:
-          </p>
-          <code data-testid="new-api-key">{secret.key}</code>
-          <Button variant="secondary" onPress={() => setSecret(null)}>
-            I have copied it
-          </Button>
-        </div>
+        <ShownOnce
+          what={
+            <>
+              The key <strong>{secret.name}</strong>
+            </>
+          }
+          secret={secret.key}
+          onDone={() => setSecret(null)}
+        />
       ) : null}
       {actionError ? <ErrorNotice error={actionError} /> : null}
       <Loaded query={keys} what="the API keys">
@@ -89,67 +90,54 @@ export function ApiKeys() {
               <p>Create one below to call /v1.</p>
             </EmptyState>
           ) : (
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Prefix</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Limits (req/min, tokens/min)</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">State</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
+            <Table
+              columns={['Name', 'Prefix', 'Scopes', 'Limits (req/min, tokens/min)', 'Last used', 'State', '']}
+            >
+              {items.map((k) => (
+                <tr key={k.id}>
+                  <td>{k.name}</td>
+                  <td>
+                    <code>{k.prefix}</code>
+                  </td>
+                  <td>{k.scopes.join(', ')}</td>
+                  <td>
+                    {k.requestsPerMinute ?? 'plan'}, {k.tokensPerMinute ?? 'plan'}
+                  </td>
+                  <td>{formatTime(k.lastUsedAt)}</td>
+                  <td>
+                    {k.revokedAt
+                      ? `Revoked ${formatTime(k.revokedAt)}`
+                      : k.expiresAt
+                        ? `Expires ${formatTime(k.expiresAt)}`
+                        : 'Active'}
+                  </td>
+                  <td className="row-actions">
+                    {k.revokedAt ? null : (
+                      <>
+                        <Button
+                          variant="secondary"
+                          aria-label={`Rotate ${k.name}`}
+                          onPress={() =>
+                            rotate.mutate(k.id, {
+                              onSuccess: (r) => setSecret({ name: r.name, key: r.key }),
+                            })
+                          }
+                        >
+                          Rotate
+                        </Button>
+                        <Button
+                          variant="danger"
+                          aria-label={`Revoke ${k.name}`}
+                          onPress={() => revoke.mutate(k.id)}
+                        >
+                          Revoke
+                        </Button>
+                      </>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((k) => (
-                  <tr key={k.id}>
-                    <td>{k.name}</td>
-                    <td>
-                      <code>{k.prefix}</code>
-                    </td>
-                    <td>{k.scopes.join(', ')}</td>
-                    <td>
-                      {k.requestsPerMinute ?? 'plan'}, {k.tokensPerMinute ?? 'plan'}
-                    </td>
-                    <td>{formatTime(k.lastUsedAt)}</td>
-                    <td>
-                      {k.revokedAt
-                        ? `Revoked ${formatTime(k.revokedAt)}`
-                        : k.expiresAt
-                          ? `Expires ${formatTime(k.expiresAt)}`
-                          : 'Active'}
-                    </td>
-                    <td className="row-actions">
-                      {k.revokedAt ? null : (
-                        <>
-                          <Button
-                            variant="secondary"
-                            aria-label={`Rotate ${k.name}`}
-                            onPress={() =>
-                              rotate.mutate(k.id, {
-                                onSuccess: (r) => setSecret({ name: r.name, key: r.key }),
-                              })
-                            }
-                          >
-                            Rotate
-                          </Button>
-                          <Button
-                            variant="danger"
-                            aria-label={`Revoke ${k.name}`}
-                            onPress={() => revoke.mutate(k.id)}
-                          >
-                            Revoke
-                          </Button>
-                        </>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )
         }
       </Loaded>

@@ -1,3 +1,4 @@
+import { Pager, Table } from '../../ui/table';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useApiQuery } from '../../api/client';
@@ -54,48 +55,22 @@ export function AuditLog() {
             <EmptyState title="Nothing recorded yet." />
           ) : (
             <>
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Actor</th>
-                    <th scope="col">Target</th>
-                    <th scope="col">Address</th>
+              <Table columns={['When', 'Action', 'Actor', 'Target', 'Address']}>
+                {items.map((e) => (
+                  <tr key={e.id}>
+                    <td>{formatTime(e.createdAt)}</td>
+                    <td>{e.action}</td>
+                    <td>
+                      <code>{e.actorId ?? 'system'}</code>
+                    </td>
+                    <td>
+                      {e.targetType} <code>{e.targetId ?? ''}</code>
+                    </td>
+                    <td>{e.ip ?? '—'}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {items.map((e) => (
-                    <tr key={e.id}>
-                      <td>{formatTime(e.createdAt)}</td>
-                      <td>{e.action}</td>
-                      <td>
-                        <code>{e.actorId ?? 'system'}</code>
-                      </td>
-                      <td>
-                        {e.targetType} <code>{e.targetId ?? ''}</code>
-                      </td>
-                      <td>{e.ip ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <div className="actions">
-                <Button
-                  variant="secondary"
-                  isDisabled={before.length === 0}
-                  onPress={() => setBefore(before.slice(0, -1))}
-                >
-                  Newer
-                </Button>
-                <Button
-                  variant="secondary"
-                  isDisabled={nextCursor === null}
-                  onPress={() => nextCursor !== null && setBefore([...before, nextCursor])}
-                >
-                  Older
-                </Button>
-              </div>
+                ))}
+              </Table>
+              <Pager cursors={before} onChange={setBefore} next={nextCursor} />
             </>
           )
         }

@@ -1,3 +1,4 @@
+import { Table } from '../../ui/table';
 import { useParams } from 'react-router';
 import { useApiMutation, useApiQuery } from '../../api/client';
 import { Button, Choice, Form, TextInput } from '../../ui/forms';
@@ -185,34 +186,24 @@ export function Billing() {
             items.length === 0 ? (
               <EmptyState title="No invoices yet." />
             ) : (
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Number</th>
-                    <th scope="col">Period</th>
-                    <th scope="col">Amount</th>
-                    <th scope="col">Status</th>
+              <Table columns={['Number', 'Period', 'Amount', 'Status']}>
+                {items.map((i) => (
+                  <tr key={i.id}>
+                    <td>
+                      {i.hostedInvoiceUrl ? (
+                        <a href={i.hostedInvoiceUrl}>{i.number ?? i.id}</a>
+                      ) : (
+                        (i.number ?? i.id)
+                      )}
+                    </td>
+                    <td>
+                      {formatTime(i.periodStart)} – {formatTime(i.periodEnd)}
+                    </td>
+                    <td>{money(i.amountDue, i.currency)}</td>
+                    <td>{i.status ?? '—'}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {items.map((i) => (
-                    <tr key={i.id}>
-                      <td>
-                        {i.hostedInvoiceUrl ? (
-                          <a href={i.hostedInvoiceUrl}>{i.number ?? i.id}</a>
-                        ) : (
-                          (i.number ?? i.id)
-                        )}
-                      </td>
-                      <td>
-                        {formatTime(i.periodStart)} – {formatTime(i.periodEnd)}
-                      </td>
-                      <td>{money(i.amountDue, i.currency)}</td>
-                      <td>{i.status ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )
           }
         </Loaded>

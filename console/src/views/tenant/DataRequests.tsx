@@ -1,3 +1,5 @@
+import { saveFile } from '../../ui/download';
+import { Table } from '../../ui/table';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useApiMutation, useApiQuery, useSend } from '../../api/client';
@@ -48,13 +50,7 @@ export function DataRequests() {
     setDownloadError(null);
     try {
       const body = await send<unknown>('GET', `${base}/${request.id}/archive/${encodeURIComponent(file)}`);
-      const blob = new Blob([typeof body === 'string' ? body : JSON.stringify(body)]);
-      const url = URL.createObjectURL(blob);
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = file;
-      link.click();
-      URL.revokeObjectURL(url);
+      saveFile(file, typeof body === 'string' ? body : JSON.stringify(body));
     } catch (err) {
       setDownloadError(err instanceof Error ? err : new Error('The download failed.'));
     }
@@ -98,58 +94,47 @@ export function DataRequests() {
             items.length === 0 ? (
               <EmptyState title="No data requests yet." />
             ) : (
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Request</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Requested</th>
-                    <th scope="col">Due</th>
-                    <th scope="col">Result</th>
+              <Table columns={['Request', 'Status', 'Requested', 'Due', 'Result']}>
+                {items.map((r) => (
+                  <tr key={r.id}>
+                    <td>
+                      {r.kind} of {r.scope === 'person' ? 'my data' : 'the organization'}
+                    </td>
+                    <td>
+                      <span className={`badge ${r.status}`} data-testid="data-request-status">
+                        {r.status}
+                      </span>
+                      {r.blockedReason ? ` (${r.blockedReason})` : ''}
+                    </td>
+                    <td>{formatTime(r.requestedAt)}</td>
+                    <td>{formatTime(r.dueAt)}</td>
+                    <td>
+                      {r.files.length > 0 ? (
+                        <ul className="plain">
+                          {r.files.map((f) => (
+                            <li key={f.name}>
+                              <Button
+                                variant="secondary"
+                                onPress={() => void download(r, f.name)}
+                                aria-label={`Download ${f.name}`}
+                              >
+                                {f.name}
+                              </Button>{' '}
+                              <span className="muted">{f.bytes} bytes</span>
+                            </li>
+                          ))}
+                          <li className="muted">Available until {formatTime(r.archiveExpiresAt)}</li>
+                        </ul>
+                      ) : null}
+                      {r.kind === 'erasure' && unfinished.has(r.status) ? (
+                        <Button variant="danger" onPress={() => cancel.mutate(r.id)}>
+                          Cancel erasure
+                        </Button>
+                      ) : null}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {items.map((r) => (
-                    <tr key={r.id}>
-                      <td>
-                        {r.kind} of {r.scope === 'person' ? 'my data' : 'the organization'}
-                      </td>
-                      <td>
-                        <span className={`badge ${r.status}`} data-testid="data-request-status">
-                          {r.status}
-                        </span>
-                        {r.blockedReason ? ` (${r.blockedReason})` : ''}
-                      </td>
-                      <td>{formatTime(r.requestedAt)}</td>
-                      <td>{formatTime(r.dueAt)}</td>
-                      <td>
-                        {r.files.length > 0 ? (
-                          <ul className="plain">
-                            {r.files.map((f) => (
-                              <li key={f.name}>
-                                <Button
-                                  variant="secondary"
-                                  onPress={() => void download(r, f.name)}
-                                  aria-label={`Download ${f.name}`}
-                                >
-                                  {f.name}
-                                </Button>{' '}
-                                <span className="muted">{f.bytes} bytes</span>
-                              </li>
-                            ))}
-                            <li className="muted">Available until {formatTime(r.archiveExpiresAt)}</li>
-                          </ul>
-                        ) : null}
-                        {r.kind === 'erasure' && unfinished.has(r.status) ? (
-                          <Button variant="danger" onPress={() => cancel.mutate(r.id)}>
-                            Cancel erasure
-                          </Button>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )
           }
         </Loaded>

@@ -1,3 +1,4 @@
+import { Table } from '../../ui/table';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useApiMutation, useApiQuery } from '../../api/client';
@@ -57,52 +58,39 @@ export function Members() {
       <Section title="Members">
         <Loaded query={members} what="the members">
           {({ items }) => (
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Joined</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((m) => (
-                  <tr key={m.userId}>
-                    <td>{m.displayName}</td>
-                    <td>{m.email}</td>
-                    <td>
-                      <label className="inline-select">
-                        <span className="sr-only">Role of {m.email}</span>
-                        <select
-                          value={m.role}
-                          onChange={(e) => changeRole.mutate({ userId: m.userId, role: e.target.value })}
-                        >
-                          {roleOptions.map((r) => (
-                            <option key={r.id} value={r.id}>
-                              {r.label}
-                            </option>
-                          ))}
-                        </select>
-                      </label>
-                    </td>
-                    <td>{formatTime(m.joinedAt)}</td>
-                    <td>
-                      <Button
-                        variant="danger"
-                        onPress={() => remove.mutate(m.userId)}
-                        aria-label={`Remove ${m.email}`}
+            <Table columns={['Name', 'Email', 'Role', 'Joined', '']}>
+              {items.map((m) => (
+                <tr key={m.userId}>
+                  <td>{m.displayName}</td>
+                  <td>{m.email}</td>
+                  <td>
+                    <label className="inline-select">
+                      <span className="sr-only">Role of {m.email}</span>
+                      <select
+                        value={m.role}
+                        onChange={(e) => changeRole.mutate({ userId: m.userId, role: e.target.value })}
                       >
-                        Remove
-                      </Button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+                        {roleOptions.map((r) => (
+                          <option key={r.id} value={r.id}>
+                            {r.label}
+                          </option>
+                        ))}
+                      </select>
+                    </label>
+                  </td>
+                  <td>{formatTime(m.joinedAt)}</td>
+                  <td>
+                    <Button
+                      variant="danger"
+                      onPress={() => remove.mutate(m.userId)}
+                      aria-label={`Remove ${m.email}`}
+                    >
+                      Remove
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </Table>
           )}
         </Loaded>
       </Section>
@@ -131,40 +119,27 @@ export function Members() {
             items.length === 0 ? (
               <EmptyState title="No invitations yet." />
             ) : (
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Email</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
+              <Table columns={['Email', 'Role', 'Status', 'Expires', '']}>
+                {items.map((i) => (
+                  <tr key={i.id}>
+                    <td>{i.email}</td>
+                    <td>{i.role}</td>
+                    <td>{i.status}</td>
+                    <td>{formatTime(i.expiresAt)}</td>
+                    <td>
+                      {i.status === 'pending' ? (
+                        <Button
+                          variant="danger"
+                          onPress={() => revoke.mutate(i.id)}
+                          aria-label={`Revoke the invitation of ${i.email}`}
+                        >
+                          Revoke
+                        </Button>
+                      ) : null}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {items.map((i) => (
-                    <tr key={i.id}>
-                      <td>{i.email}</td>
-                      <td>{i.role}</td>
-                      <td>{i.status}</td>
-                      <td>{formatTime(i.expiresAt)}</td>
-                      <td>
-                        {i.status === 'pending' ? (
-                          <Button
-                            variant="danger"
-                            onPress={() => revoke.mutate(i.id)}
-                            aria-label={`Revoke the invitation of ${i.email}`}
-                          >
-                            Revoke
-                          </Button>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )
           }
         </Loaded>

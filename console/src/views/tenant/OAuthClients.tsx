@@ -1,9 +1,10 @@
+import { Table } from '../../ui/table';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useApiMutation, useApiQuery } from '../../api/client';
 import type { List } from '../../api/types';
 import { Button, Checkboxes, Form, optionalText, TextInput } from '../../ui/forms';
-import { EmptyState, ErrorNotice, Loaded } from '../../ui/notices';
+import { EmptyState, ErrorNotice, Loaded, ShownOnce } from '../../ui/notices';
 import { formatTime, Page, Section } from '../../ui/page';
 
 interface OAuthClient {
@@ -48,15 +49,15 @@ export function OAuthClients() {
       intro="Applications that sign your members in, or machines that call the API with client credentials."
     >
       {secret ? (
-        <div role="status" className="notice success secret">
-          <p>
-            The secret of <code>{secret.clientId}</code> — copy it now, it is not shown again:
-          </p>
-          <code>{secret.clientSecret}</code>
-          <Button variant="secondary" onPress={() => setSecret(null)}>
-            I have copied it
-          </Button>
-        </div>
+        <ShownOnce
+          what={
+            <>
+              The secret of <code>{secret.clientId}</code>
+            </>
+          }
+          secret={secret.clientSecret}
+          onDone={() => setSecret(null)}
+        />
       ) : null}
       {revoke.error ? <ErrorNotice error={revoke.error} /> : null}
       <Loaded query={clients} what="the OAuth clients">
@@ -64,46 +65,32 @@ export function OAuthClients() {
           items.length === 0 ? (
             <EmptyState title="No OAuth clients yet." />
           ) : (
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Client id</th>
-                  <th scope="col">Grants</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
+            <Table columns={['Name', 'Client id', 'Grants', 'Scopes', 'Created', '']}>
+              {items.map((c) => (
+                <tr key={c.clientId}>
+                  <td>{c.name}</td>
+                  <td>
+                    <code>{c.clientId}</code>
+                  </td>
+                  <td>{c.grantTypes.join(', ')}</td>
+                  <td>{c.scopes.join(', ')}</td>
+                  <td>{formatTime(c.createdAt)}</td>
+                  <td>
+                    {c.revokedAt ? (
+                      `Revoked ${formatTime(c.revokedAt)}`
+                    ) : (
+                      <Button
+                        variant="danger"
+                        aria-label={`Revoke ${c.name}`}
+                        onPress={() => revoke.mutate(c.clientId)}
+                      >
+                        Revoke
+                      </Button>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((c) => (
-                  <tr key={c.clientId}>
-                    <td>{c.name}</td>
-                    <td>
-                      <code>{c.clientId}</code>
-                    </td>
-                    <td>{c.grantTypes.join(', ')}</td>
-                    <td>{c.scopes.join(', ')}</td>
-                    <td>{formatTime(c.createdAt)}</td>
-                    <td>
-                      {c.revokedAt ? (
-                        `Revoked ${formatTime(c.revokedAt)}`
-                      ) : (
-                        <Button
-                          variant="danger"
-                          aria-label={`Revoke ${c.name}`}
-                          onPress={() => revoke.mutate(c.clientId)}
-                        >
-                          Revoke
-                        </Button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )
         }
       </Loaded>

@@ -1,4 +1,5 @@
 import { Link } from 'react-router';
+import { Table } from '../../ui/table';
 import { useApiMutation, useApiQuery } from '../../api/client';
 import type { List, Org } from '../../api/types';
 import { Button, Form, optionalText, TextInput } from '../../ui/forms';
@@ -29,31 +30,20 @@ export function Orgs() {
               <p>Create one below, or accept an invitation from the mail you were sent.</p>
             </EmptyState>
           ) : (
-            <table className="table">
-              <caption className="sr-only">Your organizations</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Your role</th>
-                  <th scope="col">Created</th>
+            <Table columns={['Name', 'Status', 'Your role', 'Created']}>
+              {items.map((org) => (
+                <tr key={org.id}>
+                  <td>
+                    <Link to={`/orgs/${org.id}`}>{org.name}</Link>
+                  </td>
+                  <td>
+                    <OrgStatus org={org} />
+                  </td>
+                  <td>{org.role ?? '—'}</td>
+                  <td>{formatTime(org.createdAt)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((org) => (
-                  <tr key={org.id}>
-                    <td>
-                      <Link to={`/orgs/${org.id}`}>{org.name}</Link>
-                    </td>
-                    <td>
-                      <OrgStatus org={org} />
-                    </td>
-                    <td>{org.role ?? '—'}</td>
-                    <td>{formatTime(org.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )
         }
       </Loaded>

@@ -1,3 +1,5 @@
+import { saveFile } from '../../ui/download';
+import { Table } from '../../ui/table';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
@@ -70,12 +72,7 @@ export function Usage() {
     setDownloadError(null);
     try {
       const csv = await send<string>('GET', `/api/orgs/${orgId}/usage.csv?${query.toString()}`);
-      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = `usage-${orgId}-${granularity}-${groupBy}.csv`;
-      link.click();
-      URL.revokeObjectURL(url);
+      saveFile(`usage-${orgId}-${granularity}-${groupBy}.csv`, csv, 'text/csv');
     } catch (err) {
       setDownloadError(err instanceof Error ? err : new Error('The download failed.'));
     }
@@ -151,32 +148,27 @@ export function Usage() {
                 </ResponsiveContainer>
               </figure>
               <Section title={`Totals by ${groupBy}`}>
-                <table className="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">
-                        {groupBy === 'key' ? 'API key' : groupBy === 'team' ? 'Team' : 'Model'}
-                      </th>
-                      <th scope="col">Requests</th>
-                      <th scope="col">Errors</th>
-                      <th scope="col">Prompt tokens</th>
-                      <th scope="col">Completion tokens</th>
-                      <th scope="col">Total tokens</th>
+                <Table
+                  columns={[
+                    groupBy === 'key' ? 'API key' : groupBy === 'team' ? 'Team' : 'Model',
+                    'Requests',
+                    'Errors',
+                    'Prompt tokens',
+                    'Completion tokens',
+                    'Total tokens',
+                  ]}
+                >
+                  {[...totals.entries()].map(([group, t]) => (
+                    <tr key={group}>
+                      <td>{group}</td>
+                      <td>{t.requests}</td>
+                      <td>{t.errors}</td>
+                      <td>{t.promptTokens}</td>
+                      <td>{t.completionTokens}</td>
+                      <td>{t.totalTokens}</td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {[...totals.entries()].map(([group, t]) => (
-                      <tr key={group}>
-                        <td>{group}</td>
-                        <td>{t.requests}</td>
-                        <td>{t.errors}</td>
-                        <td>{t.promptTokens}</td>
-                        <td>{t.completionTokens}</td>
-                        <td>{t.totalTokens}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </Table>
               </Section>
             </>
           );

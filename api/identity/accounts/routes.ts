@@ -16,7 +16,6 @@ import {
   SignUpBody,
   TokenPair,
   Me,
-  User,
   VerifyEmailBody,
 } from './schemas.js';
 import { errors } from '../../common-schemas.js';

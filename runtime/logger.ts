@@ -2,11 +2,15 @@
 import { trace } from '@opentelemetry/api';
 import { pino, type LoggerOptions } from 'pino';
 
-/** Query parameters that carry a credential or a one-time code (an SSO callback's, a mailed link's). */
+/**
+ * Query parameters that carry a credential or a one-time code (an SSO callback's, a mailed link's,
+ * an SSO ticket back to an authorization server interaction).
+ */
 const secretParameters = [
   'code',
   'state',
   'token',
+  'ticket',
   'access_token',
   'id_token',
   'refresh_token',

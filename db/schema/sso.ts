@@ -1,6 +1,6 @@
 // Single sign-on through an org's external OIDC identity provider (db/migrations/0006_sso.sql).
-// Tenant-owned: RLS on org_id, plus two read-only lookups for requests that know no tenant yet (a
-// bearer token's issuer, a sign-in callback's state).
+// Tenant-owned: RLS on org_id, plus read-only lookups for requests that know no tenant yet (a
+// bearer token's issuer, a sign-in callback's state, an interaction's ticket).
 import { sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { RoleMapping } from '../../core/sso.js';
@@ -81,6 +81,30 @@ export const ssoLogins = pgTable(
     codeVerifierWrapped: text('code_verifier_wrapped').notNull(),
     expiresAt: timestamptz('expires_at').notNull(),
     createdAt: createdAt(),
+    /** The authorization server's interaction this sign-in was started from, if any (0028). */
+    interactionUid: text('interaction_uid'),
   },
   (t) => [uniqueIndex('sso_logins_state_key').on(t.stateHash), index('sso_logins_org_idx').on(t.orgId)],
+);
+
+/**
+ * A finished sign-in handed back to the authorization server's interaction it was started from:
+ * found by the ticket's hash, bound to that interaction and user, used once, short-lived (0028).
+ */
+export const ssoInteractionTickets = pgTable(
+  'sso_interaction_tickets',
+  {
+    ticketHash: text('ticket_hash').primaryKey(),
+    orgId: orgId().references(() => organizations.id, { onDelete: 'cascade' }),
+    interactionUid: text('interaction_uid').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: timestamptz('expires_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('sso_interaction_tickets_org_idx').on(t.orgId),
+    index('sso_interaction_tickets_user_idx').on(t.userId),
+  ],
 );

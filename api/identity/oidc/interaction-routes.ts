@@ -3,13 +3,21 @@
 // per-address budget and per-account lockout as /api/auth/login); consent grants the scopes the
 // client asked for. The interaction cookie (signed, httpOnly, SameSite=Lax) ties each page to the
 // browser that started the authorization request, so a cross-site form cannot complete it.
+//
+// The login page also signs in through an org's identity provider: the person names the org by its
+// slug (never guessed from an email domain, which two orgs may share), the platform's SSO sign-in
+// runs with this interaction's uid kept in its server-side row, and its callback sends the browser
+// back to /oidc/interaction/:uid/sso-complete with a one-time ticket for the signed-in user.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors as oidcErrors, type InteractionResults, type Provider } from 'oidc-provider';
 import Type from 'typebox';
+import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { AppError, RateLimitError } from '../../errors.js';
 import { checkPassword } from '../accounts/accounts.js';
 import type { AuthThrottle } from '../auth-throttle.js';
+import { takeInteractionTicket } from '../sso/interaction-tickets.js';
+import { orgIdBySlug, ssoStateCookieHeader, startSsoLogin } from '../sso/login.js';
 import type { OidcHost } from './host.js';
 import { escapeHtml, interactionPath, page } from './provider.js';
 
@@ -23,6 +31,12 @@ const LoginForm = Type.Object({
   email: Type.String({ minLength: 1, maxLength: 254 }),
   password: Type.String({ minLength: 1, maxLength: 1024 }),
 });
+// Loose on purpose: a slug of the wrong shape gets the same answer as an unknown one.
+const SsoForm = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 100 }) });
+const SsoCompleteQuery = Type.Object({ ticket: Type.String({ minLength: 1, maxLength: 100 }) });
+
+/** One answer for an unknown slug and an org without single sign-on: the page tells no org apart. */
+const noSsoOrg = 'No organization with this name signs in through single sign-on.';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -59,8 +73,34 @@ function loginPage(uid: string, clientName: string, error?: string): string {
       `<form method="post" action="${interactionPath(uid)}/login">` +
       `<label>Email <input type="email" name="email" autocomplete="username" required></label>` +
       `<label>Password <input type="password" name="password" autocomplete="current-password" required></label>` +
-      `<button type="submit">Sign in</button></form>`,
+      `<button type="submit">Sign in</button></form>` +
+      `<h2>Sign in with your organization's single sign-on</h2>` +
+      `<form method="post" action="${interactionPath(uid)}/sso">` +
+      `<label>Organization <input type="text" name="slug" autocomplete="organization" required></label>` +
+      `<button type="submit">Continue</button></form>`,
   );
+}
+
+/**
+ * Leaves for the identity provider with a page of its own rather than a redirect: a redirect after
+ * the form's POST would be checked against the login page's form-action, which cannot name every
+ * org's provider. A meta refresh is a new navigation (and a link is there should it be blocked).
+ */
+function sendLeavingPage(reply: FastifyReply, url: string) {
+  const href = escapeHtml(url);
+  return reply
+    .code(200)
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .header('content-security-policy', "default-src 'none'; form-action 'none'; frame-ancestors 'none'")
+    .type('text/html; charset=utf-8')
+    .send(
+      page(
+        'Continue to your organization',
+        `<p><a href="${href}">Continue to your organization's sign-in page.</a></p>`,
+        `<meta http-equiv="refresh" content="0; url=${href}">`,
+      ),
+    );
 }
 
 function consentPage(uid: string, clientName: string, scopes: string[]): string {
@@ -88,6 +128,11 @@ async function clientName(provider: Provider, details: InteractionDetails): Prom
 }
 
 const interactions: FastifyPluginAsyncTypebox<InteractionOptions> = async (app, { host, throttle }) => {
+  const ssoSettings = {
+    publicUrl: app.config.PUBLIC_URL,
+    egress: app.egress,
+    master: masterKeyFromConfig(app.config),
+  };
   // The pages post plain HTML forms.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -151,6 +196,56 @@ const interactions: FastifyPluginAsyncTypebox<InteractionOptions> = async (app, 
         app.securityEvents.loginFailed(request, 'oidc-login', locked);
         return sendPage(reply, details, 401, loginPage(details.uid, name, err.message));
       }
+    },
+  );
+
+  app.post(
+    '/oidc/interaction/:uid/sso',
+    { schema: { hide: true, params: UidParams, body: SsoForm } },
+    async (request, reply) => {
+      const { provider } = await host.current();
+      const details = await detailsOf(provider, request, reply);
+      if (details.prompt.name !== 'login')
+        throw new AppError('CONFLICT', 'This step does not ask for a login.');
+      const name = await clientName(provider, details);
+      try {
+        // Starting a sign-in takes no credential: it spends the address's budget, as /api/sso/:orgId/login does.
+        await throttle.admitAddress(request.ip);
+      } catch (err) {
+        if (!(err instanceof RateLimitError)) throw err;
+        reply.header('retry-after', String(err.retryAfterSeconds));
+        return sendPage(reply, details, 429, loginPage(details.uid, name, err.message));
+      }
+      const orgId = await orgIdBySlug(app.db, request.body.slug.trim().toLowerCase());
+      const started = orgId
+        ? await startSsoLogin(app.db, ssoSettings, orgId, details.uid).catch((err: unknown) => {
+            if (err instanceof AppError && err.code === 'NOT_FOUND') return undefined;
+            throw err;
+          })
+        : undefined;
+      if (!started) return sendPage(reply, details, 404, loginPage(details.uid, name, noSsoOrg));
+      reply.header('set-cookie', ssoStateCookieHeader(started.state));
+      return sendLeavingPage(reply, started.url);
+    },
+  );
+
+  app.get(
+    '/oidc/interaction/:uid/sso-complete',
+    { schema: { hide: true, params: UidParams, querystring: SsoCompleteQuery } },
+    async (request, reply) => {
+      const { provider } = await host.current();
+      const details = await detailsOf(provider, request, reply);
+      if (details.prompt.name !== 'login')
+        throw new AppError('CONFLICT', 'This step does not ask for a login.');
+      let userId: string;
+      try {
+        userId = await takeInteractionTicket(app.db, request.query.ticket, details.uid);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'VALIDATION') throw err;
+        const name = await clientName(provider, details);
+        return sendPage(reply, details, 400, loginPage(details.uid, name, err.message));
+      }
+      return finish(request, reply, { login: { accountId: userId } });
     },
   );
 

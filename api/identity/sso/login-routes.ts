@@ -1,24 +1,21 @@
 // Sign-in through an org's identity provider: anyone may start one (/api/sso/:orgId/login, a
 // redirect to the provider) and finish it (/api/sso/callback, which answers the platform's own
-// access and refresh tokens, as /api/auth/login does).
+// access and refresh tokens, as /api/auth/login does). A sign-in started from the authorization
+// server's login page (/oidc/interaction/:uid/sso) instead ends with a redirect back to that
+// interaction, carrying a one-time ticket, and no platform token.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { masterKeyFromConfig } from '../../../runtime/envelope.js';
 import { errors } from '../../common-schemas.js';
 import { AppError, type ErrorCode } from '../../errors.js';
+import { interactionPath } from '../oidc/provider.js';
 import { SsoCallbackQuery, SsoLoginParams, SsoRedirect, SsoSession } from './schemas.js';
 import type { SsoSettings } from './connections.js';
-import { finishSsoLogin, ssoStateCookie, startSsoLogin } from './login.js';
+import { finishSsoLogin, ssoStateCookie, ssoStateCookieHeader, startSsoLogin } from './login.js';
 
 const tags = ['sso'];
 /** The callback's answers that refuse the sign-in itself (a forged or replayed state, a token that fails, an unverified address). */
 const refusedSignIn = new Set<ErrorCode>(['VALIDATION', 'UNAUTHENTICATED', 'FORBIDDEN', 'CONFLICT']);
-const loginCookieSeconds = 600;
-
-/** The state cookie: sent back only to the callback, never readable by scripts. */
-function stateCookie(value: string, maxAgeSeconds: number): string {
-  return `${ssoStateCookie}=${value}; Path=/api/sso/callback; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`;
-}
 
 function cookieValue(request: FastifyRequest, name: string): string | undefined {
   const header = request.headers.cookie;
@@ -54,7 +51,7 @@ const ssoLogin: FastifyPluginAsyncTypebox = async (app) => {
       return reply
         .code(302)
         .header('location', url)
-        .header('set-cookie', stateCookie(state, loginCookieSeconds))
+        .header('set-cookie', ssoStateCookieHeader(state))
         .send({ location: url });
     },
   );
@@ -66,12 +63,12 @@ const ssoLogin: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         querystring: SsoCallbackQuery,
-        response: { 200: SsoSession, ...errors(400, 401, 403, 409, 429, 503) },
+        response: { 200: SsoSession, 303: SsoRedirect, ...errors(400, 401, 403, 409, 429, 503) },
       },
     },
     async (request, reply) => {
       // The state cookie has done its job whatever the outcome.
-      reply.header('set-cookie', stateCookie('', 0));
+      reply.header('set-cookie', ssoStateCookieHeader('', 0));
       const signedIn = await finishSsoLogin(
         app.db,
         { ...settings, refreshTtlSeconds: app.config.REFRESH_TOKEN_TTL_SECONDS },
@@ -87,11 +84,19 @@ const ssoLogin: FastifyPluginAsyncTypebox = async (app) => {
           app.securityEvents.loginFailed(request, 'sso', false, { reason: err.code });
         throw err;
       });
+      if (signedIn.interactionUid !== null) {
+        const location = `${interactionPath(signedIn.interactionUid)}/sso-complete?${new URLSearchParams({ ticket: signedIn.credential }).toString()}`;
+        return reply
+          .code(303)
+          .header('cache-control', 'no-store')
+          .header('location', location)
+          .send({ location });
+      }
       return {
         user: signedIn.user,
         orgId: signedIn.orgId,
         role: signedIn.role,
-        refreshToken: signedIn.refreshToken,
+        refreshToken: signedIn.credential,
         tokenType: 'Bearer' as const,
         ...(await app.accessTokens.issue(signedIn.user.id)),
       };

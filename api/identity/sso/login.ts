@@ -1,19 +1,23 @@
 // Sign-in through an org's identity provider: authorization code with PKCE (S256), state and nonce
 // (openid-client). The state, nonce and code verifier are kept server-side in a one-time row found
 // by the state's hash, and the state is also set as a cookie in the browser that started the
-// sign-in, so a callback replayed, forged or finished in another browser is refused.
+// sign-in, so a callback replayed, forged or finished in another browser is refused. A sign-in
+// started from the authorization server's login page keeps that interaction's uid in the same row,
+// and ends with a ticket back to it (interaction-tickets.ts) instead of the platform's tokens.
 import { timingSafeEqual } from 'node:crypto';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import * as oidc from 'openid-client';
 import type { Db } from '../../../db/client.js';
-import { ssoConnections, ssoLogins } from '../../../db/schema/index.js';
+import { organizations, ssoConnections, ssoLogins } from '../../../db/schema/index.js';
 import { withTenant } from '../../../db/tenant.js';
 import { egressErrorOf } from '../../../runtime/egress.js';
 import { unwrap, wrap } from '../../../runtime/envelope.js';
 import { AppError } from '../../errors.js';
 import { recordAudit } from '../../audit.js';
+import { issueRefreshToken } from '../accounts/refresh-tokens.js';
 import { hashSecret } from '../opaque-secrets.js';
 import { clientSecretOf, type SsoConnectionRow, type SsoSettings } from './connections.js';
+import { createInteractionTicket } from './interaction-tickets.js';
 import { issuerClient, ssoRedirectUri } from './issuers.js';
 import { provisionSsoUser, type SsoSignedIn } from './provisioning.js';
 
@@ -21,6 +25,11 @@ import { provisionSsoUser, type SsoSignedIn } from './provisioning.js';
 const loginTtlMs = 10 * 60 * 1000;
 
 export const ssoStateCookie = 'vl_sso_state';
+
+/** The state cookie: sent back only to the callback, never readable by scripts. */
+export function ssoStateCookieHeader(value: string, maxAgeSeconds = loginTtlMs / 1000): string {
+  return `${ssoStateCookie}=${value}; Path=/api/sso/callback; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`;
+}
 
 function verifierContext(stateHash: string): string {
   return `sso-login:${stateHash}`;
@@ -43,11 +52,27 @@ function scopesFor(connection: SsoConnectionRow): string {
   return ['openid', 'email', 'profile', ...extra].join(' ');
 }
 
-/** Records a new sign-in and answers the identity provider's authorization URL and the state. */
+/**
+ * The org a person named by its slug on the login page, read before any tenant is known (the
+ * organizations_lookup_by_slug policy shows that one row).
+ */
+export async function orgIdBySlug(db: Db, slug: string): Promise<string | undefined> {
+  const [org] = await db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT set_config('app.org_slug', ${slug}, true)`);
+    return tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.slug, slug));
+  });
+  return org?.id;
+}
+
+/**
+ * Records a new sign-in and answers the identity provider's authorization URL and the state. A sign-in
+ * started from an authorization server interaction names its uid, kept server-side with the state.
+ */
 export async function startSsoLogin(
   db: Db,
   settings: SsoSettings,
   orgId: string,
+  interactionUid?: string,
 ): Promise<{ url: string; state: string }> {
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
@@ -65,6 +90,7 @@ export async function startSsoLogin(
       nonce,
       codeVerifierWrapped: wrap(settings.master, Buffer.from(codeVerifier), verifierContext(stateHash)),
       expiresAt: new Date(Date.now() + loginTtlMs),
+      interactionUid,
     });
     return row;
   });
@@ -140,12 +166,18 @@ export interface SsoCallback {
   ip: string | null;
 }
 
-/** Finishes a sign-in: exchanges the code, checks the identity, provisions it and answers a session. */
+/**
+ * A finished sign-in: with a platform refresh token as its credential, or, when it was started from an
+ * authorization server interaction, with a ticket back to that interaction (and no refresh token).
+ */
+export type SsoFinished = SsoSignedIn & { interactionUid: string | null };
+
+/** Finishes a sign-in: exchanges the code, checks the identity, provisions it and answers a credential. */
 export async function finishSsoLogin(
   db: Db,
   settings: SsoSettings & { refreshTtlSeconds: number },
   callback: SsoCallback,
-): Promise<SsoSignedIn> {
+): Promise<SsoFinished> {
   if (!callback.cookieState || !sameState(callback.cookieState, callback.state))
     throw new AppError('VALIDATION', 'The sign-in was not started in this browser; start again.');
   const login = await consumeLogin(db, callback.state);
@@ -194,8 +226,13 @@ export async function finishSsoLogin(
     );
     throw failure;
   }
-  return provisionSsoUser(db, connection, claims, {
+  const { interactionUid } = login;
+  const signedIn = await provisionSsoUser(db, connection, claims, {
     ip: callback.ip,
-    refreshTtlSeconds: settings.refreshTtlSeconds,
+    issue: (tx, userId) =>
+      interactionUid === null
+        ? issueRefreshToken(tx, userId, settings.refreshTtlSeconds)
+        : createInteractionTicket(tx, { orgId: login.orgId, interactionUid, userId }),
   });
+  return { ...signedIn, interactionUid };
 }

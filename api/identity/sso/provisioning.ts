@@ -15,15 +15,18 @@ import { normalizeEmail, type UserView } from '../accounts/accounts.js';
 import { recordAudit, type Actor } from '../../audit.js';
 import { isUniqueViolation } from '../../db-errors.js';
 import { hashPassword } from '../accounts/passwords.js';
-import { issueRefreshToken } from '../accounts/refresh-tokens.js';
 import type { SsoConnectionRow } from './connections.js';
 
 export interface SsoSignedIn {
   user: UserView;
   orgId: string;
   role: Role;
-  refreshToken: string;
+  /** What `issue` answered: a refresh token, or a ticket back to an authorization server interaction. */
+  credential: string;
 }
+
+/** Writes, in the provisioning's transaction, what the browser gets for the signed-in user. */
+export type IssueCredential = (tx: Tx, userId: string) => Promise<string>;
 
 interface ExternalIdentity {
   subject: string;
@@ -142,7 +145,7 @@ export async function provisionSsoUser(
   db: Db,
   connection: SsoConnectionRow,
   claims: Record<string, unknown>,
-  options: { ip: string | null; refreshTtlSeconds: number },
+  options: { ip: string | null; issue: IssueCredential },
 ): Promise<SsoSignedIn> {
   const orgId = connection.orgId;
   const refuse = async (error: AppError): Promise<never> => {
@@ -188,14 +191,14 @@ export async function provisionSsoUser(
         targetId: user.id,
         details: { connectionId: connection.id, subject: identity.subject, role },
       });
-      const refreshToken = await issueRefreshToken(tx, user.id, options.refreshTtlSeconds);
+      const credential = await options.issue(tx, user.id);
       const view: UserView = {
         id: user.id,
         email: user.email,
         displayName: user.displayName,
         createdAt: user.createdAt.toISOString(),
       };
-      return { user: view, orgId, role, refreshToken };
+      return { user: view, orgId, role, credential };
     });
   } catch (err) {
     // Two first sign-ins of one email at once: the loser sees the account the winner created.

@@ -72,7 +72,10 @@ export const SsoConnection = Type.Object({
 export const SsoLoginParams = Type.Object({ orgId: Uuid }, { additionalProperties: false });
 
 export const SsoRedirect = Type.Object({
-  location: Type.String({ description: "the identity provider's authorization URL (also in Location)" }),
+  location: Type.String({
+    description:
+      "the identity provider's authorization URL, or the authorization server's interaction to go back to (also in Location)",
+  }),
 });
 
 // The identity provider adds parameters of its own (iss, session_state…), so others are allowed.

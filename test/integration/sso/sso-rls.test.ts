@@ -1,6 +1,6 @@
 // The SSO tables under row-level security, as the app role: a tenant sees only its own rows, and
-// the two lookups that run before a tenant is known (a bearer token's issuer, a callback's state)
-// show exactly the rows they name, read-only.
+// the lookups that run before a tenant is known (a bearer token's issuer, a callback's state, an
+// interaction's ticket, the slug typed on the login page) show exactly the rows they name, read-only.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -19,6 +19,8 @@ const tenants = [randomUUID(), randomUUID()].map((org) => ({
   connection: randomUUID(),
   issuer: `https://idp-${org}.example.test`,
   stateHash: `state-${org}`,
+  ticketHash: `ticket-${org}`,
+  slug: `org-${org}`.slice(0, 40),
 }));
 const [a, b] = tenants as [(typeof tenants)[number], (typeof tenants)[number]];
 
@@ -30,7 +32,7 @@ beforeAll(async () => {
     );
     await admin.query(
       `INSERT INTO organizations (id, name, slug, status, created_by) VALUES ($1, 'Org', $2, 'active', $3)`,
-      [t.org, `org-${t.org}`.slice(0, 40), t.user],
+      [t.org, t.slug, t.user],
     );
     await admin.query(
       `INSERT INTO sso_connections (id, org_id, issuer, client_id, client_secret_wrapped, allowed_domains, role_mapping, metadata)
@@ -46,6 +48,11 @@ beforeAll(async () => {
        VALUES ($1, $2, $3, 'nonce', 'wrapped', now() + interval '5 minutes')`,
       [t.org, t.connection, t.stateHash],
     );
+    await admin.query(
+      `INSERT INTO sso_interaction_tickets (ticket_hash, org_id, interaction_uid, user_id, expires_at)
+       VALUES ($1, $2, 'uid', $3, now() + interval '2 minutes')`,
+      [t.ticketHash, t.org, t.user],
+    );
   }
 });
 
@@ -60,14 +67,14 @@ const ours = (table: string) =>
   sql`SELECT 1 FROM ${sql.identifier(table)} WHERE org_id IN (${a.org}, ${b.org})`;
 
 describe('SSO tables under RLS', () => {
-  it.each(['sso_connections', 'sso_identities', 'sso_logins'])(
+  it.each(['sso_connections', 'sso_identities', 'sso_logins', 'sso_interaction_tickets'])(
     '%s: nothing without a scope',
     async (table) => {
       expect(await count(ours(table))).toBe(0);
     },
   );
 
-  it.each(['sso_connections', 'sso_identities', 'sso_logins'])(
+  it.each(['sso_connections', 'sso_identities', 'sso_logins', 'sso_interaction_tickets'])(
     "%s: a tenant sees its own rows only, and cannot touch another's",
     async (table) => {
       await withTenant(db, a.org, async (tx) => {
@@ -97,5 +104,23 @@ describe('SSO tables under RLS', () => {
     });
     expect(rows).toEqual([{ org_id: b.org }]);
     expect(await count(sql`DELETE FROM sso_logins WHERE state_hash = ${b.stateHash}`, [byState])).toBe(0);
+  });
+
+  it("the ticket lookup shows that ticket only, and cannot delete it outside the org's scope", async () => {
+    const byTicket = sql`SELECT set_config('app.sso_ticket_hash', ${a.ticketHash}, true)`;
+    expect(await count(ours('sso_interaction_tickets'), [byTicket])).toBe(1);
+    expect(await count(ours('sso_logins'), [byTicket])).toBe(0);
+    expect(
+      await count(sql`DELETE FROM sso_interaction_tickets WHERE ticket_hash = ${a.ticketHash}`, [byTicket]),
+    ).toBe(0);
+  });
+
+  it('the slug lookup shows that organization only, and changes nothing', async () => {
+    const bySlug = sql`SELECT set_config('app.org_slug', ${a.slug}, true)`;
+    const orgs = sql`SELECT id FROM organizations WHERE id IN (${a.org}, ${b.org})`;
+    expect(await count(orgs, [bySlug])).toBe(1);
+    expect(await count(ours('sso_connections'), [bySlug])).toBe(0);
+    expect(await count(sql`UPDATE organizations SET name = 'x' WHERE slug = ${a.slug}`, [bySlug])).toBe(0);
+    expect(await count(sql`DELETE FROM organizations WHERE slug = ${a.slug}`, [bySlug])).toBe(0);
   });
 });

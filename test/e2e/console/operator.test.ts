@@ -50,7 +50,7 @@ describe('the admin console, as an operator', { timeout: 300_000 }, () => {
   it('signs in from a deep link and sees the platform views', async () => {
     await page.goto(`${stack.consoleUrl}admin/models`);
     await signInOnPlatformPage(page, operator);
-    await page.getByRole('heading', { name: 'Models and rollouts' }).waitFor();
+    await page.getByRole('heading', { name: 'Models and rollouts', level: 1 }).waitFor();
     await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Tenants' }).waitFor();
   });
 
@@ -70,7 +70,7 @@ describe('the admin console, as an operator', { timeout: 300_000 }, () => {
     await checkAndKeep(page, 'models');
 
     await page.getByRole('link', { name: modelName }).click();
-    await page.getByRole('heading', { name: modelName }).waitFor();
+    await page.getByRole('heading', { name: modelName, level: 1 }).waitFor();
     const version = page.getByRole('form', { name: 'Register a version' });
     await version.getByLabel('Version', { exact: true }).fill('v1');
     await version.getByLabel('Upstream model').fill('tiny-chat');

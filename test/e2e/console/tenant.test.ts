@@ -58,7 +58,7 @@ describe('the admin console, as a tenant', { timeout: 300_000 }, () => {
   it('signs up, verifies the address and signs in through the platform OIDC server', async () => {
     page = await newPage();
     await page.goto(stack.consoleUrl);
-    await page.getByRole('heading', { name: 'Vlinders console' }).waitFor();
+    await page.getByRole('heading', { name: 'Vlinders console', level: 1 }).waitFor();
     await checkAndKeep(page, 'landing');
 
     await page.getByRole('link', { name: 'Create an account' }).click();
@@ -88,7 +88,7 @@ describe('the admin console, as a tenant', { timeout: 300_000 }, () => {
     await row.getByText('Active').waitFor({ timeout: 120_000 });
     await checkAndKeep(page, 'organizations');
     await row.getByRole('link', { name: orgName }).click();
-    await page.getByRole('heading', { name: orgName }).waitFor();
+    await page.getByRole('heading', { name: orgName, level: 1 }).waitFor();
     orgId = new URL(page.url()).pathname.split('/').pop() ?? '';
     expect(orgId).toMatch(/^[0-9a-f-]{36}$/);
     await checkAndKeep(page, 'organization');
@@ -142,7 +142,7 @@ describe('the admin console, as a tenant', { timeout: 300_000 }, () => {
     const row = inviteePage.getByRole('row').filter({ hasText: otherOrgName });
     await row.getByText('Active').waitFor({ timeout: 120_000 });
     await row.getByRole('link', { name: otherOrgName }).click();
-    await inviteePage.getByRole('heading', { name: otherOrgName }).waitFor();
+    await inviteePage.getByRole('heading', { name: otherOrgName, level: 1 }).waitFor();
     otherOrgId = new URL(inviteePage.url()).pathname.split('/').pop() ?? '';
   });
 
@@ -221,7 +221,7 @@ describe('the admin console, as a tenant', { timeout: 300_000 }, () => {
     await page.getByRole('heading', { name: 'Organizations', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('heading', { name: 'Vlinders console' }).waitFor();
+    await page.getByRole('heading', { name: 'Vlinders console', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Sign in to Vlinders' }).waitFor();
   });

@@ -39,6 +39,8 @@ export interface CompanyIdp {
   ): Promise<string>;
   /** Follows an authorization URL through the provider; answers the redirect back to the client. */
   authorize(authorizationUrl: string, choice: LoginChoice): Promise<URL>;
+  /** The account a real browser at the login page signs in as (its requests name none). */
+  signBrowsersInAs(sub: string): void;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,7 @@ export async function startCompanyIdp(options: { redirectUri: string }): Promise
     },
   });
   const callback = provider.callback();
+  let browserAccount: string | undefined;
 
   async function interaction(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const details = await provider.interactionDetails(req, res);
@@ -113,7 +116,7 @@ export async function startCompanyIdp(options: { redirectUri: string }): Promise
       });
       return;
     }
-    const accountId = choice.get('account') ?? '';
+    const accountId = choice.get('account') ?? browserAccount ?? '';
     const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
     grant.addOIDCScope(String(details.params.scope));
     const grantId = await grant.save();
@@ -155,6 +158,9 @@ export async function startCompanyIdp(options: { redirectUri: string }): Promise
       if (signOptions.expiresIn !== null && claims.exp === undefined)
         jwt.setExpirationTime(signOptions.expiresIn ?? '5m');
       return jwt.sign(signOptions.key ?? privateKey);
+    },
+    signBrowsersInAs: (sub) => {
+      browserAccount = sub;
     },
     authorize: async (authorizationUrl, choice) => {
       const jar = new Map<string, string>();

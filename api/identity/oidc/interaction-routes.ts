@@ -153,6 +153,15 @@ const interactions: FastifyPluginAsyncTypebox<InteractionOptions> = async (app, 
     return reply.header('cache-control', 'no-store').redirect(redirectTo, 303);
   };
 
+  /** The interaction behind a form of the login page, which must be waiting for a login; and its client's name. */
+  const loginStep = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { provider } = await host.current();
+    const details = await detailsOf(provider, request, reply);
+    if (details.prompt.name !== 'login')
+      throw new AppError('CONFLICT', 'This step does not ask for a login.');
+    return { details, name: await clientName(provider, details) };
+  };
+
   app.get('/oidc/interaction/:uid', { schema: { hide: true, params: UidParams } }, async (request, reply) => {
     const { provider } = await host.current();
     const details = await detailsOf(provider, request, reply);
@@ -171,11 +180,7 @@ const interactions: FastifyPluginAsyncTypebox<InteractionOptions> = async (app, 
     '/oidc/interaction/:uid/login',
     { schema: { hide: true, params: UidParams, body: LoginForm } },
     async (request, reply) => {
-      const { provider } = await host.current();
-      const details = await detailsOf(provider, request, reply);
-      if (details.prompt.name !== 'login')
-        throw new AppError('CONFLICT', 'This step does not ask for a login.');
-      const name = await clientName(provider, details);
+      const { details, name } = await loginStep(request, reply);
       const { email, password } = request.body;
       try {
         await throttle.admitAddress(request.ip);
@@ -203,11 +208,7 @@ const interactions: FastifyPluginAsyncTypebox<InteractionOptions> = async (app, 
     '/oidc/interaction/:uid/sso',
     { schema: { hide: true, params: UidParams, body: SsoForm } },
     async (request, reply) => {
-      const { provider } = await host.current();
-      const details = await detailsOf(provider, request, reply);
-      if (details.prompt.name !== 'login')
-        throw new AppError('CONFLICT', 'This step does not ask for a login.');
-      const name = await clientName(provider, details);
+      const { details, name } = await loginStep(request, reply);
       try {
         // Starting a sign-in takes no credential: it spends the address's budget, as /api/sso/:orgId/login does.
         await throttle.admitAddress(request.ip);
@@ -233,16 +234,12 @@ const interactions: FastifyPluginAsyncTypebox<InteractionOptions> = async (app, 
     '/oidc/interaction/:uid/sso-complete',
     { schema: { hide: true, params: UidParams, querystring: SsoCompleteQuery } },
     async (request, reply) => {
-      const { provider } = await host.current();
-      const details = await detailsOf(provider, request, reply);
-      if (details.prompt.name !== 'login')
-        throw new AppError('CONFLICT', 'This step does not ask for a login.');
+      const { details, name } = await loginStep(request, reply);
       let userId: string;
       try {
         userId = await takeInteractionTicket(app.db, request.query.ticket, details.uid);
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'VALIDATION') throw err;
-        const name = await clientName(provider, details);
         return sendPage(reply, details, 400, loginPage(details.uid, name, err.message));
       }
       return finish(request, reply, { login: { accountId: userId } });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsoleStack, type ConsoleStack } from '../support/console-stack.js';
+import { until } from '../support/until.js';
 
 let stack: ConsoleStack;
 let startedInMs: number;
@@ -42,16 +43,6 @@ async function login(email: string): Promise<{ userId: string; accessToken: stri
   });
   expect(res.status, res.text).toBe(200);
   return { userId: res.body.user.id, accessToken: res.body.accessToken };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 describe('the console stack', () => {

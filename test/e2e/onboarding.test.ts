@@ -18,6 +18,7 @@ import { workerNamespaces } from '../support/global-setup.js';
 
 const e2eNamespace = workerNamespaces.e2e;
 import { bearer, signUp } from '../integration/api/helpers.js';
+import { until } from '../support/until.js';
 
 const mailDir = mkdtempSync(join(tmpdir(), 'vlinders-e2e-mail-'));
 let t: TestApp;
@@ -48,16 +49,6 @@ afterAll(async () => {
   await running;
   await Promise.all([connection.close(), pool.end(), t.close(), stripe.stop()]);
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('tenant onboarding through the API', () => {
   it('creates the org, onboards it on a real worker, and the owner sees it active', async () => {

@@ -25,7 +25,7 @@ const operatorViews = [
   ['billing', 'Billing runs'],
 ] as const;
 
-export function useMe() {
+function useMe() {
   return useApiQuery<Me>('/api/me', { staleTime: 60_000 });
 }
 

@@ -9,6 +9,7 @@ import { ssoRedirectUri } from '../../../api/identity/sso/issuers.js';
 import { launchBrowser } from '../../support/browser.js';
 import { startCompanyIdp, type CompanyIdp } from '../../support/company-idp.js';
 import { startConsoleStack, type ConsoleStack } from '../../support/console-stack.js';
+import { until } from '../../support/until.js';
 import { addAccount, companyDomain, roleMapping, ssoAppConfig } from '../../integration/sso/support.js';
 import { checkAndKeep, collectCspViolations, keepFailure, password } from './console-pages.js';
 
@@ -48,11 +49,14 @@ beforeAll(async () => {
   });
   const { orgId } = await api<{ orgId: string }>('/api/orgs', accessToken, 'POST', { name: orgName, slug });
   // Onboarding (a workflow) makes the org active before it may be configured.
-  for (let deadline = Date.now() + 120_000; ;) {
-    if ((await api<{ status: string }>(`/api/orgs/${orgId}`, accessToken)).status === 'active') break;
-    if (Date.now() > deadline) throw new Error('the org did not finish onboarding');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await until(
+    'the org to finish onboarding',
+    async () =>
+      (await api<{ status: string }>(`/api/orgs/${orgId}`, accessToken)).status === 'active'
+        ? true
+        : undefined,
+    120_000,
+  );
   await api(`/api/orgs/${orgId}/sso`, accessToken, 'PUT', {
     issuer: idp.issuer,
     clientId: idp.clientId,
